@@ -1,0 +1,17 @@
+"""Job guard: EventBridge "AWS API Call via CloudTrail" events for SageMaker Create* calls."""
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from ict_guard.runtime import job_guard_runtime
+
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
+
+
+@logger.inject_lambda_context(correlation_id_path="detail.eventID", clear_state=True)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return job_guard_runtime().handle(event, context)

@@ -1,0 +1,59 @@
+"""boto3 clients, created once per Lambda container, each with a deliberate retry configuration."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.config import Config
+
+from ict_guard import __version__
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_sagemaker import SageMakerClient
+    from mypy_boto3_sns import SNSClient
+
+# Standard mode retries throttling, 5xx and connection errors with jittered exponential backoff
+# and a client-side retry quota; 5 attempts ride out a burst of SageMaker API throttling well
+# inside the function's timeout. Anything left after that is raised to Lambda's own retries.
+RETRY_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 5},
+    connect_timeout=5,
+    read_timeout=30,
+    user_agent_extra=f"sagemaker-ict-guard/{__version__}",
+)
+
+
+class AwsClients:
+    """Lazily created clients; endpoint and region come from the standard AWS settings
+    (AWS_REGION, AWS_ENDPOINT_URL), which is how the embedded AWS is reached locally."""
+
+    def __init__(self, session: boto3.session.Session | None = None, config: Config = RETRY_CONFIG):
+        self._session = session or boto3.session.Session()
+        self._config = config
+
+    @property
+    def region(self) -> str:
+        return self._session.region_name or "us-east-1"
+
+    def _client(self, service: str):  # type: ignore[no-untyped-def]
+        return self._session.client(service, config=self._config)
+
+    @cached_property
+    def sagemaker(self) -> SageMakerClient:
+        return self._client("sagemaker")
+
+    @cached_property
+    def ec2(self) -> EC2Client:
+        return self._client("ec2")
+
+    @cached_property
+    def sns(self) -> SNSClient:
+        return self._client("sns")
+
+    @cached_property
+    def dynamodb(self) -> DynamoDBClient:
+        return self._client("dynamodb")

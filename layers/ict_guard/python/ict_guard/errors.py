@@ -1,0 +1,31 @@
+"""AWS errors mapped to the guard's outcomes, in one place.
+
+Only "the resource is gone" ends quietly. Everything else that botocore's retries did not absorb
+(throttling, 5xx, timeouts) is raised, so that Lambda retries and the dead-letter queue keeps it.
+"""
+
+from __future__ import annotations
+
+from botocore.exceptions import ClientError
+
+
+class JobGone(Exception):
+    """The job the event names does not exist (any more) in this account and region."""
+
+
+class DescribedOtherJob(Exception):
+    """Describe answered with a job of another name: act on nothing."""
+
+
+def error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+# SageMaker answers Describe* of an unknown name with ValidationException ("Requested resource
+# not found"); the names the guard describes were validated against the API's name pattern
+# first, so for Describe* that code means "not found" without reading the message text.
+_SAGEMAKER_NOT_FOUND = {"ResourceNotFound", "ValidationException"}
+
+
+def is_sagemaker_describe_not_found(exc: ClientError) -> bool:
+    return error_code(exc) in _SAGEMAKER_NOT_FOUND

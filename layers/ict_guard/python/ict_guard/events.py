@@ -1,0 +1,206 @@
+"""CloudTrail "AWS API Call via CloudTrail" events, as EventBridge delivers them.
+
+The event is a hint, not the truth: it names the job (and says what the caller asked for), and
+everything the guard decides on comes from describing the job afterwards.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class MalformedEvent(ValueError):
+    """The event cannot name one job safely; retrying it would fail the same way."""
+
+    def __init__(self, reason: str, event_id: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.event_id = event_id
+
+
+class JobKind(enum.StrEnum):
+    TRAINING = "training-job"
+
+
+@dataclass(frozen=True)
+class JobKindSpec:
+    kind: JobKind
+    create_event: str
+    name_parameter: str  # lower-camel, as CloudTrail writes requestParameters
+    arn_element: str
+    name_pattern: re.Pattern[str]
+
+
+# Name patterns from the botocore model (TrainingJobName: 1-63, [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}).
+TRAINING = JobKindSpec(
+    kind=JobKind.TRAINING,
+    create_event="CreateTrainingJob",
+    name_parameter="trainingJobName",
+    arn_element="trainingJobArn",
+    name_pattern=re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"),
+)
+SPECS_BY_EVENT = {spec.create_event: spec for spec in (TRAINING,)}
+
+
+class CloudTrailApiCall(BaseModel):
+    """The part of a CloudTrail record the guard reads; anything else is kept but ignored."""
+
+    model_config = ConfigDict(extra="allow")
+
+    event_id: str = Field(alias="eventID", min_length=1, max_length=128)
+    event_name: str = Field(alias="eventName", min_length=1, max_length=128)
+    event_source: str = Field(alias="eventSource")
+    aws_region: str = Field(alias="awsRegion")
+    error_code: str | None = Field(default=None, alias="errorCode")
+    request_parameters: dict[str, Any] | None = Field(default=None, alias="requestParameters")
+    response_elements: dict[str, Any] | None = Field(default=None, alias="responseElements")
+    user_identity: dict[str, Any] | None = Field(default=None, alias="userIdentity")
+
+
+class CloudTrailEvent(EventBridgeModel):
+    detail: CloudTrailApiCall
+
+
+@dataclass(frozen=True)
+class JobCall:
+    """One successful Create* call, reduced to what the guard needs."""
+
+    kind: JobKind
+    event_id: str
+    event_name: str
+    name: str
+    arn: str | None
+    account: str
+    region: str
+    initiated_by: str | None
+    requested_encryption: bool | None  # None: the parameter was absent (the API default is false)
+    metric_definitions_sent: bool | None  # None: CloudTrail did not record the algorithm spec
+
+
+class FailedCall(Exception):
+    """The API call itself failed (CloudTrail errorCode): no job exists, nothing to do."""
+
+    def __init__(self, error_code: str, event_id: str) -> None:
+        super().__init__(f"the {error_code} call created nothing")
+        self.error_code = error_code
+        self.event_id = event_id
+
+
+def parse_job_call(event: Any) -> JobCall:
+    """Validate an EventBridge CloudTrail event and name the job it is about.
+
+    Raises MalformedEvent (never retried) or FailedCall (nothing to remediate).
+    """
+    event_id = _raw_event_id(event)
+    try:
+        parsed: CloudTrailEvent = parse(event=event, model=CloudTrailEvent)
+    except (ValidationError, TypeError, ValueError) as exc:
+        raise MalformedEvent(_describe_validation_error(exc), event_id) from None
+
+    detail = parsed.detail
+    event_id = detail.event_id
+    if parsed.source != "aws.sagemaker" or detail.event_source != "sagemaker.amazonaws.com":
+        raise MalformedEvent(f"not a SageMaker event (source {parsed.source!r})", event_id)
+    spec = SPECS_BY_EVENT.get(detail.event_name)
+    if spec is None:
+        raise MalformedEvent(f"unsupported eventName {detail.event_name[:64]!r}", event_id)
+    if detail.error_code:
+        raise FailedCall(detail.error_code[:64], event_id)
+    if detail.aws_region != parsed.region:
+        raise MalformedEvent("detail.awsRegion and region disagree", event_id)
+
+    request = detail.request_parameters or {}
+    response = detail.response_elements or {}
+    name = request.get(spec.name_parameter)
+    arn = response.get(spec.arn_element)
+    if arn is not None and not isinstance(arn, str):
+        raise MalformedEvent(f"responseElements.{spec.arn_element} is not a string", event_id)
+    arn_name = _name_from_arn(arn, spec, parsed.region, parsed.account) if arn else None
+    if arn and arn_name is None:
+        raise MalformedEvent(
+            f"responseElements.{spec.arn_element} is not a {spec.kind} ARN of this account and "
+            "region",
+            event_id,
+        )
+    if name is None:
+        name = arn_name  # SageMaker writes names into ARNs in lower case; describe accepts either
+    if not isinstance(name, str) or not spec.name_pattern.match(name):
+        raise MalformedEvent(f"requestParameters.{spec.name_parameter} is missing or invalid", event_id)
+    if arn_name is not None and arn_name.lower() != name.lower():
+        raise MalformedEvent("job name and job ARN name different jobs", event_id)
+
+    flag = request.get("enableInterContainerTrafficEncryption")
+    if flag is not None and not isinstance(flag, bool):
+        raise MalformedEvent("enableInterContainerTrafficEncryption is not a boolean", event_id)
+
+    return JobCall(
+        kind=spec.kind,
+        event_id=event_id,
+        event_name=detail.event_name,
+        name=name,
+        arn=arn,
+        account=parsed.account,
+        region=parsed.region,
+        initiated_by=_initiator(detail.user_identity),
+        requested_encryption=flag,
+        metric_definitions_sent=_metric_definitions_sent(request),
+    )
+
+
+def _raw_event_id(event: Any) -> str | None:
+    """The CloudTrail eventID, else the EventBridge id, of an event that may be malformed."""
+    if not isinstance(event, dict):
+        return None
+    detail = event.get("detail")
+    candidate = detail.get("eventID") if isinstance(detail, dict) else None
+    candidate = candidate if isinstance(candidate, str) else event.get("id")
+    return candidate[:128] if isinstance(candidate, str) else None
+
+
+def _describe_validation_error(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        # Field locations and messages only: input values may be large or sensitive.
+        parts = [
+            f"{'.'.join(str(p) for p in err['loc']) or 'event'}: {err['msg']}"
+            for err in exc.errors()[:5]
+        ]
+        return "invalid event: " + "; ".join(parts)
+    return f"invalid event: {type(exc).__name__}"
+
+
+def _name_from_arn(arn: str, spec: JobKindSpec, region: str, account: str) -> str | None:
+    # arn:<partition>:sagemaker:<region>:<account>:<kind>/<name>
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "sagemaker":
+        return None
+    if parts[3] != region or parts[4] != account:
+        return None
+    kind, _, name = parts[5].partition("/")
+    if kind != spec.kind.value or not spec.name_pattern.match(name):
+        return None
+    return name
+
+
+def _initiator(identity: dict[str, Any] | None) -> str | None:
+    if not identity:
+        return None
+    session_issuer = (identity.get("sessionContext") or {}).get("sessionIssuer") or {}
+    for candidate in (identity.get("arn"), session_issuer.get("arn"), identity.get("principalId")):
+        if isinstance(candidate, str) and candidate:
+            return candidate[:512]
+    service = identity.get("invokedBy")
+    return service[:256] if isinstance(service, str) else None
+
+
+def _metric_definitions_sent(request: dict[str, Any]) -> bool | None:
+    spec = request.get("algorithmSpecification")
+    if not isinstance(spec, dict) or spec.get("omitted"):
+        return None
+    return "metricDefinitions" in spec

@@ -1,0 +1,89 @@
+"""The policy of DESIGN.md as one pure function: described job + settings + history -> decision."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from ict_guard.jobs import RemediationTag, TrainingJob
+from ict_guard.settings import RemediationMode, Settings
+
+
+class Action(enum.StrEnum):
+    NOTHING = "nothing"
+    LEAVE_TO_PARENT = "leave-to-parent"
+    NOTIFY = "notify"
+    REPAIR_SECURITY_GROUPS = "repair-security-groups"
+    STOP = "stop"
+    RELAUNCH = "relaunch"
+    RESUME = "resume"  # finish what the guard started on this job before a crash or timeout
+
+
+class Intent(enum.StrEnum):
+    """What the guard set out to do to a job, recorded durably before it stops the job."""
+
+    STOP = "stop"
+    RELAUNCH = "relaunch"
+
+
+@dataclass(frozen=True)
+class History:
+    """What an earlier invocation did to this job, from the ledger or the job's own tags."""
+
+    intent: Intent
+    settled: bool
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    reason: str
+
+
+def history_from_tag(value: str | None) -> History | None:
+    """A fallback for when the ledger has no record: the tag the guard wrote after its stop."""
+    match value:
+        case RemediationTag.RELAUNCH_PENDING:
+            return History(Intent.RELAUNCH, settled=False)
+        case RemediationTag.RELAUNCHED:
+            return History(Intent.RELAUNCH, settled=True)
+        case RemediationTag.STOPPED:
+            return History(Intent.STOP, settled=True)
+    return None
+
+
+def needs_history(job: TrainingJob) -> bool:
+    """Only an unencrypted job that is no longer running can carry unfinished guard work."""
+    return not job.encrypted and not job.in_progress
+
+
+def decide(job: TrainingJob, settings: Settings, history: History | None = None) -> Decision:
+    """Decide in the order of DESIGN.md; the first rule that applies wins."""
+    if job.parent_arn:
+        return Decision(Action.LEAVE_TO_PARENT, f"launched by {job.parent_arn}; remediated there")
+    if job.tags.get(settings.exempt_tag_key, "").strip().lower() == "true":
+        return Decision(Action.NOTIFY, f"exempt by tag {settings.exempt_tag_key}=true; not touched")
+    if job.instance_count < settings.min_instance_count:
+        return Decision(
+            Action.NOTHING,
+            f"{job.instance_count} instance(s), below the minimum of {settings.min_instance_count}: "
+            "encryption has no effect",
+        )
+    if job.encrypted:
+        if settings.repair_security_groups and job.security_group_ids:
+            return Decision(Action.REPAIR_SECURITY_GROUPS, "encrypted; VPC groups need IPsec rules")
+        return Decision(Action.NOTHING, "inter-container traffic encryption is on")
+    if not job.in_progress:
+        if history is not None and not history.settled:
+            return Decision(Action.RESUME, f"the guard's {history.intent} of this job is unfinished")
+        if history is not None:
+            return Decision(Action.NOTHING, f"already remediated by the guard ({history.intent})")
+        return Decision(
+            Action.NOTIFY, f"unencrypted but {job.status}; finished work is never re-launched"
+        )
+    match settings.mode:
+        case RemediationMode.NOTIFY:
+            return Decision(Action.NOTIFY, "unencrypted distributed job; mode is notify")
+        case RemediationMode.STOP:
+            return Decision(Action.STOP, "unencrypted distributed job; mode is stop")
+    return Decision(Action.RELAUNCH, "unencrypted distributed job; mode is relaunch")

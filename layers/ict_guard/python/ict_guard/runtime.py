@@ -1,0 +1,81 @@
+"""Wiring for one Lambda container: settings from the environment, clients, Powertools utilities.
+
+Built on first use (not at import) and kept for the container's lifetime.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+
+from ict_guard.alerts import AlertPublisher
+from ict_guard.aws import AwsClients
+from ict_guard.ledger import RemediationLedger
+from ict_guard.remediation import JobGuard
+from ict_guard.security_groups import SecurityGroupRepairer
+from ict_guard.settings import ConfigurationError, Settings
+
+# Longer than Lambda's asynchronous retry window (maximum event age, at most 6 hours), so that
+# every retry and duplicate of one event meets the first outcome.
+IDEMPOTENCY_EXPIRY_SECONDS = 24 * 3600
+
+logger = Logger(child=True)
+metrics = Metrics()
+
+
+@dataclass(frozen=True)
+class JobGuardRuntime:
+    guard: JobGuard
+    idempotency: IdempotencyConfig
+
+    def handle(self, event: Any, context: Any) -> dict[str, Any]:
+        # An invocation that dies mid-way leaves an INPROGRESS record; registering the context
+        # lets it expire with the function's timeout instead of blocking every retry.
+        self.idempotency.register_lambda_context(context)
+        return self.guard.handle(event, account=_account_of(context))
+
+
+def _account_of(context: Any) -> str | None:
+    arn = getattr(context, "invoked_function_arn", None)
+    parts = arn.split(":") if isinstance(arn, str) else []
+    return parts[4] if len(parts) > 4 and parts[4] else None
+
+
+@cache
+def job_guard_runtime() -> JobGuardRuntime:
+    settings = Settings.from_env(os.environ)
+    if not settings.alert_topic_arn or not settings.idempotency_table_name:
+        raise ConfigurationError("ALERT_TOPIC_ARN and IDEMPOTENCY_TABLE_NAME must be set")
+    clients = AwsClients()
+    config = IdempotencyConfig(
+        event_key_jmespath="key",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=IDEMPOTENCY_EXPIRY_SECONDS,
+    )
+    persistence = DynamoDBPersistenceLayer(
+        table_name=settings.idempotency_table_name, boto3_client=clients.dynamodb
+    )
+    guard = JobGuard(
+        settings=settings,
+        sagemaker=clients.sagemaker,
+        security_groups=SecurityGroupRepairer(clients.ec2),
+        alerts=AlertPublisher(clients.sns, settings.alert_topic_arn),
+        ledger=RemediationLedger(clients.dynamodb, settings.idempotency_table_name),
+        logger=logger,
+        metrics=metrics,
+        region=clients.region,
+        idempotent=lambda fn: idempotent_function(
+            data_keyword_argument="job", persistence_store=persistence, config=config
+        )(fn),
+    )
+    config.response_hook = guard.on_duplicate
+    return JobGuardRuntime(guard=guard, idempotency=config)
