@@ -1,0 +1,436 @@
+"""moto's SageMaker, made to behave like the real service where the guard depends on it.
+
+moto 5 treats a training job as a finished record: it is born `Completed`, StopTrainingJob does not
+exist, DescribeTrainingJob drops much of the request (Environment, RetryStrategy, …) and invents a
+metric definition, and a second job with the same name silently replaces the first. The guard's
+whole job happens while a job is *running*, so `install()` patches moto's SageMaker:
+
+- CreateTrainingJob keeps the request as sent, starts the job `InProgress` (secondary status
+  `Training`), and refuses a name already used in the account and region (`ResourceInUse`; SageMaker
+  compares names case-insensitively).
+- DescribeTrainingJob returns every member of the create request that its output shape has (from the
+  botocore model, so new SageMaker fields carry over), plus what the service fills in. Metric
+  definitions are filled in for built-in algorithms only, as SageMaker does.
+- StopTrainingJob: `InProgress` → `Stopping`, seen by the next DescribeTrainingJob, then `Stopped`.
+- AddTags overwrites the value of an existing key instead of adding a second tag with that key.
+
+`complete_training_job` lets a test finish a job "by itself", to stage races. Everything else of
+moto's SageMaker (tuning jobs included, for now) is untouched. `install()` also installs CloudTrail
+emission (`sandbox.cloudtrail`).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import re
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import botocore.session
+from botocore.model import ServiceModel
+from moto.core.responses import ActionResult, EmptyResult
+from moto.core.utils import camelcase_to_underscores
+from moto.sagemaker.exceptions import ResourceInUseException, ValidationError
+from moto.sagemaker.models import FakeTrainingJob, SageMakerModelBackend, sagemaker_backends
+from moto.sagemaker.responses import SageMakerResponse
+
+from sandbox import cloudtrail
+
+__all__ = [
+    "BUILT_IN_ALGORITHM_METRICS",
+    "builtin_algorithm",
+    "complete_training_job",
+    "install",
+]
+
+# What SageMaker returns as AlgorithmSpecification.MetricDefinitions for a few of its built-in
+# algorithms, keyed by the algorithm's ECR repository. The names are the algorithms' documented
+# metrics; the regexes are shaped like SageMaker's (they parse the algorithm's log lines), not
+# copied from it. Images in any other repository are the customer's: no metric definitions unless
+# the request carried them.
+_NUMBER = r"([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)"
+
+
+def _quality(name: str, label: str) -> dict[str, str]:
+    return {"Name": name, "Regex": rf"#quality_metric: host=\S+, {label} <score>=(\S+)"}
+
+
+def _xgboost(channel: str, metric: str) -> dict[str, str]:
+    return {
+        "Name": f"{channel}:{metric}",
+        "Regex": rf".*\[[0-9]+\].*#011{channel}-{metric}:{_NUMBER}.*",
+    }
+
+
+BUILT_IN_ALGORITHM_METRICS: Mapping[str, tuple[dict[str, str], ...]] = {
+    "kmeans": (_quality("test:msd", "test msd"), _quality("test:ssd", "test ssd")),
+    "linear-learner": (
+        _quality("train:objective_loss", "train objective_loss"),
+        _quality("validation:objective_loss", "validation objective_loss"),
+        _quality("test:objective_loss", "test objective_loss"),
+    ),
+    "pca": (_quality("train:loss", "train loss"),),
+    "factorization-machines": (
+        _quality("test:rmse", "test rmse"),
+        _quality("test:binary_classification_accuracy", "test binary_classification_accuracy"),
+    ),
+    "blazingtext": (
+        {"Name": "train:mean_rho", "Regex": rf"#mean_rho: {_NUMBER}"},
+        {"Name": "validation:accuracy", "Regex": rf"#validation_accuracy: {_NUMBER}"},
+    ),
+    "image-classification": (
+        {"Name": "train:accuracy", "Regex": rf"Epoch\S* Train-accuracy={_NUMBER}"},
+        {"Name": "validation:accuracy", "Regex": rf"Epoch\S* Validation-accuracy={_NUMBER}"},
+    ),
+    "object-detection": (
+        {"Name": "validation:mAP", "Regex": rf"#validation_score \(mAP\)={_NUMBER}"},
+    ),
+    "xgboost": (
+        _xgboost("train", "rmse"),
+        _xgboost("validation", "rmse"),
+        _xgboost("validation", "auc"),
+    ),
+}
+
+_ECR_IMAGE = re.compile(
+    r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?/(?P<repository>[^:@]+)"
+)
+
+
+def builtin_algorithm(training_image: str | None) -> str | None:
+    """The built-in algorithm an ECR image runs (`…/xgboost:1` → `xgboost`), or None.
+
+    SageMaker recognises its algorithms by its own registries; the embedded AWS goes by repository
+    name, whatever the registry account.
+    """
+    match = _ECR_IMAGE.match(training_image or "")
+    if match and match["repository"] in BUILT_IN_ALGORITHM_METRICS:
+        return match["repository"]
+    return None
+
+
+@functools.cache
+def _sagemaker_model() -> ServiceModel:
+    return botocore.session.get_session().get_service_model("sagemaker")
+
+
+@functools.cache
+def _output_members(operation_name: str) -> frozenset[str]:
+    return frozenset(_sagemaker_model().operation_model(operation_name).output_shape.members)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+_NOT_FOUND = "Requested resource not found."
+_TERMINAL = ("Completed", "Failed", "Stopped")
+
+
+class _StoppableJob:
+    """SageMaker's status protocol shared by its job types (training, tuning, …).
+
+    InProgress → Stopping → Stopped on request, or InProgress → Completed/Failed by itself. A stop
+    is accepted only while InProgress. Subclasses name their status attribute and may react to each
+    transition (`_entered`).
+    """
+
+    _noun: str  # as SageMaker's error messages say it
+    _status_attribute: str
+
+    @property
+    def status(self) -> str:
+        return getattr(self, self._status_attribute)
+
+    def request_stop(self) -> None:
+        if self.status != "InProgress":
+            raise ValidationError(
+                f"The request was rejected because the {self._noun} is in status {self.status}."
+            )
+        self._enter("Stopping")
+
+    def observed(self) -> None:
+        """Called after a Describe has shown the job: a Stopping job is seen once, then Stopped.
+
+        In AWS a stop takes seconds to minutes; one observable Stopping is enough for the guard
+        to meet the state, without tests that sleep.
+        """
+        if self.status == "Stopping":
+            self._enter("Stopped")
+
+    def finish(self, status: str, failure_reason: str | None = None) -> None:
+        if status not in _TERMINAL:
+            raise ValueError(f"{status!r} is not a final status; expected one of {_TERMINAL}")
+        if self.status in _TERMINAL:
+            raise ValueError(f"the {self._noun} has already ended ({self.status})")
+        self._enter(status, failure_reason)
+
+    def _enter(self, status: str, failure_reason: str | None = None) -> None:
+        now = _now()
+        setattr(self, self._status_attribute, status)
+        self._entered(status, now, failure_reason)
+
+    def _entered(self, status: str, now: datetime, failure_reason: str | None) -> None:
+        """Hook for the job type's own bookkeeping."""
+
+
+_SECONDARY_MESSAGES = {
+    "Starting": "Preparing the instances for training",
+    "Training": "Training image download completed. Training in progress.",
+    "Stopping": "Stopping the training job",
+    "Stopped": "Training job stopped",
+    "Completed": "Training job completed",
+    "Failed": "Training job failed",
+}
+
+
+class EmulatedTrainingJob(_StoppableJob, FakeTrainingJob):
+    """A training job as SageMaker keeps it: the create request as sent, plus its lifecycle.
+
+    It stays a `FakeTrainingJob` (and keeps moto's attribute names) so that moto's ListTags,
+    AddTags, ListTrainingJobs, Search and the tagging API keep working on it.
+    """
+
+    _noun = "training job"
+    _status_attribute = "training_job_status"
+
+    def __init__(self, account_id: str, region_name: str, request: Mapping[str, Any]) -> None:
+        # moto's constructor is skipped on purpose: it rewrites the request (metric definitions)
+        # and marks the job Completed.
+        self.request = copy.deepcopy(dict(request))
+        # moto's Search filters read a job's snake_case attributes.
+        for key, value in self.request.items():
+            if key != "Tags":
+                setattr(self, camelcase_to_underscores(key), copy.deepcopy(value))
+        name = self.request["TrainingJobName"]
+        now = _now()
+        self.training_job_name = name
+        self.arn = FakeTrainingJob.arn_formatter(name, account_id, region_name)
+        self.tags = copy.deepcopy(self.request.get("Tags") or [])
+        self.creation_time = self.last_modified_time = self.training_start_time = now
+        self.training_end_time: datetime | None = None
+        self.failure_reason: str | None = None
+        self.training_job_status = "InProgress"
+        self.secondary_status = "Training"
+        self.secondary_status_transitions = [
+            {
+                "Status": "Starting",
+                "StartTime": now,
+                "EndTime": now,
+                "StatusMessage": _SECONDARY_MESSAGES["Starting"],
+            },
+            {
+                "Status": "Training",
+                "StartTime": now,
+                "StatusMessage": _SECONDARY_MESSAGES["Training"],
+            },
+        ]
+
+    def _entered(self, status: str, now: datetime, failure_reason: str | None) -> None:
+        self.secondary_status = status
+        self.last_modified_time = now
+        self.secondary_status_transitions[-1].setdefault("EndTime", now)
+        transition = {
+            "Status": status,
+            "StartTime": now,
+            "StatusMessage": _SECONDARY_MESSAGES[status],
+        }
+        if status in _TERMINAL:
+            transition["EndTime"] = now
+            self.training_end_time = now
+        self.secondary_status_transitions.append(transition)
+        if failure_reason is not None:
+            self.failure_reason = failure_reason
+
+    def describe(self) -> dict[str, Any]:
+        """The DescribeTrainingJob response for this job."""
+        request = self.request
+        # DescribeTrainingJob echoes the create request (all of it but Tags and
+        # SessionChainingConfig, which its output shape lacks).
+        description = {
+            key: copy.deepcopy(value)
+            for key, value in request.items()
+            if key in _output_members("DescribeTrainingJob")
+        }
+        algorithm = description.get("AlgorithmSpecification")
+        builtin = builtin_algorithm((algorithm or {}).get("TrainingImage"))
+        if algorithm is not None and builtin is not None:
+            # Filled in by SageMaker for its own algorithms, and rejected if sent back by Create.
+            algorithm["MetricDefinitions"] = copy.deepcopy(
+                list(BUILT_IN_ALGORITHM_METRICS[builtin])
+            )
+        # SageMaker reports these flags even when the request left them out.
+        for flag in (
+            "EnableNetworkIsolation",
+            "EnableInterContainerTrafficEncryption",
+            "EnableManagedSpotTraining",
+        ):
+            description.setdefault(flag, False)
+        # The one-day default SageMaker applies when no stopping condition is given.
+        description.setdefault("StoppingCondition", {"MaxRuntimeInSeconds": 86400})
+        output_path = (request.get("OutputDataConfig") or {}).get("S3OutputPath", "").rstrip("/")
+        artifacts = f"{output_path}/{self.training_job_name}/output/model.tar.gz"
+        description.update(
+            {
+                "TrainingJobName": self.training_job_name,
+                "TrainingJobArn": self.arn,
+                "ModelArtifacts": {"S3ModelArtifacts": artifacts},
+                "TrainingJobStatus": self.training_job_status,
+                "SecondaryStatus": self.secondary_status,
+                "CreationTime": self.creation_time,
+                "TrainingStartTime": self.training_start_time,
+                "LastModifiedTime": self.last_modified_time,
+                "SecondaryStatusTransitions": copy.deepcopy(self.secondary_status_transitions),
+            }
+        )
+        if self.training_end_time is not None:
+            description["TrainingEndTime"] = self.training_end_time
+            elapsed = self.training_end_time - self.training_start_time
+            description["TrainingTimeInSeconds"] = int(elapsed.total_seconds())
+        if self.failure_reason is not None:
+            description["FailureReason"] = self.failure_reason
+        return description
+
+    @property
+    def response_object(self) -> dict[str, Any]:  # type: ignore[override]
+        return self.describe()
+
+
+@dataclass(frozen=True)
+class _JobKind:
+    """Where a SageMaker job type lives in moto's backend and how its API names it."""
+
+    collection: str  # attribute of SageMakerModelBackend
+    name_parameter: str
+
+
+_TRAINING = _JobKind(collection="training_jobs", name_parameter="TrainingJobName")
+
+
+def _lookup(backend: SageMakerModelBackend, kind: _JobKind, name: str | None) -> Any | None:
+    jobs = getattr(backend, kind.collection)
+    if not name:
+        return None
+    if name in jobs:
+        return jobs[name]
+    # SageMaker job names are unique, and looked up, regardless of case.
+    folded = name.casefold()
+    return next((job for key, job in jobs.items() if key.casefold() == folded), None)
+
+
+def _find(backend: SageMakerModelBackend, kind: _JobKind, name: str | None) -> Any:
+    job = _lookup(backend, kind, name)
+    if job is None:
+        raise ValidationError(_NOT_FOUND)
+    return job
+
+
+def _require_members(operation_name: str, request: Mapping[str, Any]) -> None:
+    shape = _sagemaker_model().operation_model(operation_name).input_shape
+    missing = [member for member in shape.required_members if request.get(member) is None]
+    if missing:
+        first = missing[0]
+        raise ValidationError(
+            f"1 validation error detected: Value null at '{cloudtrail.lower_camel(first)}' "
+            "failed to satisfy constraint: Member must not be null"
+        )
+
+
+def _create_training_job(self: SageMakerResponse) -> ActionResult:
+    request = copy.deepcopy(self.params)
+    _require_members("CreateTrainingJob", request)
+    backend = self.sagemaker_backend
+    name = request["TrainingJobName"]
+    existing = _lookup(backend, _TRAINING, name)
+    if existing is not None:
+        raise ResourceInUseException(
+            "Training job names must be unique within an AWS account and region, and a training "
+            f"job with this name already exists ({existing.arn})"
+        )
+    algorithm = request.get("AlgorithmSpecification") or {}
+    if algorithm.get("MetricDefinitions") and builtin_algorithm(algorithm.get("TrainingImage")):
+        raise ValidationError(
+            "You can't override the metric definitions for Amazon SageMaker algorithms. "
+            "Please retry the request without specifying metric definitions."
+        )
+    job = EmulatedTrainingJob(backend.account_id, backend.region_name, request)
+    backend.training_jobs[name] = job
+    return ActionResult({"TrainingJobArn": job.arn})
+
+
+def _describe_training_job(self: SageMakerResponse) -> ActionResult:
+    job = _find(self.sagemaker_backend, _TRAINING, self._get_param("TrainingJobName"))
+    description = job.describe()
+    job.observed()
+    return ActionResult(description)
+
+
+def _stop_job(self: SageMakerResponse, kind: _JobKind) -> EmptyResult:
+    _find(self.sagemaker_backend, kind, self._get_param(kind.name_parameter)).request_stop()
+    return EmptyResult()
+
+
+def _stop_training_job(self: SageMakerResponse) -> EmptyResult:
+    return _stop_job(self, _TRAINING)
+
+
+def _add_tags(
+    self: SageMakerModelBackend, arn: str, tags: list[dict[str, str]]
+) -> list[dict[str, str]]:
+    # SageMaker's AddTags overwrites the value of a key the resource already has; moto appends a
+    # second tag with the same key, which would make a repeated remediation tag ambiguous.
+    resource = self._get_resource_from_arn(arn)
+    for tag in tags:
+        current = next((t for t in resource.tags if t["Key"] == tag["Key"]), None)
+        if current is None:
+            resource.tags.append(dict(tag))
+        else:
+            current["Value"] = tag["Value"]
+    return resource.tags
+
+
+# SageMakerResponse dispatches an action to the method named after it (snake_case).
+_RESPONSE_METHODS: Mapping[str, Callable[[SageMakerResponse], ActionResult]] = {
+    "create_training_job": _create_training_job,
+    "describe_training_job": _describe_training_job,
+    "stop_training_job": _stop_training_job,
+}
+
+_install_lock = threading.Lock()
+
+
+def install() -> None:
+    """Patch moto's SageMaker and install CloudTrail emission. Idempotent.
+
+    Call it before or inside `mock_aws()`, or before starting a `ThreadedMotoServer` in-process.
+    """
+    with _install_lock:
+        for method_name, method in _RESPONSE_METHODS.items():
+            setattr(SageMakerResponse, method_name, method)
+        SageMakerModelBackend.add_tags = _add_tags  # type: ignore[method-assign]
+    cloudtrail.install()
+
+
+def complete_training_job(
+    account_id: str,
+    region_name: str,
+    name: str,
+    status: str = "Completed",
+    *,
+    failure_reason: str | None = None,
+) -> None:
+    """Make a running (or stopping) training job end by itself with `status`.
+
+    For race tests: the job the guard described as InProgress can be over by the time it acts.
+    Raises ValidationException-like `ValidationError` for an unknown job, ValueError for a job that
+    has already ended or a status that is not final.
+    """
+    backend = sagemaker_backends[account_id][region_name]
+    job = _find(backend, _TRAINING, name)
+    if status == "Failed" and failure_reason is None:
+        failure_reason = "AlgorithmError: the training container exited with a non-zero code"
+    job.finish(status, failure_reason)

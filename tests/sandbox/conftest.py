@@ -1,0 +1,167 @@
+"""Fixtures for the embedded AWS: moto with the SageMaker extension, and an EventBridge → SQS tap.
+
+Helpers are handed out as fixtures: test directories are not packages, and `conftest` is not a
+module name tests can import safely.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.model import Shape
+from moto import mock_aws
+
+from sandbox import cloudtrail, sagemaker_extension
+
+REGION = "eu-west-1"
+ACCOUNT = "123456789012"
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/training"
+CUSTOM_IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/my-trainer:1.0"
+XGBOOST_IMAGE = f"685385470294.dkr.ecr.{REGION}.amazonaws.com/xgboost:1"
+
+
+def _training_job_request(name: str = "job-1", **overrides: Any) -> dict[str, Any]:
+    """A CreateTrainingJob request for a 2-instance custom-image job, as a user would send it."""
+    request: dict[str, Any] = {
+        "TrainingJobName": name,
+        "AlgorithmSpecification": {"TrainingImage": CUSTOM_IMAGE, "TrainingInputMode": "File"},
+        "RoleArn": ROLE_ARN,
+        "OutputDataConfig": {"S3OutputPath": "s3://bucket/output"},
+        "ResourceConfig": {
+            "InstanceType": "ml.m5.xlarge",
+            "InstanceCount": 2,
+            "VolumeSizeInGB": 30,
+        },
+        "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+    }
+    request.update(overrides)
+    return request
+
+
+def _example_value(shape: Shape, depth: int = 0) -> Any:
+    """A value for every member of `shape`, recursively: a request that sets *every* field the
+    botocore model knows, so tests keep covering fields SageMaker adds later."""
+    kind = shape.type_name
+    if kind == "structure":
+        if depth > 8:  # recursive shapes
+            return {}
+        return {name: _example_value(member, depth + 1) for name, member in shape.members.items()}
+    if kind == "list":
+        return [_example_value(shape.member, depth + 1)]
+    if kind == "map":
+        return {"User-Key_1.x": _example_value(shape.value, depth + 1)}
+    if kind == "string":
+        return shape.enum[0] if shape.enum else "x" * max(int(shape.metadata.get("min", 1)), 1)
+    if kind in ("integer", "long"):
+        return max(int(shape.metadata.get("min", 1)), 1)
+    if kind in ("float", "double"):
+        return max(float(shape.metadata.get("min", 1.5)), 1.5)
+    if kind == "boolean":
+        return True
+    raise NotImplementedError(kind)
+
+
+@pytest.fixture(scope="session")
+def client() -> Callable[[str], Any]:
+    """`client(service)`: one boto3 client per service for the whole session.
+
+    Building a SageMaker client costs ~0.1 s; moto intercepts clients made before `mock_aws()`
+    starts, so they are shared. Credentials are explicit: no environment to leak into other tiers.
+    """
+    cache: dict[str, Any] = {}
+
+    def make(service: str) -> Any:
+        if service not in cache:
+            cache[service] = boto3.client(
+                service,
+                region_name=REGION,
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
+            )
+        return cache[service]
+
+    return make
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    sagemaker_extension.install()
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def sagemaker(aws: None, client: Callable[[str], Any]) -> Any:
+    return client("sagemaker")
+
+
+@pytest.fixture
+def event_tap(aws: None, client: Callable[[str], Any]) -> Callable[..., Callable[[], list[dict]]]:
+    """`event_tap(pattern)` puts a rule with `pattern` and an SQS target on the default bus and
+    returns a function that drains the events the queue received so far."""
+    events, sqs = client("events"), client("sqs")
+
+    def tap(pattern: dict[str, Any], name: str = "tap") -> Callable[[], list[dict]]:
+        queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        events.put_rule(Name=name, EventPattern=json.dumps(pattern))
+        events.put_targets(Rule=name, Targets=[{"Id": "queue", "Arn": queue_arn}])
+
+        def drain() -> list[dict]:
+            received: list[dict] = []
+            while True:
+                batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get(
+                    "Messages", []
+                )
+                if not batch:
+                    return received
+                for message in batch:
+                    received.append(json.loads(message["Body"]))
+                    sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+        return drain
+
+    return tap
+
+
+@pytest.fixture(scope="session")
+def sagemaker_model() -> Any:
+    return cloudtrail.service_model("sagemaker")
+
+
+@pytest.fixture(scope="session")
+def region() -> str:
+    return REGION
+
+
+@pytest.fixture(scope="session")
+def account() -> str:
+    return ACCOUNT
+
+
+@pytest.fixture(scope="session")
+def images() -> dict[str, str]:
+    return {"custom": CUSTOM_IMAGE, "xgboost": XGBOOST_IMAGE}
+
+
+@pytest.fixture(scope="session")
+def job_request() -> Callable[..., dict[str, Any]]:
+    """`job_request(name, **overrides)`: a CreateTrainingJob request for a 2-instance job."""
+    return _training_job_request
+
+
+@pytest.fixture(scope="session")
+def full_job_request(sagemaker_model: Any) -> Callable[[str], dict[str, Any]]:
+    """`full_job_request(name)`: a CreateTrainingJob request that sets every member of the model."""
+
+    def build(name: str) -> dict[str, Any]:
+        shape = sagemaker_model.operation_model("CreateTrainingJob").input_shape
+        return {**_example_value(shape), "TrainingJobName": name}
+
+    return build
