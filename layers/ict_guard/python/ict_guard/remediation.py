@@ -31,7 +31,13 @@ from ict_guard.errors import (
     is_sagemaker_describe_not_found,
 )
 from ict_guard.events import FailedCall, JobKind, MalformedEvent, parse_job_call
-from ict_guard.jobs import REMEDIATION_TAG, RemediationTag, TrainingJob, tags_to_dict
+from ict_guard.jobs import (
+    RELAUNCHED_FROM_TAG,
+    REMEDIATION_TAG,
+    RemediationTag,
+    TrainingJob,
+    tags_to_dict,
+)
 from ict_guard.ledger import LedgerEntry, RemediationLedger
 from ict_guard.policy import Action, Decision, Intent, decide, history_from_tag, needs_history
 from ict_guard.security_groups import RepairResult, SecurityGroupRepairer
@@ -236,6 +242,9 @@ class JobGuard:
         if repair.added:
             run.step("added the missing IPsec rules")
             alert = self._alert(AlertAction.SECURITY_GROUPS_REPAIRED, run, job, repair=repair)
+        elif repair.problems and RELAUNCHED_FROM_TAG in job.tags:
+            # The guard's own re-launch: the alert about its re-launch already named these problems.
+            return {"rules_added": 0, "problems": repair.problems}
         elif repair.problems:
             alert = self._alert(AlertAction.FAILED, run, job, repair=repair)
             alert.reason = "encrypted job whose security groups could not be repaired"

@@ -36,6 +36,7 @@ metrics = Metrics()
 class JobGuardRuntime:
     guard: JobGuard
     idempotency: IdempotencyConfig
+    clients: AwsClients
 
     def handle(self, event: Any, context: Any) -> dict[str, Any]:
         # An invocation that dies mid-way leaves an INPROGRESS record; registering the context
@@ -78,4 +79,4 @@ def job_guard_runtime() -> JobGuardRuntime:
         )(fn),
     )
     config.response_hook = guard.on_duplicate
-    return JobGuardRuntime(guard=guard, idempotency=config)
+    return JobGuardRuntime(guard=guard, idempotency=config, clients=clients)

@@ -1,0 +1,39 @@
+# Everything runs from a virtual environment this Makefile creates from pinned requirements.
+# Needs only python3 (3.11-3.13) on the PATH; no AWS account, no Docker.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: help demo test test-fast validate-template lock clean
+
+help:
+	@echo "make demo               run the guard end to end on the embedded AWS (moto)"
+	@echo "make test               run the test suite (unit, integration, template, sandbox)"
+	@echo "make validate-template  sam validate --lint (SAM CLI in its own venv, .venv-sam)"
+	@echo "make lock               re-resolve requirements/dev.txt from requirements/dev.in"
+
+$(STAMP): requirements/dev.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found %s)" % sys.version.split()[0])'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m sandbox.demo
+
+test: $(STAMP)
+	$(PY) -m pytest -n auto $(PYTEST_ARGS)
+
+validate-template:
+	scripts/validate-template
+
+lock: $(STAMP)
+	$(PY) -m pip install --quiet -r requirements/dev.in
+	$(PY) -m pip freeze --exclude-editable > requirements/dev.txt
+
+clean:
+	rm -rf $(VENV) .venv-sam .aws-sam

@@ -1,0 +1,232 @@
+"""Provision the embedded AWS the way a deployed stack and its users would leave an account:
+the guard's table, topic and dead-letter queue, the template's EventBridge rules, a VPC with
+security groups, and a role for SageMaker jobs. Shared by the demo and the integration tests."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sandbox import template as sam_template
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+SAGEMAKER_ROLE = "SageMakerExecutionRole"
+TRAINING_IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/distributed-trainer:1"
+
+
+@dataclass
+class GuardEnvironment:
+    region: str
+    vpc_id: str
+    subnet_ids: list[str]
+    bare_group_id: str  # default egress only: IPsec between members is not allowed
+    second_group_id: str  # also attached to jobs, no rules at all
+    role_arn: str
+    topic_arn: str
+    alerts_queue_url: str
+    dead_letter_queue_url: str
+    table_name: str
+    target_queue_urls: dict[str, str] = field(default_factory=dict)
+
+    def function_environment(self, **policy: str) -> dict[str, str]:
+        """The contract's environment variables, as template.yaml sets them."""
+        env = {
+            "REMEDIATION_MODE": "relaunch",
+            "MIN_INSTANCE_COUNT": "2",
+            "EXEMPT_TAG_KEY": "ict-guard:exempt",
+            "REPAIR_SECURITY_GROUPS": "true",
+            "ALERT_TOPIC_ARN": self.topic_arn,
+            "IDEMPOTENCY_TABLE_NAME": self.table_name,
+        }
+        env.update(policy)
+        return env
+
+
+def provision(session: Any, template: dict[str, Any] | None = None) -> GuardEnvironment:
+    template = template or sam_template.load_template()
+    ec2 = session.client("ec2")
+    sqs = session.client("sqs")
+    sns = session.client("sns")
+    dynamodb = session.client("dynamodb")
+    events = session.client("events")
+    iam = session.client("iam")
+
+    vpc_id = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    subnet_ids = [
+        ec2.create_subnet(VpcId=vpc_id, CidrBlock=cidr, AvailabilityZone=f"{session.region_name}{az}")["Subnet"]["SubnetId"]
+        for cidr, az in (("10.20.1.0/24", "a"), ("10.20.2.0/24", "b"))
+    ]
+    bare = ec2.create_security_group(GroupName="training-nodes", Description="training nodes", VpcId=vpc_id)["GroupId"]
+    second = ec2.create_security_group(GroupName="training-extra", Description="extra", VpcId=vpc_id)["GroupId"]
+    # New groups come with allow-all egress; the second one is stripped to nothing, as hardened
+    # accounts do, so the repair has to add outbound rules too.
+    ec2.revoke_security_group_egress(
+        GroupId=second, IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
+    )
+
+    role_arn = iam.create_role(
+        RoleName=SAGEMAKER_ROLE,
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                ],
+            }
+        ),
+    )["Role"]["Arn"]
+
+    topic_arn = sns.create_topic(Name="ict-guard-alerts")["TopicArn"]
+    alerts_queue_url = sqs.create_queue(QueueName="ict-guard-alerts-reader")["QueueUrl"]
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=_queue_arn(sqs, alerts_queue_url))
+    dead_letter_queue_url = sqs.create_queue(QueueName="ict-guard-dlq")["QueueUrl"]
+
+    table_name = "ict-guard-idempotency"
+    sam_template.create_dynamodb_table(dynamodb, template, table_name, "IdempotencyTable")
+
+    target_queue_urls = {}
+    for rule in sam_template.event_rules(template):
+        function = rule.function_logical_id
+        if function not in target_queue_urls:
+            target_queue_urls[function] = sqs.create_queue(QueueName=f"{function}-invocations")["QueueUrl"]
+    sam_template.install_rules(
+        events,
+        template,
+        {fn: _queue_arn(sqs, url) for fn, url in target_queue_urls.items()},
+    )
+    return GuardEnvironment(
+        region=session.region_name,
+        vpc_id=vpc_id,
+        subnet_ids=subnet_ids,
+        bare_group_id=bare,
+        second_group_id=second,
+        role_arn=role_arn,
+        topic_arn=topic_arn,
+        alerts_queue_url=alerts_queue_url,
+        dead_letter_queue_url=dead_letter_queue_url,
+        table_name=table_name,
+        target_queue_urls=target_queue_urls,
+    )
+
+
+def _queue_arn(sqs: Any, queue_url: str) -> str:
+    return sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+
+def training_job_request(
+    env: GuardEnvironment,
+    name: str,
+    *,
+    encrypted: bool | None = False,
+    instance_count: int = 2,
+    vpc: bool = True,
+    tags: dict[str, str] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A CreateTrainingJob request as a data scientist's SDK would send it."""
+    request: dict[str, Any] = {
+        "TrainingJobName": name,
+        "AlgorithmSpecification": {"TrainingImage": TRAINING_IMAGE, "TrainingInputMode": "File"},
+        "RoleArn": env.role_arn,
+        "InputDataConfig": [
+            {
+                "ChannelName": "train",
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://ml-data/train/"}},
+            }
+        ],
+        "OutputDataConfig": {"S3OutputPath": "s3://ml-models/output/"},
+        "ResourceConfig": {"InstanceType": "ml.p4d.24xlarge", "InstanceCount": instance_count, "VolumeSizeInGB": 100},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 86_400},
+        "HyperParameters": {"epochs": "10", "sagemaker_program": "train.py"},
+        "Environment": {"NCCL_DEBUG": "INFO"},
+        "RetryStrategy": {"MaximumRetryAttempts": 2},
+        "CheckpointConfig": {"S3Uri": f"s3://ml-models/checkpoints/{name}/"},
+    }
+    if encrypted is not None:
+        request["EnableInterContainerTrafficEncryption"] = encrypted
+    if vpc:
+        request["VpcConfig"] = {
+            "SecurityGroupIds": [env.bare_group_id, env.second_group_id],
+            "Subnets": env.subnet_ids,
+        }
+    if tags:
+        request["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
+    request.update(extra)
+    return request
+
+
+def read_alerts(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
+    """Alerts delivered to the SQS subscription: the JSON document, plus SNS's envelope fields."""
+    alerts = []
+    while True:
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+        if not messages:
+            return alerts
+        for message in messages:
+            envelope = json.loads(message["Body"])
+            document = json.loads(envelope["Message"])
+            document["_subject"] = envelope.get("Subject")
+            document["_attributes"] = {k: v["Value"] for k, v in envelope.get("MessageAttributes", {}).items()}
+            alerts.append(document)
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+class GuardSandbox:
+    """An account with the guard deployed: user calls go in, the real handler runs behind the
+    template's rules with Lambda's asynchronous retry semantics, and the results can be read."""
+
+    def __init__(self, session: Any, env: GuardEnvironment, handler: Any, function: str = "JobGuardFunction"):
+        from sandbox.lambda_service import AsyncLambda, QueueTarget, sqs_dead_letter
+
+        self.session = session
+        self.env = env
+        self.sagemaker = session.client("sagemaker")  # the data scientist's client
+        self.ec2 = session.client("ec2")
+        self.sqs = session.client("sqs")
+        self.function = AsyncLambda(
+            handler,
+            region=env.region,
+            on_failure=sqs_dead_letter(self.sqs, env.dead_letter_queue_url),
+        )
+        self.target = QueueTarget(self.sqs, env.target_queue_urls[function], self.function)
+
+    def create_training_job(self, name: str, **kwargs: Any) -> str:
+        request = training_job_request(self.env, name, **kwargs)
+        return self.sagemaker.create_training_job(**request)["TrainingJobArn"]
+
+    def deliver(self) -> list[Any]:
+        """Run the function for every event the rules routed to it, until none is left
+        (the guard's own calls can route further events)."""
+        invocations: list[Any] = []
+        while batch := self.target.drain():
+            invocations.extend(batch)
+        return invocations
+
+    def describe(self, name: str) -> dict[str, Any]:
+        return self.sagemaker.describe_training_job(TrainingJobName=name)
+
+    def tags(self, name: str) -> dict[str, str]:
+        arn = self.describe(name)["TrainingJobArn"]
+        return {t["Key"]: t["Value"] for t in self.sagemaker.list_tags(ResourceArn=arn)["Tags"]}
+
+    def training_job_names(self) -> list[str]:
+        pages = self.sagemaker.get_paginator("list_training_jobs").paginate()
+        return sorted(s["TrainingJobName"] for page in pages for s in page["TrainingJobSummaries"])
+
+    def group(self, group_id: str) -> dict[str, Any]:
+        return self.ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]
+
+    def alerts(self) -> list[dict[str, Any]]:
+        return read_alerts(self.sqs, self.env.alerts_queue_url)
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        records = []
+        while True:
+            messages = self.sqs.receive_message(QueueUrl=self.env.dead_letter_queue_url, MaxNumberOfMessages=10).get("Messages", [])
+            if not messages:
+                return records
+            for message in messages:
+                records.append(json.loads(message["Body"]))
+                self.sqs.delete_message(QueueUrl=self.env.dead_letter_queue_url, ReceiptHandle=message["ReceiptHandle"])

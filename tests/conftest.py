@@ -1,0 +1,68 @@
+"""Shared test setup: Powertools and AWS settings for every tier, and a Lambda context."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+
+import botocore.loaders
+import botocore.session
+import pytest
+
+# Set before any handler or Powertools module is imported by a test module.
+os.environ.update(
+    {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SECURITY_TOKEN": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "POWERTOOLS_SERVICE_NAME": "ict-guard",
+        "POWERTOOLS_METRICS_NAMESPACE": "SageMakerICTGuard",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+        "AWS_LAMBDA_FUNCTION_NAME": "ict-guard-job-guard",
+    }
+)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+os.environ.pop("AWS_PROFILE", None)
+
+# Every boto3 session (the tests', the sandbox's, each fresh guard runtime's) would parse the
+# service models' JSON again; one loader for the whole test process parses each model once.
+# The loader only reads botocore's bundled data files, so sharing it changes no behaviour.
+_SHARED_LOADER = botocore.loaders.create_loader()
+botocore.session.create_loader = lambda search_path_string=None: _SHARED_LOADER
+
+
+@dataclass
+class FakeLambdaContext:
+    function_name: str = "ict-guard-job-guard"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = (
+        "arn:aws:lambda:us-east-1:123456789012:function:ict-guard-job-guard"
+    )
+    aws_request_id: str = "52fdfc07-2182-154f-163f-5f0f9a621d72"
+    remaining_ms: int = 120_000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+@pytest.fixture
+def lambda_context() -> FakeLambdaContext:
+    return FakeLambdaContext()
+
+
+@pytest.fixture(autouse=True)
+def _no_network_for_unit_tests(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    """Unit tests are pure: any attempt to open a connection is a bug in the test or the code."""
+    if request.node.get_closest_marker("unit") is None:
+        return
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("unit tests must not use the network")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
