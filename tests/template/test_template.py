@@ -1,0 +1,492 @@
+"""Contract checks of template.yaml against the code it deploys and the rules in DESIGN.md."""
+
+from __future__ import annotations
+
+import ast
+import importlib.metadata
+import inspect
+import re
+import shlex
+import sys
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+from ict_guard.events import SPECS_BY_EVENT
+from ict_guard.jobs import MANAGED_TAG
+from ict_guard.ledger import KEY_PREFIX, RemediationLedger
+from ict_guard.policy import Intent
+from ict_guard.runtime import IDEMPOTENCY_EXPIRY_SECONDS
+from ict_guard.settings import RemediationMode, Settings
+from moto import mock_aws
+
+from sandbox.template import (
+    REPO_ROOT,
+    SERVERLESS_FUNCTION,
+    create_dynamodb_table,
+    dynamodb_hash_key,
+    dynamodb_table_kwargs,
+    dynamodb_ttl_attribute,
+    event_rules,
+    function_environment,
+    function_properties,
+    resources_of_type,
+)
+
+pytestmark = pytest.mark.template
+
+CONTRACT_ENVIRONMENT = {
+    "REMEDIATION_MODE",
+    "MIN_INSTANCE_COUNT",
+    "EXEMPT_TAG_KEY",
+    "REPAIR_SECURITY_GROUPS",
+    "ALERT_TOPIC_ARN",
+    "IDEMPOTENCY_TABLE_NAME",
+}
+ALERT_TOPIC = {
+    "Fn::If": ["CreateAlertTopic", {"Ref": "AlertTopic"}, {"Ref": "ExistingAlertTopicArn"}]
+}
+DLQ_ARN = {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
+# What the Lambda runtime and AWS's Powertools layer (built with all extras) provide.
+RUNTIME_PACKAGES = {"boto3", "botocore", "aws_lambda_powertools", "pydantic", "aws_xray_sdk"}
+
+
+def _functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        logical_id: function_properties(template, logical_id)
+        for logical_id in resources_of_type(template, SERVERLESS_FUNCTION)
+    }
+
+
+def _statements(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Statements of a policy document, each branch of a conditional statement included."""
+    statements = document["Statement"]
+    for statement in statements if isinstance(statements, list) else [statements]:
+        if "Fn::If" in statement:
+            _, *branches = statement["Fn::If"]
+            yield from (b for b in branches if b != {"Ref": "AWS::NoValue"})
+        else:
+            yield statement
+
+
+def _function_statements(template: dict[str, Any], logical_id: str) -> list[dict[str, Any]]:
+    policies = function_properties(template, logical_id).get("Policies", [])
+    for policy in policies:
+        # SAM policy templates and managed policy names grant more than we can see here.
+        assert isinstance(policy, dict) and "Statement" in policy, f"{logical_id}: {policy!r}"
+    return [s for policy in policies for s in _statements(policy)]
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    assert "NotAction" not in statement
+    actions = statement["Action"]
+    return actions if isinstance(actions, list) else [actions]
+
+
+def _resource_documents(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for logical_id, resource in template["Resources"].items():
+        properties = resource.get("Properties") or {}
+        for key in ("PolicyDocument", "KeyPolicy"):
+            if key in properties:
+                yield logical_id, properties[key]
+
+
+# -- code paths ---------------------------------------------------------------------------------
+
+
+def _imported_top_level_modules(path: Path) -> set[str]:
+    """Modules a file imports at run time (imports under `if TYPE_CHECKING:` excluded)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skipped: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and ast.unparse(node.test).endswith("TYPE_CHECKING"):
+            skipped.update(id(child) for stmt in node.body for child in ast.walk(stmt))
+    modules: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.Import):
+            modules.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, (
+                f"{path}: relative import (Lambda loads handlers as top-level modules)"
+            )
+            modules.add(str(node.module).split(".")[0])
+    return modules
+
+
+def test_handlers_exist_where_template_points(template: dict[str, Any]) -> None:
+    functions = _functions(template)
+    assert "JobGuardFunction" in functions
+    job_guard = functions["JobGuardFunction"]
+    assert Path(job_guard["CodeUri"]).as_posix().rstrip("/") == "functions/job_guard"
+    assert job_guard["Handler"] == "app.lambda_handler"
+    for logical_id, properties in functions.items():
+        module, _, handler = properties["Handler"].rpartition(".")
+        source = REPO_ROOT / properties["CodeUri"] / f"{module}.py"
+        assert source.is_file(), f"{logical_id}: {source} does not exist"
+        tree = ast.parse(source.read_text(encoding="utf-8"))
+        defined = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+        assert handler in defined, f"{logical_id}: {source} defines no {handler}"
+        assert [a.arg for a in defined[handler].args.args] == ["event", "context"]
+
+
+def test_deployed_code_imports_only_what_lambda_provides(template: dict[str, Any]) -> None:
+    """Nothing is built before deploy: a handler sees its CodeUri folder, the stdlib, the runtime's
+    boto3, the Powertools layer and our layer's packages, and nothing else."""
+    layer_root = (
+        REPO_ROOT / template["Resources"]["IctGuardLayer"]["Properties"]["ContentUri"] / "python"
+    )
+    layer_packages = {p.name for p in layer_root.iterdir() if (p / "__init__.py").is_file()}
+    allowed = set(sys.stdlib_module_names) | RUNTIME_PACKAGES | layer_packages
+    sources = list(layer_root.rglob("*.py"))
+    for properties in _functions(template).values():
+        code = REPO_ROOT / properties["CodeUri"]
+        sources += list(code.rglob("*.py"))
+        allowed |= {p.stem for p in code.glob("*.py")}
+    for source in sources:
+        assert _imported_top_level_modules(source) <= allowed, source
+
+
+def test_layer_is_uploaded_in_the_python_layout(template: dict[str, Any]) -> None:
+    layer = template["Resources"]["IctGuardLayer"]
+    assert layer["Type"] == "AWS::Serverless::LayerVersion"
+    properties = layer["Properties"]
+    assert (REPO_ROOT / properties["ContentUri"] / "python" / "ict_guard" / "__init__.py").is_file()
+    assert "Metadata" not in layer, "the layer is uploaded as-is, without sam build"
+    globals_ = template["Globals"]["Function"]
+    assert globals_["Runtime"] in properties["CompatibleRuntimes"]
+    assert set(globals_["Architectures"]) <= set(properties["CompatibleArchitectures"])
+    for logical_id, function in _functions(template).items():
+        assert {"Ref": "IctGuardLayer"} in function["Layers"], logical_id
+        assert {"Ref": "PowertoolsLayerArn"} in function["Layers"], logical_id
+
+
+def test_powertools_layer_matches_runtime_architecture_and_pinned_version(
+    template: dict[str, Any],
+) -> None:
+    parameter = template["Parameters"]["PowertoolsLayerArn"]
+    assert parameter["Type"] == "AWS::SSM::Parameter::Value<String>"
+    globals_ = template["Globals"]["Function"]
+    (architecture,) = globals_["Architectures"]
+    version = importlib.metadata.version("aws-lambda-powertools")
+    expected = f"/aws/service/powertools/python/{architecture}/{globals_['Runtime']}/{version}"
+    assert parameter["Default"] == expected
+
+
+# -- configuration ------------------------------------------------------------------------------
+
+
+def test_every_function_gets_the_contract_environment(template: dict[str, Any]) -> None:
+    for logical_id, properties in _functions(template).items():
+        variables = properties["Environment"]["Variables"]
+        assert set(variables) >= CONTRACT_ENVIRONMENT, logical_id
+        assert variables["POWERTOOLS_SERVICE_NAME"] == "ict-guard"
+        assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "SageMakerICTGuard"
+        assert variables["ALERT_TOPIC_ARN"] == ALERT_TOPIC
+        assert variables["IDEMPOTENCY_TABLE_NAME"] == {"Ref": "IdempotencyTable"}
+
+
+def test_parameter_defaults_make_the_settings_defaults(template: dict[str, Any]) -> None:
+    parameters = template["Parameters"]
+    variables = function_properties(template, "JobGuardFunction")["Environment"]["Variables"]
+    for name in CONTRACT_ENVIRONMENT - {"ALERT_TOPIC_ARN", "IDEMPOTENCY_TABLE_NAME"}:
+        assert variables[name]["Ref"] in parameters, f"{name} is not a template parameter"
+    environ = function_environment(
+        template,
+        "JobGuardFunction",
+        {
+            "ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:alerts",
+            "IDEMPOTENCY_TABLE_NAME": "idempotency",
+        },
+    )
+
+    settings = Settings.from_env(environ)
+
+    defaults = Settings()
+    assert (settings.mode, settings.min_instance_count) == (
+        defaults.mode,
+        defaults.min_instance_count,
+    )
+    assert settings.exempt_tag_key == defaults.exempt_tag_key
+    assert settings.repair_security_groups == defaults.repair_security_groups
+    assert sorted(parameters["RemediationMode"]["AllowedValues"]) == sorted(
+        m.value for m in RemediationMode
+    )
+    assert parameters["MinInstanceCount"]["MinValue"] == 1
+
+
+def test_exempt_tag_key_pattern_matches_what_the_settings_accept(template: dict[str, Any]) -> None:
+    pattern = re.compile(template["Parameters"]["ExemptTagKey"]["AllowedPattern"])
+    for key in ("ict-guard:exempt", "team/ml exempt", "a"):
+        assert pattern.match(key)
+        Settings.from_env({"EXEMPT_TAG_KEY": key})
+    for key in ("aws:exempt", "", "x" * 129, "bad#key"):
+        assert not pattern.match(key), key
+
+
+def test_rules_only_let_through_calls_the_guard_can_parse(template: dict[str, Any]) -> None:
+    rules = event_rules(template)
+    assert rules
+    for rule in rules:
+        detail = rule.pattern["detail"]
+        assert rule.pattern["source"] == ["aws.sagemaker"]
+        assert rule.pattern["detail-type"] == ["AWS API Call via CloudTrail"]
+        assert detail["errorCode"] == [{"exists": False}]
+        assert set(detail["eventName"]) <= set(SPECS_BY_EVENT)
+        assert rule.event_bus_name is None, "CloudTrail events arrive on the default bus"
+
+
+# -- least privilege ----------------------------------------------------------------------------
+
+
+def test_no_wildcard_actions(template: dict[str, Any]) -> None:
+    for logical_id in resources_of_type(template, SERVERLESS_FUNCTION):
+        for statement in _function_statements(template, logical_id):
+            for action in _actions(statement):
+                assert re.fullmatch(r"[a-z0-9-]+:[A-Za-z0-9]+", action), f"{logical_id}: {action}"
+    for logical_id, document in _resource_documents(template):
+        for statement in _statements(document):
+            for action in _actions(statement):
+                if "*" in action:
+                    # The key policy's default statement: the account (through IAM) administers
+                    # its own key. Anything else with a wildcard is a finding.
+                    assert logical_id == "AlertTopicKey" and action == "kms:*", logical_id
+                    assert statement["Principal"] == {
+                        "AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}
+                    }
+
+
+def test_only_ec2_describe_uses_every_resource(template: dict[str, Any]) -> None:
+    for statement in _function_statements(template, "JobGuardFunction"):
+        if statement["Resource"] == "*":
+            assert _actions(statement) == ["ec2:DescribeSecurityGroups"]
+
+
+def test_training_jobs_can_only_be_created_encrypted(template: dict[str, Any]) -> None:
+    creating = [
+        s
+        for s in _function_statements(template, "JobGuardFunction")
+        if "sagemaker:CreateTrainingJob" in _actions(s)
+    ]
+    assert creating
+    for statement in creating:
+        assert statement["Effect"] == "Allow"
+        assert _actions(statement) == ["sagemaker:CreateTrainingJob"]
+        assert statement["Condition"] == {
+            "Bool": {"sagemaker:InterContainerTrafficEncryption": "true"}
+        }
+
+
+def test_roles_can_only_be_passed_to_sagemaker(template: dict[str, Any]) -> None:
+    passing = [
+        s
+        for s in _function_statements(template, "JobGuardFunction")
+        if "iam:PassRole" in _actions(s)
+    ]
+    assert passing
+    for statement in passing:
+        assert _actions(statement) == ["iam:PassRole"]
+        assert statement["Condition"] == {
+            "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}
+        }
+        assert "${SageMakerRoleNamePattern}" in statement["Resource"]["Fn::Sub"]
+
+
+def test_security_group_changes_are_scoped(template: dict[str, Any]) -> None:
+    statements = _function_statements(template, "JobGuardFunction")
+    ec2_writes = [
+        s
+        for s in statements
+        if any(a.startswith("ec2:") and a != "ec2:DescribeSecurityGroups" for a in _actions(s))
+    ]
+    assert ec2_writes
+    for statement in ec2_writes:
+        assert statement["Resource"]["Fn::Sub"].endswith(":security-group/*")
+        if "ec2:CreateTags" in _actions(statement):
+            assert _actions(statement) == ["ec2:CreateTags"]
+            condition = statement["Condition"]
+            assert condition["ForAllValues:StringEquals"] == {"aws:TagKeys": [MANAGED_TAG]}
+            assert condition["StringEquals"] == {f"aws:RequestTag/{MANAGED_TAG}": "true"}
+
+
+def test_function_can_reach_its_table_topic_and_key(template: dict[str, Any]) -> None:
+    statements = _function_statements(template, "JobGuardFunction")
+    by_action = {a: s for s in statements for a in _actions(s)}
+    for action in (
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+    ):
+        assert by_action[action]["Resource"] == {"Fn::GetAtt": ["IdempotencyTable", "Arn"]}
+    assert by_action["sns:Publish"]["Resource"] == ALERT_TOPIC
+    for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+        assert by_action[action]["Resource"] == {"Fn::GetAtt": ["AlertTopicKey", "Arn"]}
+    # The topic key exists only when the stack creates the topic.
+    raw = [
+        s
+        for p in function_properties(template, "JobGuardFunction")["Policies"]
+        for s in p["Statement"]
+    ]
+    conditional = [s["Fn::If"] for s in raw if "Fn::If" in s]
+    assert ["CreateAlertTopic", by_action["kms:Decrypt"], {"Ref": "AWS::NoValue"}] in conditional
+
+
+# -- encryption, table, failure path, alarms -----------------------------------------------------
+
+
+def test_queue_and_topic_are_encrypted(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    queue = resources["DeadLetterQueue"]["Properties"]
+    assert queue.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in queue
+    assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600
+
+    topic = resources["AlertTopic"]
+    assert topic["Condition"] == "CreateAlertTopic"
+    assert topic["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": ["AlertTopicKey", "Arn"]}
+    key = resources["AlertTopicKey"]["Properties"]
+    assert key["EnableKeyRotation"] is True
+    services = [s for s in _statements(key["KeyPolicy"]) if "Service" in s.get("Principal", {})]
+    assert any(
+        "cloudwatch.amazonaws.com" in s["Principal"]["Service"]
+        and {"kms:GenerateDataKey", "kms:Decrypt"} <= set(_actions(s))
+        for s in services
+    ), "CloudWatch alarms must be able to publish to the encrypted topic"
+
+    topic_policy = resources["AlertTopicPolicy"]["Properties"]["PolicyDocument"]
+    statements = list(_statements(topic_policy))
+    publishers = {s for st in statements for s in st["Principal"]["Service"]}
+    assert "cloudwatch.amazonaws.com" in publishers
+    for statement in statements:
+        assert _actions(statement) == ["sns:Publish"]
+        assert statement["Condition"] == {
+            "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+        }
+
+
+def test_table_matches_powertools_and_the_ledger(template: dict[str, Any]) -> None:
+    powertools = inspect.signature(DynamoDBPersistenceLayer.__init__).parameters
+    ledger = inspect.signature(RemediationLedger.__init__).parameters
+    key = dynamodb_hash_key(template)
+    ttl = dynamodb_ttl_attribute(template)
+
+    assert key == powertools["key_attr"].default == ledger["key_attr"].default
+    assert ttl == powertools["expiry_attr"].default == ledger["expiry_attr"].default
+    assert powertools["sort_key_attr"].default is None
+    kwargs = dynamodb_table_kwargs(template)
+    assert kwargs["KeySchema"] == [{"AttributeName": key, "KeyType": "HASH"}]
+    assert kwargs["AttributeDefinitions"] == [{"AttributeName": key, "AttributeType": "S"}]
+    assert kwargs["BillingMode"] == "PAY_PER_REQUEST"
+    table = template["Resources"]["IdempotencyTable"]["Properties"]
+    assert table["SSESpecification"] == {"SSEEnabled": True}
+    assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+
+
+def test_ledger_works_on_the_table_the_template_defines(template: dict[str, Any]) -> None:
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        create_dynamodb_table(dynamodb, template, "idempotency")
+        ledger = RemediationLedger(dynamodb, "idempotency", clock=lambda: 1_000.0)
+
+        ledger.record("training-job/demo", Intent.RELAUNCH, {"TrainingJobName": "demo-enc-1"})
+        entry = ledger.lookup("training-job/demo")
+
+        ttl = dynamodb.describe_time_to_live(TableName="idempotency")["TimeToLiveDescription"]
+        item = dynamodb.scan(TableName="idempotency")["Items"][0]
+    assert entry is not None and entry.relaunch_request == {"TrainingJobName": "demo-enc-1"}
+    assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": dynamodb_ttl_attribute(template)}
+    assert item[dynamodb_hash_key(template)]["S"].startswith(KEY_PREFIX)
+    assert int(item[dynamodb_ttl_attribute(template)]["N"]) > 1_000
+
+
+def test_failures_retry_a_bounded_number_of_times_then_reach_the_queue(
+    template: dict[str, Any],
+) -> None:
+    for logical_id, properties in _functions(template).items():
+        invoke = properties["EventInvokeConfig"]
+        assert 0 <= invoke["MaximumRetryAttempts"] <= 2, logical_id
+        assert 60 <= invoke["MaximumEventAgeInSeconds"] <= 6 * 3600, logical_id
+        assert invoke["DestinationConfig"]["OnFailure"] == {"Type": "SQS", "Destination": DLQ_ARN}
+        # Duplicates and retries must meet the first outcome for as long as they can arrive.
+        assert invoke["MaximumEventAgeInSeconds"] < IDEMPOTENCY_EXPIRY_SECONDS
+        assert properties["Timeout"] <= 900
+
+    queue_policy = template["Resources"]["DeadLetterQueuePolicy"]["Properties"]
+    allowed_sources = [
+        s["Condition"]["ArnEquals"]["aws:SourceArn"]
+        for s in _statements(queue_policy["PolicyDocument"])
+        if s["Principal"] == {"Service": "events.amazonaws.com"}
+    ]
+    for rule in event_rules(template):
+        event = template["Resources"][rule.function_logical_id]["Properties"]["Events"][
+            rule.event_name
+        ]
+        assert event["Properties"]["DeadLetterConfig"] == {"Arn": DLQ_ARN}
+        retry = event["Properties"]["RetryPolicy"]
+        assert retry["MaximumEventAgeInSeconds"] < IDEMPOTENCY_EXPIRY_SECONDS
+        assert {"Fn::GetAtt": [rule.rule_logical_id, "Arn"]} in allowed_sources, rule.rule_name
+
+
+def _referenced(value: dict[str, Any]) -> str:
+    """The logical id a Ref or GetAtt points at."""
+    return value["Ref"] if "Ref" in value else value["Fn::GetAtt"][0]
+
+
+def test_alarms_watch_the_queue_and_the_function_and_notify_the_topic(
+    template: dict[str, Any],
+) -> None:
+    alarms = resources_of_type(template, "AWS::CloudWatch::Alarm")
+    for logical_id, alarm in alarms.items():
+        assert alarm["Properties"]["AlarmActions"] == [ALERT_TOPIC], logical_id
+    watched = {
+        (
+            a["Properties"]["Namespace"],
+            a["Properties"]["MetricName"],
+            _referenced(dimension["Value"]),
+        )
+        for a in alarms.values()
+        for dimension in a["Properties"]["Dimensions"]
+    }
+    assert ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "DeadLetterQueue") in watched
+    assert ("AWS/Lambda", "Errors", "JobGuardFunction") in watched
+    for alarm in alarms.values():
+        properties = alarm["Properties"]
+        assert properties["ComparisonOperator"] == "GreaterThanThreshold"
+        assert properties["Threshold"] == 0
+
+
+def test_outputs_name_what_operators_need(template: dict[str, Any]) -> None:
+    outputs = template["Outputs"]
+    assert outputs["JobGuardFunctionArn"]["Value"] == {"Fn::GetAtt": ["JobGuardFunction", "Arn"]}
+    assert outputs["AlertTopicArn"]["Value"] == ALERT_TOPIC
+    assert outputs["DeadLetterQueueUrl"]["Value"] == {"Ref": "DeadLetterQueue"}
+    assert outputs["IdempotencyTableName"]["Value"] == {"Ref": "IdempotencyTable"}
+
+
+def _overrides(text: str) -> dict[str, str]:
+    return dict(item.split("=", 1) for item in shlex.split(text))
+
+
+def test_samconfig_overrides_are_valid_parameter_values(template: dict[str, Any]) -> None:
+    config = tomllib.loads((REPO_ROOT / "samconfig.toml").read_text(encoding="utf-8"))
+    parameters = template["Parameters"]
+    environments = [name for name in config if name != "version"]
+    assert {"default", "prod"} <= set(environments)
+    for environment in environments:
+        deploy = config[environment]["deploy"]["parameters"]
+        assert deploy["capabilities"] == "CAPABILITY_IAM"
+        assert deploy["resolve_s3"] is True
+        for name, value in _overrides(deploy["parameter_overrides"]).items():
+            assert name in parameters, f"{environment}: unknown parameter {name}"
+            definition = parameters[name]
+            if "AllowedValues" in definition:
+                assert value in [str(v) for v in definition["AllowedValues"]], (environment, name)
+            if "AllowedPattern" in definition:
+                assert re.match(definition["AllowedPattern"], value), (environment, name)
+            if "MinValue" in definition:
+                assert int(value) >= definition["MinValue"], (environment, name)
