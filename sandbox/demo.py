@@ -1,0 +1,245 @@
+"""The guard end to end on the embedded AWS, with no AWS account.
+
+    python -m sandbox.demo [--mode relaunch|stop|notify] [--verbose]
+
+moto runs as a threaded HTTP server with the project's SageMaker extension. Data scientists'
+API calls become CloudTrail-shaped events inside it, EventBridge rules whose patterns are read
+from template.yaml route them, and the real Lambda handler (functions/job_guard/app.py) runs
+behind them with Lambda's asynchronous retry semantics. The demo then checks that every job
+ended where the policy says and exits non-zero if one did not (a wrong pattern fails it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+
+
+@dataclass
+class Scenario:
+    name: str
+    summary: str
+    create: dict[str, Any]
+    expect: Callable[[Any, str], list[str]]  # (sandbox, mode) -> problems
+    invokes: bool = True  # whether template.yaml's pattern lets the CreateTrainingJob event through
+
+
+def _quiet_environment(verbose: bool) -> None:
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION=REGION,
+        AWS_REGION=REGION,
+        POWERTOOLS_SERVICE_NAME="ict-guard",
+        POWERTOOLS_METRICS_NAMESPACE="SageMakerICTGuard",
+        POWERTOOLS_TRACE_DISABLED="true",
+        AWS_LAMBDA_FUNCTION_NAME="ict-guard-job-guard",
+    )
+    os.environ.pop("AWS_PROFILE", None)
+    if not verbose:
+        os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
+        os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sandbox.demo", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mode", choices=["relaunch", "stop", "notify"], default="relaunch")
+    parser.add_argument("--verbose", action="store_true", help="show the handler's logs and metrics")
+    args = parser.parse_args(argv)
+    _quiet_environment(args.verbose)
+
+    # Imported after the environment is set: Powertools reads it at import.
+    import boto3
+    import requests
+    from moto.server import ThreadedMotoServer
+
+    from functions.job_guard.app import lambda_handler
+    from ict_guard.clone import relaunch_name
+    from ict_guard.runtime import job_guard_runtime
+    from sandbox import sagemaker_extension
+    from sandbox import template as sam_template
+    from sandbox.environment import GuardSandbox, provision
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto server's per-request log lines
+    sagemaker_extension.install()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    try:
+        template = sam_template.load_template()
+        session = boto3.session.Session(region_name=REGION)
+        env = provision(session, template)
+        for key, value in env.function_environment(REMEDIATION_MODE=args.mode).items():
+            os.environ[key] = value
+        job_guard_runtime.cache_clear()
+        sandbox = GuardSandbox(session, env, lambda_handler)
+        rules = sam_template.event_rules(template)
+
+        print(f"sagemaker-ict-guard demo: embedded AWS (moto server) at {endpoint}, mode {args.mode}\n")
+        print("Provisioned like a deployed stack:")
+        print(f"  VPC {env.vpc_id}; security groups {env.bare_group_id} (default egress only) and "
+              f"{env.second_group_id} (no rules): neither allows IPsec between its members")
+        print(f"  alert topic {env.topic_arn.split(':')[-1]} -> SQS subscription (to read the alerts), "
+              f"idempotency table {env.table_name}, dead-letter queue")
+        for rule in rules:
+            print(f"  EventBridge rule {rule.rule_name} -> {rule.function_logical_id} (pattern read from template.yaml)")
+
+        scenarios = _scenarios(env, relaunch_name)
+        print("\nData scientists start training jobs (each call becomes a CloudTrail event):")
+        for scenario in scenarios:
+            sandbox.create_training_job(scenario.name, **scenario.create)
+            print(f"  {scenario.name:<22} {scenario.summary}")
+
+        before = {g: _ipsec_rules(sandbox.group(g)) for g in (env.bare_group_id, env.second_group_id)}
+        invocations = sandbox.deliver()
+        handled = [i.event["detail"]["requestParameters"]["trainingJobName"] for i in invocations]
+        print(f"\nEventBridge delivered {len(invocations)} event(s) to JobGuardFunction: {', '.join(handled)}")
+        failed_invocations = [i for i in invocations if i.dead_lettered]
+
+        print("\nOutcome:")
+        problems: list[str] = []
+        for scenario in scenarios:
+            job = sandbox.describe(scenario.name)
+            tag = sandbox.tags(scenario.name).get("ict-guard:remediation", "-")
+            clone = relaunch_name(scenario.name)
+            clone_text = ""
+            if clone in sandbox.training_job_names():
+                copy = sandbox.describe(clone)
+                clone_text = (f" -> re-launched as {clone} (encryption "
+                              f"{'on' if copy['EnableInterContainerTrafficEncryption'] else 'OFF'}, {copy['TrainingJobStatus']})")
+            found = scenario.expect(sandbox, args.mode)
+            if (scenario.name in handled) != scenario.invokes:
+                found.append("the pattern should " + ("" if scenario.invokes else "not ") + "let its event through")
+            problems += [f"{scenario.name}: {p}" for p in found]
+            mark = "ok " if not found else "FAIL"
+            invoked = "invoked" if scenario.name in handled else "filtered by the pattern"
+            print(f"  [{mark}] {scenario.name:<17} {invoked:<24} {job['TrainingJobStatus']:<10} "
+                  f"remediation tag: {tag}{clone_text}")
+            for p in found:
+                print(f"         expected otherwise: {p}")
+
+        print("\nSecurity-group rules added by the guard:")
+        added_any = False
+        for group_id, rules_before in before.items():
+            for rule in sorted(_ipsec_rules(sandbox.group(group_id)) - rules_before):
+                added_any = True
+                print(f"  {group_id}: {rule}")
+        if not added_any:
+            print("  none")
+
+        print("\nAlerts that arrived on the SNS topic's SQS subscription:")
+        alerts = sandbox.alerts()
+        for alert in alerts:
+            target = f" -> {alert['relaunched_as']}" if alert.get("relaunched_as") else ""
+            print(f"  [{alert['severity']:<8}] {alert['action']:<25} {alert['resource']['name']}{target}")
+            print(f"             {alert['reason']}")
+        if not alerts:
+            print("  none")
+        if alerts:
+            print("\nThe e-mail text of the first alert:")
+            print("  " + _email_text(sandbox, alerts[0]).replace("\n", "\n  "))
+
+        problems += [f"invocation dead-lettered: {i.errors}" for i in failed_invocations]
+        problems += _alert_expectations(alerts, args.mode)
+        if problems:
+            print(f"\nDEMO FAILED: {len(problems)} expectation(s) not met")
+            return 1
+        print("\nDemo passed: every job ended where the policy says.")
+        return 0
+    finally:
+        try:
+            requests.post(f"{endpoint}/moto-api/reset", timeout=10)
+        finally:
+            server.stop()
+
+
+def _scenarios(env: Any, relaunch_name: Callable[[str], str]) -> list[Scenario]:
+    hardened_only = {"SecurityGroupIds": [env.second_group_id], "Subnets": env.subnet_ids}
+
+    def unencrypted(sandbox: Any, mode: str) -> list[str]:
+        name, found = "resnet-ddp", []
+        status = sandbox.describe(name)["TrainingJobStatus"]
+        running_expected = mode == "notify"
+        if (status == "InProgress") != running_expected:
+            found.append(f"status {status}")
+        has_clone = relaunch_name(name) in sandbox.training_job_names()
+        if has_clone != (mode == "relaunch"):
+            found.append("re-launch " + ("missing" if mode == "relaunch" else "unexpected"))
+        if has_clone and not sandbox.describe(relaunch_name(name))["EnableInterContainerTrafficEncryption"]:
+            found.append("re-launch is not encrypted")
+        return found
+
+    def left_running(name: str) -> Callable[[Any, str], list[str]]:
+        def check(sandbox: Any, mode: str) -> list[str]:
+            found = []
+            if sandbox.describe(name)["TrainingJobStatus"] != "InProgress":
+                found.append("should still be running")
+            if relaunch_name(name) in sandbox.training_job_names():
+                found.append("should not be re-launched")
+            return found
+
+        return check
+
+    return [
+        Scenario("resnet-ddp", "2 instances, VPC, encryption off", {"encrypted": False}, unencrypted),
+        Scenario("bert-encrypted", "2 instances, VPC (hardened group), encryption on",
+                 {"encrypted": True, "VpcConfig": hardened_only}, left_running("bert-encrypted")),
+        Scenario("smoke-test", "1 instance, VPC, encryption off", {"instance_count": 1}, left_running("smoke-test")),
+        Scenario("exempt-benchmark", "2 instances, VPC, encryption off, tagged ict-guard:exempt=true",
+                 {"tags": {"ict-guard:exempt": "true"}}, left_running("exempt-benchmark")),
+        Scenario("tabular-no-vpc", "2 instances, no VPC, encryption on (filtered at the door)",
+                 {"encrypted": True, "vpc": False}, left_running("tabular-no-vpc"), invokes=False),
+    ]
+
+
+def _alert_expectations(alerts: list[dict[str, Any]], mode: str) -> list[str]:
+    got = sorted((a["action"], a["resource"]["name"]) for a in alerts)
+    first = {"relaunch": "relaunched", "stop": "stopped", "notify": "notified"}[mode]
+    want = sorted([
+        (first, "resnet-ddp"),
+        ("security_groups_repaired", "bert-encrypted"),
+        ("notified", "exempt-benchmark"),
+    ])
+    return [] if got == want else [f"alerts {got}, expected {want}"]
+
+
+def _ipsec_rules(group: dict[str, Any]) -> set[str]:
+    rules = set()
+    for direction, key in (("inbound", "IpPermissions"), ("outbound", "IpPermissionsEgress")):
+        for permission in group.get(key, []):
+            peers = [p["GroupId"] for p in permission.get("UserIdGroupPairs", [])]
+            if group["GroupId"] not in peers:
+                continue
+            what = {"udp": f"UDP {permission.get('FromPort')}", "50": "ESP (protocol 50)"}.get(
+                permission["IpProtocol"], permission["IpProtocol"])
+            rules.add(f"{direction} {what} from/to itself")
+    return rules
+
+
+def _email_text(sandbox: Any, alert: dict[str, Any]) -> str:
+    from ict_guard.alerts import Alert, AlertAction
+
+    rebuilt = Alert(
+        action=AlertAction(alert["action"]), resource_type=alert["resource"]["type"],
+        name=alert["resource"]["name"], arn=alert["resource"]["arn"], account=alert["account"],
+        region=alert["region"], event_id=alert["event_id"], reason=alert["reason"], mode=alert["mode"],
+        initiated_by=alert.get("initiated_by"), instance_count=alert.get("instance_count"),
+        relaunched_as=alert.get("relaunched_as"), security_groups=alert.get("security_groups", []),
+        rules_added=alert.get("rules_added", []), problems=alert.get("problems", []),
+        exempt_tag_key="ict-guard:exempt",
+    )
+    return rebuilt.text()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
