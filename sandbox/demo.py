@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         session = boto3.session.Session(region_name=REGION)
         env = provision(session, template)
         for key, value in env.function_environment(REMEDIATION_MODE=args.mode).items():
-            os.environ[key] = value
+            if args.verbose or not key.startswith("POWERTOOLS_"):
+                os.environ[key] = value
         job_guard_runtime.cache_clear()
         sandbox = GuardSandbox(session, env, lambda_handler)
         rules = sam_template.event_rules(template)

@@ -28,20 +28,14 @@ class GuardEnvironment:
     alerts_queue_url: str
     dead_letter_queue_url: str
     table_name: str
+    template: dict[str, Any] = field(default_factory=dict, repr=False)
     target_queue_urls: dict[str, str] = field(default_factory=dict)
 
     def function_environment(self, **policy: str) -> dict[str, str]:
-        """The contract's environment variables, as template.yaml sets them."""
-        env = {
-            "REMEDIATION_MODE": "relaunch",
-            "MIN_INSTANCE_COUNT": "2",
-            "EXEMPT_TAG_KEY": "ict-guard:exempt",
-            "REPAIR_SECURITY_GROUPS": "true",
-            "ALERT_TOPIC_ARN": self.topic_arn,
-            "IDEMPOTENCY_TABLE_NAME": self.table_name,
-        }
-        env.update(policy)
-        return env
+        """The job guard's environment as template.yaml sets it with default parameters, with
+        this account's table and topic, and `policy` overriding parameters (REMEDIATION_MODE=...)."""
+        resolved = {"ALERT_TOPIC_ARN": self.topic_arn, "IDEMPOTENCY_TABLE_NAME": self.table_name, **policy}
+        return sam_template.function_environment(self.template, "JobGuardFunction", resolved)
 
 
 def provision(session: Any, template: dict[str, Any] | None = None) -> GuardEnvironment:
@@ -107,6 +101,7 @@ def provision(session: Any, template: dict[str, Any] | None = None) -> GuardEnvi
         alerts_queue_url=alerts_queue_url,
         dead_letter_queue_url=dead_letter_queue_url,
         table_name=table_name,
+        template=template,
         target_queue_urls=target_queue_urls,
     )
 

@@ -4,6 +4,7 @@ subscription filter policies."""
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import json
 from dataclasses import asdict, dataclass, field
@@ -85,6 +86,7 @@ class Alert:
             severity=self.severity.value,
             resource={"type": self.resource_type, "name": self.name, "arn": self.arn},
             console_url=console_url(self.region, self.resource_type, self.name),
+            timestamp=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         )
         if len(json.dumps(doc, default=str)) > _MAX_DOCUMENT_BYTES:
             doc["relaunch_request"] = None
