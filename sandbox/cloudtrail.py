@@ -42,6 +42,12 @@ EVENT_VERSION = "1.09"
 EMITTED_OPERATIONS: tuple[tuple[str, str], ...] = (
     ("sagemaker", "CreateTrainingJob"),
     ("sagemaker", "StopTrainingJob"),
+    ("sagemaker", "CreateHyperParameterTuningJob"),
+    ("sagemaker", "StopHyperParameterTuningJob"),
+    # The calls that can take a security-group rule away (the security-group guard's events).
+    ("ec2", "RevokeSecurityGroupIngress"),
+    ("ec2", "RevokeSecurityGroupEgress"),
+    ("ec2", "ModifySecurityGroupRules"),
 )
 
 # CloudTrail caps the size of a record's fields (100 KB is the figure given for responseElements)
@@ -102,6 +108,103 @@ def _iso_z(moment: datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# -- EC2's own shapes ------------------------------------------------------------------------------
+#
+# CloudTrail does not record EC2 in the SDK's names. Its long-standing calls are written in EC2's
+# XML names: lists become {"items": [...]} ({} when empty), members take their XML names
+# (IpPermission.UserIdGroupPairs is "groups"), and the response carries "requestId" and "_return":
+#   {"groupId": "sg-..", "ipPermissions": {"items": [{"ipProtocol": "udp", "fromPort": 500,
+#    "toPort": 500, "groups": {"items": [{"groupId": "sg-.."}]}, "ipRanges": {}, ...}]}}
+# Newer calls such as ModifySecurityGroupRules are written as the query string parsed into a
+# tree, wrapped in the request's name, lists under the query's singular name with a "tag" index:
+#   {"ModifySecurityGroupRulesRequest": {"GroupId": "sg-..", "SecurityGroupRule":
+#    {"SecurityGroupRuleId": "sgr-..", "tag": 1, "SecurityGroupRule": {"IpProtocol": "tcp", ...}}}}
+# and their response is wrapped too: {"ModifySecurityGroupRulesResponse": {"xmlns": ...,
+# "requestId": ..., "return": true}}. Both shapes are taken from published CloudTrail records.
+# Not documented anywhere we found, so chosen by analogy: how a revoke by security-group rule ID
+# lists the IDs ({"securityGroupRuleId": {"items": [{"securityGroupRuleId": "sgr-.."}]}}), and
+# how the wrapped form lists more than one rule (a list of entries tagged 1, 2, ...).
+EC2_WRAPPED_OPERATIONS = frozenset({"ModifySecurityGroupRules"})
+EC2_XMLNS = "http://ec2.amazonaws.com/doc/2016-11-15/"
+# List members EC2 writes even when the caller left them out (as {}): every peer list of a rule.
+_EC2_ALWAYS_WRITTEN = {
+    "IpPermission": ("UserIdGroupPairs", "IpRanges", "Ipv6Ranges", "PrefixListIds"),
+}
+
+
+def _ec2_xml_name(member_name: str, member: Shape | None) -> str:
+    serialized = member.serialization.get("name") if member is not None else None
+    return lower_camel(serialized or member_name)
+
+
+def ec2_elements(value: Any, shape: Shape | None, item_name: str = "item") -> Any:
+    """`value` in EC2's XML names (see above); `item_name` names the scalars of a list."""
+    if isinstance(shape, StructureShape) and isinstance(value, Mapping):
+        written = {}
+        for key, item in value.items():
+            member = shape.members.get(key)
+            name = _ec2_xml_name(key, member)
+            written[name] = ec2_elements(item, member, name)
+        for key in _EC2_ALWAYS_WRITTEN.get(shape.name, ()):
+            written.setdefault(_ec2_xml_name(key, shape.members[key]), {})
+        return written
+    if isinstance(value, list | tuple):
+        member = shape.member if isinstance(shape, ListShape) else None
+        items = [
+            ec2_elements(item, member)
+            if isinstance(item, Mapping)
+            else {item_name: _json_scalar(item)}
+            for item in value
+        ]
+        return {"items": items} if items else {}
+    if shape is None and isinstance(value, Mapping):
+        return {
+            lower_camel(key): ec2_elements(item, None, lower_camel(key))
+            for key, item in value.items()
+        }
+    return _json_scalar(value)
+
+
+def _ec2_query_elements(value: Any, shape: Shape | None) -> Any:
+    """`value` as EC2's query string, parsed into a tree (the wrapped form, see above)."""
+    if isinstance(shape, StructureShape) and isinstance(value, Mapping):
+        written = {}
+        for key, item in value.items():
+            member = shape.members.get(key)
+            name = (member.serialization.get("name") if member is not None else None) or key
+            written[name] = _ec2_query_elements(item, member)
+        return written
+    if isinstance(value, list | tuple):
+        member = shape.member if isinstance(shape, ListShape) else None
+        entries = [
+            {**_ec2_query_elements(item, member), "tag": index}
+            if isinstance(item, Mapping)
+            else _json_scalar(item)
+            for index, item in enumerate(value, start=1)
+        ]
+        return entries[0] if len(entries) == 1 else entries
+    return _json_scalar(value)
+
+
+def ec2_request_parameters(operation: OperationModel, params: Mapping[str, Any]) -> Any:
+    """An EC2 request (SDK names) as CloudTrail's requestParameters."""
+    if operation.name in EC2_WRAPPED_OPERATIONS:
+        return {f"{operation.name}Request": _ec2_query_elements(params, operation.input_shape)}
+    return ec2_elements(params, operation.input_shape)
+
+
+def ec2_response_elements(
+    operation: OperationModel, response: Mapping[str, Any], request_id: str
+) -> Any:
+    """An EC2 response (SDK names) as CloudTrail's responseElements."""
+    body = ec2_elements(response, operation.output_shape)
+    if operation.name in EC2_WRAPPED_OPERATIONS:
+        return {f"{operation.name}Response": {"xmlns": EC2_XMLNS, "requestId": request_id, **body}}
+    if "return" in body:
+        body["_return"] = body.pop("return")
+    return {"requestId": request_id, **body}
 
 
 def _within_cap(elements: Any, max_field_bytes: int) -> Any:
@@ -176,17 +279,22 @@ def api_call_event(
     event_source = event_source or f"{service_model.signing_name}.amazonaws.com"
     when = _iso_z(event_time)
 
-    request_parameters = _within_cap(
-        cloudtrail_elements(copy.deepcopy(dict(request_params)), operation.input_shape),
-        max_field_bytes,
-    )
+    request_id = request_id or str(uuid.uuid4())
+    if service_model.service_name == "ec2":
+        request_elements = ec2_request_parameters(operation, copy.deepcopy(dict(request_params)))
+    else:
+        request_elements = cloudtrail_elements(
+            copy.deepcopy(dict(request_params)), operation.input_shape
+        )
+    request_parameters = _within_cap(request_elements, max_field_bytes)
     # Calls that return nothing, and failed calls, have responseElements null in CloudTrail.
     response_elements = None
     if error_code is None and response and operation.output_shape is not None:
-        response_elements = _within_cap(
-            cloudtrail_elements(copy.deepcopy(dict(response)), operation.output_shape),
-            max_field_bytes,
-        )
+        if service_model.service_name == "ec2":
+            elements = ec2_response_elements(operation, copy.deepcopy(dict(response)), request_id)
+        else:
+            elements = cloudtrail_elements(copy.deepcopy(dict(response)), operation.output_shape)
+        response_elements = _within_cap(elements, max_field_bytes)
 
     detail: dict[str, Any] = {
         "eventVersion": EVENT_VERSION,
@@ -206,7 +314,7 @@ def api_call_event(
         {
             "requestParameters": request_parameters,
             "responseElements": response_elements,
-            "requestID": request_id or str(uuid.uuid4()),
+            "requestID": request_id,
             "eventID": str(uuid.uuid4()),
             "readOnly": operation_name.startswith(_READ_ONLY_PREFIXES),
             "eventType": "AwsApiCall",

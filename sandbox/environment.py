@@ -152,6 +152,63 @@ def training_job_request(
     return request
 
 
+def tuning_job_request(
+    env: GuardEnvironment,
+    name: str,
+    *,
+    encrypted: bool | None = False,
+    instance_count: int = 2,
+    vpc: bool = True,
+    definitions: int = 1,
+    strategy: str = "Bayesian",
+    tags: dict[str, str] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A CreateHyperParameterTuningJob request; `definitions` > 1 makes a multi-algorithm job
+    (TrainingJobDefinitions) whose first definition has the given encryption and the rest are
+    encrypted."""
+    objective = {"Type": "Minimize", "MetricName": "validation:loss"}
+
+    def definition(index: int, flag: bool | None) -> dict[str, Any]:
+        spec = training_job_request(env, f"{name}-d{index}", encrypted=flag, instance_count=instance_count, vpc=vpc)
+        result: dict[str, Any] = {
+            "StaticHyperParameters": spec.pop("HyperParameters"),
+            "AlgorithmSpecification": {
+                **spec["AlgorithmSpecification"],
+                "MetricDefinitions": [{"Name": "validation:loss", "Regex": "val_loss=([0-9\\.]+)"}],
+            },
+            "HyperParameterRanges": {
+                "ContinuousParameterRanges": [{"Name": "lr", "MinValue": "0.0001", "MaxValue": "0.1"}]
+            },
+        }
+        for key in ("RoleArn", "InputDataConfig", "OutputDataConfig", "ResourceConfig", "StoppingCondition",
+                    "VpcConfig", "EnableInterContainerTrafficEncryption", "Environment", "RetryStrategy",
+                    "CheckpointConfig"):
+            if key in spec:
+                result[key] = spec[key]
+        if definitions > 1:
+            result["DefinitionName"] = f"algo{index}"
+            result["TuningObjective"] = objective
+        return result
+
+    config: dict[str, Any] = {
+        "Strategy": strategy,
+        "ResourceLimits": {"MaxNumberOfTrainingJobs": 20, "MaxParallelTrainingJobs": 2},
+    }
+    request: dict[str, Any] = {"HyperParameterTuningJobName": name, "HyperParameterTuningJobConfig": config}
+    if definitions > 1:
+        request["TrainingJobDefinitions"] = [
+            definition(i, encrypted if i == 0 else True) for i in range(definitions)
+        ]
+    else:
+        config["HyperParameterTuningJobObjective"] = objective
+        request["TrainingJobDefinition"] = definition(0, encrypted)
+    if tags:
+        request["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
+    request.update(extra)
+    return request
+
+
 def read_alerts(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
     """Alerts delivered to the SQS subscription: the JSON document, plus SNS's envelope fields."""
     alerts = []
@@ -190,6 +247,21 @@ class GuardSandbox:
     def create_training_job(self, name: str, **kwargs: Any) -> str:
         request = training_job_request(self.env, name, **kwargs)
         return self.sagemaker.create_training_job(**request)["TrainingJobArn"]
+
+    def create_tuning_job(self, name: str, **kwargs: Any) -> str:
+        request = tuning_job_request(self.env, name, **kwargs)
+        return self.sagemaker.create_hyper_parameter_tuning_job(**request)["HyperParameterTuningJobArn"]
+
+    def describe_tuning(self, name: str) -> dict[str, Any]:
+        return self.sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
+
+    def tuning_tags(self, name: str) -> dict[str, str]:
+        arn = self.describe_tuning(name)["HyperParameterTuningJobArn"]
+        return {t["Key"]: t["Value"] for t in self.sagemaker.list_tags(ResourceArn=arn)["Tags"]}
+
+    def tuning_job_names(self) -> list[str]:
+        pages = self.sagemaker.get_paginator("list_hyper_parameter_tuning_jobs").paginate()
+        return sorted(s["HyperParameterTuningJobName"] for page in pages for s in page["HyperParameterTuningJobSummaries"])
 
     def deliver(self) -> list[Any]:
         """Run the function for every event the rules routed to it, until none is left

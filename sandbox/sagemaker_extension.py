@@ -35,8 +35,14 @@ from botocore.model import ServiceModel
 from moto.core.responses import ActionResult, EmptyResult
 from moto.core.utils import camelcase_to_underscores
 from moto.sagemaker.exceptions import ResourceInUseException, ValidationError
-from moto.sagemaker.models import FakeTrainingJob, SageMakerModelBackend, sagemaker_backends
+from moto.sagemaker.models import (
+    FakeTrainingJob,
+    HyperParameterTuningJob,
+    SageMakerModelBackend,
+    sagemaker_backends,
+)
 from moto.sagemaker.responses import SageMakerResponse
+from moto.sagemaker.utils import arn_formatter
 
 from sandbox import cloudtrail
 
@@ -300,6 +306,81 @@ class EmulatedTrainingJob(_StoppableJob, FakeTrainingJob):
         return self.describe()
 
 
+class EmulatedTuningJob(_StoppableJob, HyperParameterTuningJob):
+    """A hyperparameter tuning job as SageMaker keeps it: the create request as sent, its
+    lifecycle, and counters of its training jobs (set by tests with `set_tuning_progress`).
+
+    Stopping a tuning job stops its running training jobs; the emulation has no child jobs, it
+    moves the InProgress counter to Stopped.
+    """
+
+    _noun = "hyperparameter tuning job"
+    _status_attribute = "hyper_parameter_tuning_job_status"
+
+    def __init__(self, account_id: str, region_name: str, request: Mapping[str, Any]) -> None:
+        # moto's constructor is skipped: it marks the job Completed and invents a best job.
+        self.request = copy.deepcopy(dict(request))
+        name = self.request["HyperParameterTuningJobName"]
+        now = _now()
+        self.hyper_parameter_tuning_job_name = name
+        self.arn = arn_formatter("hyper-parameter-tuning-job", name, account_id, region_name)
+        self.region_name = region_name
+        self.account_id = account_id
+        self.tags = copy.deepcopy(self.request.get("Tags") or [])
+        self.creation_time = self.last_modified_time = now
+        self.hyper_parameter_tuning_end_time: datetime | None = None
+        self.hyper_parameter_tuning_job_status = "InProgress"
+        self.training_job_status_counters = {
+            "Completed": 0,
+            "InProgress": 0,
+            "RetryableError": 0,
+            "NonRetryableError": 0,
+            "Stopped": 0,
+        }
+        self.failure_reason: str | None = None
+        # moto's ListHyperParameterTuningJobs summary reads these attributes.
+        self.hyper_parameter_tuning_job_config = self.request.get("HyperParameterTuningJobConfig") or {}
+        self.objective_status_counters = {"Succeeded": 0, "Pending": 0, "Failed": 0}
+
+    def _entered(self, status: str, now: datetime, failure_reason: str | None) -> None:
+        self.last_modified_time = now
+        if status in ("Stopping", "Stopped"):
+            counters = self.training_job_status_counters
+            counters["Stopped"] += counters["InProgress"]
+            counters["InProgress"] = 0
+        if status in _TERMINAL:
+            self.hyper_parameter_tuning_end_time = now
+        if failure_reason is not None:
+            self.failure_reason = failure_reason
+
+    def describe(self) -> dict[str, Any]:
+        description = {
+            key: copy.deepcopy(value)
+            for key, value in self.request.items()
+            if key in _output_members("DescribeHyperParameterTuningJob")
+        }
+        description.update(
+            {
+                "HyperParameterTuningJobName": self.hyper_parameter_tuning_job_name,
+                "HyperParameterTuningJobArn": self.arn,
+                "HyperParameterTuningJobStatus": self.hyper_parameter_tuning_job_status,
+                "CreationTime": self.creation_time,
+                "LastModifiedTime": self.last_modified_time,
+                "TrainingJobStatusCounters": dict(self.training_job_status_counters),
+                "ObjectiveStatusCounters": {
+                    "Succeeded": self.training_job_status_counters["Completed"],
+                    "Pending": self.training_job_status_counters["InProgress"],
+                    "Failed": 0,
+                },
+            }
+        )
+        if self.hyper_parameter_tuning_end_time is not None:
+            description["HyperParameterTuningEndTime"] = self.hyper_parameter_tuning_end_time
+        if self.failure_reason is not None:
+            description["FailureReason"] = self.failure_reason
+        return description
+
+
 @dataclass(frozen=True)
 class _JobKind:
     """Where a SageMaker job type lives in moto's backend and how its API names it."""
@@ -309,6 +390,9 @@ class _JobKind:
 
 
 _TRAINING = _JobKind(collection="training_jobs", name_parameter="TrainingJobName")
+_TUNING = _JobKind(
+    collection="hyper_parameter_tuning_jobs", name_parameter="HyperParameterTuningJobName"
+)
 
 
 def _lookup(backend: SageMakerModelBackend, kind: _JobKind, name: str | None) -> Any | None:
@@ -378,6 +462,54 @@ def _stop_training_job(self: SageMakerResponse) -> EmptyResult:
     return _stop_job(self, _TRAINING)
 
 
+def _create_hyper_parameter_tuning_job(self: SageMakerResponse) -> ActionResult:
+    request = copy.deepcopy(self.params)
+    _require_members("CreateHyperParameterTuningJob", request)
+    backend = self.sagemaker_backend
+    name = request["HyperParameterTuningJobName"]
+    existing = _lookup(backend, _TUNING, name)
+    if existing is not None:
+        raise ResourceInUseException(
+            f"Resource Already Exists: Hyper Parameter Tuning Job with name {name} already exists. "
+            "Choose a different name."
+        )
+    definitions = request.get("TrainingJobDefinitions") or []
+    if request.get("TrainingJobDefinition"):
+        definitions = [request["TrainingJobDefinition"]]
+    if not definitions:
+        raise ValidationError("Either TrainingJobDefinition or TrainingJobDefinitions is required.")
+    for definition in definitions:
+        algorithm = definition.get("AlgorithmSpecification") or {}
+        if algorithm.get("MetricDefinitions") and builtin_algorithm(algorithm.get("TrainingImage")):
+            raise ValidationError(
+                "You can't override the metric definitions for Amazon SageMaker algorithms."
+            )
+    # A warm-start parent must exist and have ended: SageMaker reads its finished evaluations.
+    for parent in (request.get("WarmStartConfig") or {}).get("ParentHyperParameterTuningJobs") or []:
+        found = _lookup(backend, _TUNING, parent.get("HyperParameterTuningJobName"))
+        if found is None:
+            raise ValidationError(_NOT_FOUND)
+        if found.status not in _TERMINAL:
+            raise ValidationError(
+                f"Parent tuning job {found.hyper_parameter_tuning_job_name} is in status "
+                f"{found.status}; warm start needs Completed, Stopped or Failed parents."
+            )
+    job = EmulatedTuningJob(backend.account_id, backend.region_name, request)
+    backend.hyper_parameter_tuning_jobs[name] = job
+    return ActionResult({"HyperParameterTuningJobArn": job.arn})
+
+
+def _describe_hyper_parameter_tuning_job(self: SageMakerResponse) -> ActionResult:
+    job = _find(self.sagemaker_backend, _TUNING, self._get_param("HyperParameterTuningJobName"))
+    description = job.describe()
+    job.observed()
+    return ActionResult(description)
+
+
+def _stop_hyper_parameter_tuning_job(self: SageMakerResponse) -> EmptyResult:
+    return _stop_job(self, _TUNING)
+
+
 def _add_tags(
     self: SageMakerModelBackend, arn: str, tags: list[dict[str, str]]
 ) -> list[dict[str, str]]:
@@ -398,6 +530,9 @@ _RESPONSE_METHODS: Mapping[str, Callable[[SageMakerResponse], ActionResult]] = {
     "create_training_job": _create_training_job,
     "describe_training_job": _describe_training_job,
     "stop_training_job": _stop_training_job,
+    "create_hyper_parameter_tuning_job": _create_hyper_parameter_tuning_job,
+    "describe_hyper_parameter_tuning_job": _describe_hyper_parameter_tuning_job,
+    "stop_hyper_parameter_tuning_job": _stop_hyper_parameter_tuning_job,
 }
 
 _install_lock = threading.Lock()
@@ -434,3 +569,26 @@ def complete_training_job(
     if status == "Failed" and failure_reason is None:
         failure_reason = "AlgorithmError: the training container exited with a non-zero code"
     job.finish(status, failure_reason)
+
+
+def set_tuning_progress(
+    account_id: str, region_name: str, name: str, *, completed: int = 0, in_progress: int = 0
+) -> None:
+    """Set how many of a tuning job's training jobs have completed or are running."""
+    job = _find(sagemaker_backends[account_id][region_name], _TUNING, name)
+    job.training_job_status_counters.update(Completed=completed, InProgress=in_progress)
+
+
+def complete_tuning_job(
+    account_id: str, region_name: str, name: str, status: str = "Completed"
+) -> None:
+    """Make a running (or stopping) tuning job end by itself with `status`."""
+    _find(sagemaker_backends[account_id][region_name], _TUNING, name).finish(status)
+
+
+def attach_to_tuning_job(account_id: str, region_name: str, name: str, tuning_job_name: str) -> None:
+    """Make a training job one of a tuning job's training jobs (DescribeTrainingJob then names
+    the parent in TuningJobArn), as the training jobs SageMaker launches for a tuning job are."""
+    backend = sagemaker_backends[account_id][region_name]
+    parent = _find(backend, _TUNING, tuning_job_name)
+    _find(backend, _TRAINING, name).request["TuningJobArn"] = parent.arn

@@ -37,7 +37,7 @@ CLOUDTRAIL_KEYS = {
     "eventID", "readOnly", "eventType", "managementEvent", "recipientAccountId", "eventCategory",
 }  # fmt: skip
 # Maps whose keys the caller chooses: CloudTrail keeps them as written.
-USER_KEYED_MAPS = {"hyperParameters", "environment"}
+USER_KEYED_MAPS = {"hyperParameters", "environment", "staticHyperParameters"}
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 

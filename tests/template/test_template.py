@@ -16,10 +16,11 @@ from typing import Any
 import boto3
 import pytest
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
-from ict_guard.events import SPECS_BY_EVENT
+from ict_guard.jobs import JOB_APIS_BY_EVENT
 from ict_guard.jobs import MANAGED_TAG
 from ict_guard.ledger import KEY_PREFIX, RemediationLedger
 from ict_guard.policy import Intent
+from ict_guard.rule_changes import RULE_CHANGE_DIRECTIONS
 from ict_guard.runtime import IDEMPOTENCY_EXPIRY_SECONDS
 from ict_guard.settings import RemediationMode, Settings
 from moto import mock_aws
@@ -51,6 +52,12 @@ ALERT_TOPIC = {
     "Fn::If": ["CreateAlertTopic", {"Ref": "AlertTopic"}, {"Ref": "ExistingAlertTopicArn"}]
 }
 DLQ_ARN = {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
+GUARDS = ["JobGuardFunction", "SecurityGroupGuardFunction"]
+# Per function with EventBridge rules: the event source and the calls its parser accepts.
+PARSED_EVENTS = {
+    "JobGuardFunction": ("aws.sagemaker", set(JOB_APIS_BY_EVENT)),
+    "SecurityGroupGuardFunction": ("aws.ec2", set(RULE_CHANGE_DIRECTIONS)),
+}
 # What the Lambda runtime and AWS's Powertools layer (built with all extras) provide.
 RUNTIME_PACKAGES = {"boto3", "botocore", "aws_lambda_powertools", "pydantic", "aws_xray_sdk"}
 
@@ -234,11 +241,21 @@ def test_rules_only_let_through_calls_the_guard_can_parse(template: dict[str, An
     assert rules
     for rule in rules:
         detail = rule.pattern["detail"]
-        assert rule.pattern["source"] == ["aws.sagemaker"]
+        source, parsed = PARSED_EVENTS[rule.function_logical_id]
+        assert rule.pattern["source"] == [source]
+        assert detail["eventSource"] == [f"{source.removeprefix('aws.')}.amazonaws.com"]
         assert rule.pattern["detail-type"] == ["AWS API Call via CloudTrail"]
         assert detail["errorCode"] == [{"exists": False}]
-        assert set(detail["eventName"]) <= set(SPECS_BY_EVENT)
+        assert set(detail["eventName"]) <= parsed
         assert rule.event_bus_name is None, "CloudTrail events arrive on the default bus"
+
+
+def test_security_group_guard_hears_every_call_that_can_drop_a_rule(
+    template: dict[str, Any],
+) -> None:
+    (rule,) = [r for r in event_rules(template) if r.function_logical_id == "SecurityGroupGuardFunction"]
+    assert set(rule.pattern["detail"]["eventName"]) == set(RULE_CHANGE_DIRECTIONS)
+    assert set(rule.pattern["detail"]) == {"eventSource", "eventName", "errorCode"}
 
 
 # -- least privilege ----------------------------------------------------------------------------
@@ -261,22 +278,24 @@ def test_no_wildcard_actions(template: dict[str, Any]) -> None:
                     }
 
 
-def test_only_ec2_describe_uses_every_resource(template: dict[str, Any]) -> None:
-    for statement in _function_statements(template, "JobGuardFunction"):
+@pytest.mark.parametrize("function", GUARDS)
+def test_only_ec2_describe_uses_every_resource(template: dict[str, Any], function: str) -> None:
+    for statement in _function_statements(template, function):
         if statement["Resource"] == "*":
             assert _actions(statement) == ["ec2:DescribeSecurityGroups"]
 
 
-def test_training_jobs_can_only_be_created_encrypted(template: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "action", ["sagemaker:CreateTrainingJob", "sagemaker:CreateHyperParameterTuningJob"]
+)
+def test_jobs_can_only_be_created_encrypted(template: dict[str, Any], action: str) -> None:
     creating = [
-        s
-        for s in _function_statements(template, "JobGuardFunction")
-        if "sagemaker:CreateTrainingJob" in _actions(s)
+        s for s in _function_statements(template, "JobGuardFunction") if action in _actions(s)
     ]
     assert creating
     for statement in creating:
         assert statement["Effect"] == "Allow"
-        assert _actions(statement) == ["sagemaker:CreateTrainingJob"]
+        assert _actions(statement) == [action]
         assert statement["Condition"] == {
             "Bool": {"sagemaker:InterContainerTrafficEncryption": "true"}
         }
@@ -297,8 +316,9 @@ def test_roles_can_only_be_passed_to_sagemaker(template: dict[str, Any]) -> None
         assert "${SageMakerRoleNamePattern}" in statement["Resource"]["Fn::Sub"]
 
 
-def test_security_group_changes_are_scoped(template: dict[str, Any]) -> None:
-    statements = _function_statements(template, "JobGuardFunction")
+@pytest.mark.parametrize("function", GUARDS)
+def test_security_group_changes_are_scoped(template: dict[str, Any], function: str) -> None:
+    statements = _function_statements(template, function)
     ec2_writes = [
         s
         for s in statements
@@ -314,8 +334,37 @@ def test_security_group_changes_are_scoped(template: dict[str, Any]) -> None:
             assert condition["StringEquals"] == {f"aws:RequestTag/{MANAGED_TAG}": "true"}
 
 
-def test_function_can_reach_its_table_topic_and_key(template: dict[str, Any]) -> None:
-    statements = _function_statements(template, "JobGuardFunction")
+def test_security_group_guard_has_its_own_role_that_only_restores_managed_groups(
+    template: dict[str, Any],
+) -> None:
+    # Without a Role property SAM creates one role per function from its Policies.
+    for function in GUARDS:
+        assert "Role" not in function_properties(template, function), function
+    statements = _function_statements(template, "SecurityGroupGuardFunction")
+
+    assert {a for s in statements for a in _actions(s)} == {
+        "ec2:DescribeSecurityGroups",
+        "ec2:AuthorizeSecurityGroupIngress",
+        "ec2:AuthorizeSecurityGroupEgress",
+        "sns:Publish",
+        "kms:GenerateDataKey",
+        "kms:Decrypt",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+    }
+    authorizing = [s for s in statements if any("Authorize" in a for a in _actions(s))]
+    assert authorizing
+    for statement in authorizing:
+        assert statement["Condition"] == {
+            "StringEquals": {f"aws:ResourceTag/{MANAGED_TAG}": "true"}
+        }
+
+
+@pytest.mark.parametrize("function", GUARDS)
+def test_function_can_reach_its_table_topic_and_key(template: dict[str, Any], function: str) -> None:
+    statements = _function_statements(template, function)
     by_action = {a: s for s in statements for a in _actions(s)}
     for action in (
         "dynamodb:GetItem",
@@ -330,7 +379,7 @@ def test_function_can_reach_its_table_topic_and_key(template: dict[str, Any]) ->
     # The topic key exists only when the stack creates the topic.
     raw = [
         s
-        for p in function_properties(template, "JobGuardFunction")["Policies"]
+        for p in function_properties(template, function)["Policies"]
         for s in p["Statement"]
     ]
     conditional = [s["Fn::If"] for s in raw if "Fn::If" in s]
@@ -417,11 +466,11 @@ def test_failures_retry_a_bounded_number_of_times_then_reach_the_queue(
         assert properties["Timeout"] <= 900
 
     queue_policy = template["Resources"]["DeadLetterQueuePolicy"]["Properties"]
-    allowed_sources = [
-        s["Condition"]["ArnEquals"]["aws:SourceArn"]
-        for s in _statements(queue_policy["PolicyDocument"])
-        if s["Principal"] == {"Service": "events.amazonaws.com"}
-    ]
+    allowed_sources = []
+    for statement in _statements(queue_policy["PolicyDocument"]):
+        if statement["Principal"] == {"Service": "events.amazonaws.com"}:
+            sources = statement["Condition"]["ArnEquals"]["aws:SourceArn"]
+            allowed_sources += sources if isinstance(sources, list) else [sources]
     for rule in event_rules(template):
         event = template["Resources"][rule.function_logical_id]["Properties"]["Events"][
             rule.event_name
@@ -453,7 +502,9 @@ def test_alarms_watch_the_queue_and_the_function_and_notify_the_topic(
         for dimension in a["Properties"]["Dimensions"]
     }
     assert ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "DeadLetterQueue") in watched
-    assert ("AWS/Lambda", "Errors", "JobGuardFunction") in watched
+    for function in _functions(template):
+        assert ("AWS/Lambda", "Errors", function) in watched
+        assert ("AWS/Lambda", "DestinationDeliveryFailures", function) in watched
     for alarm in alarms.values():
         properties = alarm["Properties"]
         assert properties["ComparisonOperator"] == "GreaterThanThreshold"
@@ -462,7 +513,8 @@ def test_alarms_watch_the_queue_and_the_function_and_notify_the_topic(
 
 def test_outputs_name_what_operators_need(template: dict[str, Any]) -> None:
     outputs = template["Outputs"]
-    assert outputs["JobGuardFunctionArn"]["Value"] == {"Fn::GetAtt": ["JobGuardFunction", "Arn"]}
+    for function in _functions(template):
+        assert outputs[f"{function}Arn"]["Value"] == {"Fn::GetAtt": [function, "Arn"]}
     assert outputs["AlertTopicArn"]["Value"] == ALERT_TOPIC
     assert outputs["DeadLetterQueueUrl"]["Value"] == {"Ref": "DeadLetterQueue"}
     assert outputs["IdempotencyTableName"]["Value"] == {"Ref": "IdempotencyTable"}

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 import botocore.session
@@ -9,6 +8,7 @@ from botocore.validate import ParamValidator
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sandbox.shapes import example_value
 from ict_guard.clone import (
     build_encrypted_training_clone,
     cloneable_members,
@@ -24,38 +24,8 @@ DESCRIBE = MODEL.operation_model("DescribeTrainingJob").output_shape
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 
 
-def example(shape, depth=0):
-    """A value for every member of `shape`, as the service could return it (depth-limited)."""
-    if shape.type_name == "structure":
-        if depth > 6:
-            return {}
-        members = list(shape.members.items())
-        if shape.metadata.get("union"):
-            members = members[:1]
-        return {name: example(member, depth + 1) for name, member in members}
-    if shape.type_name == "list":
-        return [example(shape.member, depth + 1)]
-    if shape.type_name == "map":
-        return {"key-1": example(shape.value, depth + 1)}
-    if shape.type_name == "string":
-        if shape.enum:
-            return shape.enum[0]
-        return "x" * max(1, shape.metadata.get("min", 1))
-    if shape.type_name in ("integer", "long"):
-        return max(1, int(shape.metadata.get("min", 1)))
-    if shape.type_name in ("float", "double"):
-        return float(max(1, shape.metadata.get("min", 1)))
-    if shape.type_name == "boolean":
-        return False
-    if shape.type_name == "timestamp":
-        return dt.datetime(2026, 11, 26, tzinfo=dt.UTC)
-    if shape.type_name == "blob":
-        return b"x"
-    raise AssertionError(f"unexpected shape type {shape.type_name}")
-
-
 def described_job(**overrides):
-    described = example(DESCRIBE)
+    described = example_value(DESCRIBE)
     described.update(
         TrainingJobName="train-1",
         TrainingJobArn="arn:aws:sagemaker:us-east-1:123456789012:training-job/train-1",
@@ -70,7 +40,7 @@ def described_job(**overrides):
 
 def clone(described, tags=None, sent=True):
     return build_encrypted_training_clone(
-        described, tags or {}, MODEL, metric_definitions_sent=sent
+        described, tags or {}, MODEL, metric_definitions_sent=(sent,)
     )
 
 

@@ -4,7 +4,8 @@ import copy
 
 import pytest
 
-from ict_guard.events import FailedCall, JobKind, MalformedEvent, parse_job_call
+from ict_guard.events import FailedCall, MalformedEvent, parse_job_call
+from ict_guard.jobs import JobKind
 
 pytestmark = pytest.mark.unit
 
@@ -53,7 +54,7 @@ def test_a_real_shaped_event_names_the_job():
     assert call.event_id == "11111111-2222-3333-4444-555555555555"
     assert call.initiated_by == "arn:aws:sts::123456789012:assumed-role/DataScientist/alice"
     assert call.requested_encryption is False
-    assert call.metric_definitions_sent is False
+    assert call.metric_definitions_sent == (False,)
 
 
 def test_flag_absent_is_none_not_false():
@@ -66,15 +67,15 @@ def test_name_falls_back_to_the_arn_when_request_parameters_are_omitted():
     event = cloudtrail_event(requestParameters=None)
     call = parse_job_call(event)
     assert call.name == "train-1"
-    assert call.metric_definitions_sent is None
+    assert call.metric_definitions_sent == (None,)
 
 
 def test_metric_definitions_sent_is_read_from_the_request():
     event = cloudtrail_event()
     event["detail"]["requestParameters"]["algorithmSpecification"]["metricDefinitions"] = []
-    assert parse_job_call(event).metric_definitions_sent is True
+    assert parse_job_call(event).metric_definitions_sent == (True,)
     event["detail"]["requestParameters"]["algorithmSpecification"] = {"omitted": True}
-    assert parse_job_call(event).metric_definitions_sent is None
+    assert parse_job_call(event).metric_definitions_sent == (None,)
 
 
 def test_a_failed_call_is_not_a_job():

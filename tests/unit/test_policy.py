@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ict_guard.jobs import REMEDIATION_TAG, TrainingJob, instance_count
+from ict_guard.jobs import REMEDIATION_TAG, Job, JobKind, instance_count
 from ict_guard.policy import Action, History, Intent, decide, history_from_tag, needs_history
 from ict_guard.settings import RemediationMode, Settings
 
@@ -15,14 +15,15 @@ pytestmark = pytest.mark.unit
 RELAUNCH = Settings()
 
 
-def job(**overrides) -> TrainingJob:
-    base = TrainingJob(
+def job(**overrides) -> Job:
+    base = Job(
+        kind=JobKind.TRAINING,
         name="train-1",
         arn="arn:aws:sagemaker:us-east-1:123456789012:training-job/train-1",
         status="InProgress",
         encrypted=False,
         instance_count=2,
-        security_group_ids=("sg-1",),
+        security_group_sets=(("sg-1",),),
         parent_arn=None,
         tags={},
     )
@@ -67,7 +68,7 @@ def test_encrypted_vpc_job_gets_only_security_groups_and_only_when_repair_is_on(
     assert decide(job(encrypted=True), RELAUNCH).action is Action.REPAIR_SECURITY_GROUPS
     off = Settings(repair_security_groups=False)
     assert decide(job(encrypted=True), off).action is Action.NOTHING
-    assert decide(job(encrypted=True, security_group_ids=()), RELAUNCH).action is Action.NOTHING
+    assert decide(job(encrypted=True, security_group_sets=()), RELAUNCH).action is Action.NOTHING
 
 
 @pytest.mark.parametrize("status", ["Completed", "Failed", "Stopped", "Stopping"])
@@ -108,13 +109,14 @@ def test_instance_count_sums_heterogeneous_instance_groups():
 
 
 jobs = st.builds(
-    TrainingJob,
+    Job,
+    kind=st.sampled_from(list(JobKind)),
     name=st.just("j"),
     arn=st.just("arn:aws:sagemaker:us-east-1:1:training-job/j"),
     status=st.sampled_from(["InProgress", "Completed", "Failed", "Stopping", "Stopped"]),
     encrypted=st.booleans(),
     instance_count=st.integers(0, 10),
-    security_group_ids=st.lists(st.sampled_from(["sg-1", "sg-2"]), max_size=2).map(tuple),
+    security_group_sets=st.lists(st.sampled_from([("sg-1",), ("sg-2", "sg-3")]), max_size=2).map(tuple),
     parent_arn=st.none() | st.just("arn:aws:sagemaker:us-east-1:1:automl-job/a"),
     tags=st.dictionaries(st.sampled_from(["ict-guard:exempt", "team"]), st.sampled_from(["true", "no"])),
 )

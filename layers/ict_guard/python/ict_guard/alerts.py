@@ -10,6 +10,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ict_guard.jobs import MANAGED_TAG
+
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
 
@@ -23,6 +25,7 @@ class AlertAction(enum.StrEnum):
     RELAUNCHED = "relaunched"
     NOTIFIED = "notified"
     SECURITY_GROUPS_REPAIRED = "security_groups_repaired"
+    SECURITY_GROUPS_RESTORED = "security_groups_restored"
     FAILED = "failed"
 
 
@@ -39,11 +42,20 @@ _BASE_SEVERITY = {
     AlertAction.RELAUNCHED: Severity.HIGH,
     AlertAction.NOTIFIED: Severity.MEDIUM,
     AlertAction.SECURITY_GROUPS_REPAIRED: Severity.LOW,
+    # Somebody removed what encrypted jobs need: restored, but worth a look (an IaC tool or a
+    # compliance rule that keeps removing it will keep being undone).
+    AlertAction.SECURITY_GROUPS_RESTORED: Severity.MEDIUM,
 }
+
+# The resource of the security-group guard's alerts (the job guard's are SageMaker jobs).
+SECURITY_GROUP = "security-group"
 
 
 def console_url(region: str, resource_type: str, name: str) -> str:
-    section = {"training-job": "jobs"}.get(resource_type, "jobs")
+    if resource_type == SECURITY_GROUP:
+        ec2 = f"https://{region}.console.aws.amazon.com/ec2/home?region={region}"
+        return f"{ec2}#SecurityGroup:groupId={name}"
+    section = {"hyper-parameter-tuning-job": "hyper-tuning-jobs"}.get(resource_type, "jobs")
     return f"https://{region}.console.aws.amazon.com/sagemaker/home?region={region}#/{section}/{name}"
 
 
@@ -64,6 +76,7 @@ class Alert:
     security_groups: list[str] = field(default_factory=list)
     rules_added: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     steps_done: list[str] = field(default_factory=list)
     steps_pending: list[str] = field(default_factory=list)
     relaunch_request: dict[str, Any] | None = None
@@ -115,10 +128,14 @@ class Alert:
         if self.problems:
             lines.append("Needs attention:")
             lines += [f"  - {p}" for p in self.problems]
+        if self.notes:
+            lines.append("Notes:")
+            lines += [f"  - {n}" for n in self.notes]
         if self.steps_pending:
             lines.append("Not done yet (a retry or a person must finish):")
             lines += [f"  - {s}" for s in self.steps_pending]
-        lines += ["", f"Job: {console_url(self.region, self.resource_type, self.name)}"]
+        label = "Security group" if self.resource_type == SECURITY_GROUP else "Job"
+        lines += ["", f"{label}: {console_url(self.region, self.resource_type, self.name)}"]
         if self.relaunched_as:
             lines.append(
                 f"Re-launch: {console_url(self.region, self.resource_type, self.relaunched_as)}"
@@ -128,11 +145,21 @@ class Alert:
             lines.append(
                 f"To exempt a job (alert only, never touched), tag it {self.exempt_tag_key}=true."
             )
+        if self.resource_type == SECURITY_GROUP:
+            lines.append(
+                "To release the group (the guard stops restoring its rules), remove its tag "
+                f"{MANAGED_TAG}."
+            )
         return "\n".join(lines)
 
     def _what_happened(self) -> str:
         who = f" by {self.initiated_by}" if self.initiated_by else ""
         count = f" on {self.instance_count} instances" if self.instance_count else ""
+        if self.resource_type == SECURITY_GROUP:
+            return (
+                f"IPsec rules that encrypted jobs need were removed from or changed on {self.name}"
+                f"{who}; the group carries {MANAGED_TAG}=true, so the guard keeps them."
+            )
         if self.action is AlertAction.SECURITY_GROUPS_REPAIRED:
             return (
                 f"{self.resource_type} {self.name} was started{who} with encryption on, but its "
@@ -151,6 +178,8 @@ class Alert:
                 return "stopped it (remediation mode: stop)."
             case AlertAction.SECURITY_GROUPS_REPAIRED:
                 return f"added the missing IPsec rules to {', '.join(self.security_groups)}."
+            case AlertAction.SECURITY_GROUPS_RESTORED:
+                return f"re-added the missing self-referencing IPsec rules to {self.name}."
             case AlertAction.FAILED:
                 done = "; ".join(self.steps_done) or "nothing"
                 return f"remediation did not finish. Done so far: {done}."
@@ -162,6 +191,7 @@ _HEADLINE = {
     AlertAction.RELAUNCHED: "job re-launched with encryption",
     AlertAction.NOTIFIED: "unencrypted job found",
     AlertAction.SECURITY_GROUPS_REPAIRED: "security groups repaired",
+    AlertAction.SECURITY_GROUPS_RESTORED: "security-group rules restored",
     AlertAction.FAILED: "REMEDIATION FAILED",
 }
 

@@ -9,19 +9,29 @@ rejects is handled below, one explicit rule each.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ict_guard.jobs import GUARD_TAG_PREFIX, RELAUNCHED_FROM_TAG, RESERVED_TAG_PREFIX
+from ict_guard.jobs import (
+    GUARD_TAG_PREFIX,
+    RELAUNCHED_FROM_TAG,
+    RESERVED_TAG_PREFIX,
+    TRAINING_API,
+    TUNING_API,
+    JobApi,
+)
 
 if TYPE_CHECKING:
     from botocore.model import ServiceModel, Shape
 
-TRAINING_NAME_MAX = 63  # TrainingJobName: 1-63 characters
 CLONE_MARK = "-enc-"
+MAX_WARM_START_PARENTS = 5  # HyperParameterTuningJobWarmStartConfig.ParentHyperParameterTuningJobs
+# Warm start uses the results of earlier tuning jobs to choose what to try next; SageMaker offers
+# it for Bayesian and Random search only.
+WARM_START_STRATEGIES = {"Bayesian", "Random"}
 
 
-def relaunch_name(original: str, max_length: int = TRAINING_NAME_MAX) -> str:
+def relaunch_name(original: str, max_length: int = TRAINING_API.name_max_length) -> str:
     """A valid, deterministic name for the re-launch of `original`.
 
     Deterministic so that a repeated attempt collides with the first one (ResourceInUse) instead
@@ -80,43 +90,121 @@ def carried_tags(tags: Mapping[str, str], original_name: str) -> list[dict[str, 
     return kept
 
 
+def _model_copy(api: JobApi, described: Mapping[str, Any], service_model: ServiceModel) -> dict[str, Any]:
+    create_input = service_model.operation_model(api.create_operation).input_shape
+    request: dict[str, Any] = {}
+    for name in cloneable_members(service_model, api.create_operation, api.describe_operation):
+        if name in described:
+            value = filter_to_shape(described[name], create_input.members[name])
+            if not _is_empty(value):
+                request[name] = value
+    return request
+
+
+def _encrypted_definition(definition: dict[str, Any], metric_definitions_sent: bool | None) -> dict[str, Any]:
+    """One training specification (a training job, or a tuning job's definition), encrypted."""
+    definition = dict(definition)
+    definition["EnableInterContainerTrafficEncryption"] = True
+
+    # ResourceConfig: InstanceGroups (heterogeneous clusters) cannot be combined with
+    # InstanceType/InstanceCount, which Describe may still report for such jobs.
+    resource = definition.get("ResourceConfig")
+    if resource and resource.get("InstanceGroups"):
+        definition["ResourceConfig"] = {
+            k: v for k, v in resource.items() if k not in ("InstanceType", "InstanceCount")
+        }
+
+    # AlgorithmSpecification.MetricDefinitions: Describe returns the metrics that SageMaker
+    # defines for its built-in algorithms and for algorithm resources (AlgorithmName), and Create
+    # refuses metric definitions for those. Keep them only when the caller sent them, or when
+    # CloudTrail did not record whether it did and there is no AlgorithmName.
+    algorithm = definition.get("AlgorithmSpecification")
+    if algorithm and "MetricDefinitions" in algorithm:
+        if algorithm.get("AlgorithmName") or metric_definitions_sent is False:
+            definition["AlgorithmSpecification"] = {
+                k: v for k, v in algorithm.items() if k != "MetricDefinitions"
+            }
+    return definition
+
+
+def _hint(hints: Sequence[bool | None], index: int) -> bool | None:
+    return hints[index] if index < len(hints) else None
+
+
 def build_encrypted_training_clone(
     described: Mapping[str, Any],
     tags: Mapping[str, str],
     service_model: ServiceModel,
     *,
-    metric_definitions_sent: bool | None,
+    metric_definitions_sent: Sequence[bool | None] = (),
 ) -> dict[str, Any]:
     """The CreateTrainingJob request for an encrypted copy of the described training job."""
-    create_input = service_model.operation_model("CreateTrainingJob").input_shape
-    request: dict[str, Any] = {}
-    for name in cloneable_members(service_model, "CreateTrainingJob", "DescribeTrainingJob"):
-        if name in described:
-            value = filter_to_shape(described[name], create_input.members[name])
-            if not _is_empty(value):
-                request[name] = value
-
-    original = described["TrainingJobName"]
-    request["TrainingJobName"] = relaunch_name(original)
-    request["EnableInterContainerTrafficEncryption"] = True
+    request = _encrypted_definition(
+        _model_copy(TRAINING_API, described, service_model), _hint(metric_definitions_sent, 0)
+    )
+    original = described[TRAINING_API.name_member]
+    request[TRAINING_API.name_member] = relaunch_name(original, TRAINING_API.name_max_length)
     request["Tags"] = carried_tags(tags, original)
-
-    # ResourceConfig: InstanceGroups (heterogeneous clusters) cannot be combined with
-    # InstanceType/InstanceCount, which Describe may still report for such jobs.
-    resource = request.get("ResourceConfig")
-    if resource and resource.get("InstanceGroups"):
-        request["ResourceConfig"] = {
-            k: v for k, v in resource.items() if k not in ("InstanceType", "InstanceCount")
-        }
-
-    # AlgorithmSpecification.MetricDefinitions: Describe returns the metrics that SageMaker
-    # defines for its built-in algorithms and for algorithm resources (AlgorithmName), and
-    # CreateTrainingJob refuses metric definitions for those. Keep them only when the caller
-    # sent them or when CloudTrail did not record whether it did and there is no AlgorithmName.
-    algorithm = request.get("AlgorithmSpecification")
-    if algorithm and "MetricDefinitions" in algorithm:
-        if algorithm.get("AlgorithmName") or metric_definitions_sent is False:
-            request["AlgorithmSpecification"] = {
-                k: v for k, v in algorithm.items() if k != "MetricDefinitions"
-            }
     return request
+
+
+def build_encrypted_tuning_clone(
+    described: Mapping[str, Any],
+    tags: Mapping[str, str],
+    service_model: ServiceModel,
+    *,
+    metric_definitions_sent: Sequence[bool | None] = (),
+) -> dict[str, Any]:
+    """The CreateHyperParameterTuningJob request for an encrypted copy: every definition
+    encrypted; WarmStartConfig and Autotune kept as they were."""
+    request = _model_copy(TUNING_API, described, service_model)
+    if "TrainingJobDefinition" in request:
+        request["TrainingJobDefinition"] = _encrypted_definition(
+            request["TrainingJobDefinition"], _hint(metric_definitions_sent, 0)
+        )
+    if "TrainingJobDefinitions" in request:
+        request["TrainingJobDefinitions"] = [
+            _encrypted_definition(d, _hint(metric_definitions_sent, i))
+            for i, d in enumerate(request["TrainingJobDefinitions"])
+        ]
+    original = described[TUNING_API.name_member]
+    request[TUNING_API.name_member] = relaunch_name(original, TUNING_API.name_max_length)
+    request["Tags"] = carried_tags(tags, original)
+    return request
+
+
+def build_encrypted_clone(
+    api: JobApi,
+    described: Mapping[str, Any],
+    tags: Mapping[str, str],
+    service_model: ServiceModel,
+    *,
+    metric_definitions_sent: Sequence[bool | None] = (),
+) -> dict[str, Any]:
+    build = build_encrypted_tuning_clone if api is TUNING_API else build_encrypted_training_clone
+    return build(described, tags, service_model, metric_definitions_sent=metric_definitions_sent)
+
+
+def warm_start_from(request: Mapping[str, Any], parent_name: str) -> tuple[dict[str, Any], str | None]:
+    """Add the stopped original as a warm-start parent of its encrypted copy.
+
+    With IDENTICAL_DATA_AND_ALGORITHM the copy continues the original's search instead of
+    starting over: it learns from the training jobs the original completed, and those count
+    against the copy's MaxNumberOfTrainingJobs, so completed work is not paid for twice. An
+    existing warm start keeps its type and gains the original as one more parent. Returns the
+    request and, when the warm start cannot be added, the reason.
+    """
+    strategy = (request.get("HyperParameterTuningJobConfig") or {}).get("Strategy")
+    if strategy not in WARM_START_STRATEGIES:
+        return dict(request), f"warm start is not available for the {strategy} strategy"
+    existing = request.get("WarmStartConfig") or {}
+    parents = list(existing.get("ParentHyperParameterTuningJobs") or [])
+    if any(p.get("HyperParameterTuningJobName") == parent_name for p in parents):
+        return dict(request), None
+    if len(parents) >= MAX_WARM_START_PARENTS:
+        return dict(request), f"the copy already has {len(parents)} warm-start parents, the maximum"
+    warm = {
+        "ParentHyperParameterTuningJobs": [*parents, {"HyperParameterTuningJobName": parent_name}],
+        "WarmStartType": existing.get("WarmStartType") or "IDENTICAL_DATA_AND_ALGORITHM",
+    }
+    return {**request, "WarmStartConfig": warm}, None

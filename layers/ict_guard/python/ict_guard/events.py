@@ -6,14 +6,14 @@ everything the guard decides on comes from describing the job afterwards.
 
 from __future__ import annotations
 
-import enum
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ict_guard.jobs import JOB_APIS_BY_EVENT, JobApi, JobKind
 
 
 class MalformedEvent(ValueError):
@@ -23,30 +23,6 @@ class MalformedEvent(ValueError):
         super().__init__(reason)
         self.reason = reason
         self.event_id = event_id
-
-
-class JobKind(enum.StrEnum):
-    TRAINING = "training-job"
-
-
-@dataclass(frozen=True)
-class JobKindSpec:
-    kind: JobKind
-    create_event: str
-    name_parameter: str  # lower-camel, as CloudTrail writes requestParameters
-    arn_element: str
-    name_pattern: re.Pattern[str]
-
-
-# Name patterns from the botocore model (TrainingJobName: 1-63, [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}).
-TRAINING = JobKindSpec(
-    kind=JobKind.TRAINING,
-    create_event="CreateTrainingJob",
-    name_parameter="trainingJobName",
-    arn_element="trainingJobArn",
-    name_pattern=re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"),
-)
-SPECS_BY_EVENT = {spec.create_event: spec for spec in (TRAINING,)}
 
 
 class CloudTrailApiCall(BaseModel):
@@ -80,8 +56,10 @@ class JobCall:
     account: str
     region: str
     initiated_by: str | None
-    requested_encryption: bool | None  # None: the parameter was absent (the API default is false)
-    metric_definitions_sent: bool | None  # None: CloudTrail did not record the algorithm spec
+    requested_encryption: bool | None  # None: absent somewhere (the API default is false)
+    # Per training definition (one for a training job): whether the caller sent
+    # MetricDefinitions; None where CloudTrail did not record the algorithm specification.
+    metric_definitions_sent: tuple[bool | None, ...]
 
 
 class FailedCall(Exception):
@@ -108,7 +86,7 @@ def parse_job_call(event: Any) -> JobCall:
     event_id = detail.event_id
     if parsed.source != "aws.sagemaker" or detail.event_source != "sagemaker.amazonaws.com":
         raise MalformedEvent(f"not a SageMaker event (source {parsed.source!r})", event_id)
-    spec = SPECS_BY_EVENT.get(detail.event_name)
+    spec = JOB_APIS_BY_EVENT.get(detail.event_name)
     if spec is None:
         raise MalformedEvent(f"unsupported eventName {detail.event_name[:64]!r}", event_id)
     if detail.error_code:
@@ -118,27 +96,31 @@ def parse_job_call(event: Any) -> JobCall:
 
     request = detail.request_parameters or {}
     response = detail.response_elements or {}
-    name = request.get(spec.name_parameter)
-    arn = response.get(spec.arn_element)
+    name = request.get(spec.event_name_parameter)
+    arn = response.get(spec.event_arn_element)
     if arn is not None and not isinstance(arn, str):
-        raise MalformedEvent(f"responseElements.{spec.arn_element} is not a string", event_id)
+        raise MalformedEvent(f"responseElements.{spec.event_arn_element} is not a string", event_id)
     arn_name = _name_from_arn(arn, spec, parsed.region, parsed.account) if arn else None
     if arn and arn_name is None:
         raise MalformedEvent(
-            f"responseElements.{spec.arn_element} is not a {spec.kind} ARN of this account and "
+            f"responseElements.{spec.event_arn_element} is not a {spec.kind} ARN of this account and "
             "region",
             event_id,
         )
     if name is None:
         name = arn_name  # SageMaker writes names into ARNs in lower case; describe accepts either
     if not isinstance(name, str) or not spec.name_pattern.match(name):
-        raise MalformedEvent(f"requestParameters.{spec.name_parameter} is missing or invalid", event_id)
+        raise MalformedEvent(
+            f"requestParameters.{spec.event_name_parameter} is missing or invalid", event_id
+        )
     if arn_name is not None and arn_name.lower() != name.lower():
         raise MalformedEvent("job name and job ARN name different jobs", event_id)
 
-    flag = request.get("enableInterContainerTrafficEncryption")
-    if flag is not None and not isinstance(flag, bool):
+    definitions = _request_definitions(request, spec)
+    flags = [d.get("enableInterContainerTrafficEncryption") for d in definitions]
+    if any(f is not None and not isinstance(f, bool) for f in flags):
         raise MalformedEvent("enableInterContainerTrafficEncryption is not a boolean", event_id)
+    requested = None if not flags or None in flags else all(flags)
 
     return JobCall(
         kind=spec.kind,
@@ -149,8 +131,8 @@ def parse_job_call(event: Any) -> JobCall:
         account=parsed.account,
         region=parsed.region,
         initiated_by=_initiator(detail.user_identity),
-        requested_encryption=flag,
-        metric_definitions_sent=_metric_definitions_sent(request),
+        requested_encryption=requested,
+        metric_definitions_sent=tuple(_metric_definitions_sent(d) for d in definitions),
     )
 
 
@@ -175,7 +157,7 @@ def _describe_validation_error(exc: Exception) -> str:
     return f"invalid event: {type(exc).__name__}"
 
 
-def _name_from_arn(arn: str, spec: JobKindSpec, region: str, account: str) -> str | None:
+def _name_from_arn(arn: str, spec: JobApi, region: str, account: str) -> str | None:
     # arn:<partition>:sagemaker:<region>:<account>:<kind>/<name>
     parts = arn.split(":", 5)
     if len(parts) != 6 or parts[0] != "arn" or parts[2] != "sagemaker":
@@ -199,8 +181,22 @@ def _initiator(identity: dict[str, Any] | None) -> str | None:
     return service[:256] if isinstance(service, str) else None
 
 
-def _metric_definitions_sent(request: dict[str, Any]) -> bool | None:
-    spec = request.get("algorithmSpecification")
-    if not isinstance(spec, dict) or spec.get("omitted"):
+def _request_definitions(request: dict[str, Any], spec: JobApi) -> list[dict[str, Any]]:
+    """The parts of the request that carry the flag: the request itself for a training job, the
+    training definition(s) of a tuning job (absent or omitted ones read as unknown)."""
+    if spec.kind is JobKind.TRAINING:
+        return [request]
+    single = request.get("trainingJobDefinition")
+    if isinstance(single, dict):
+        return [single]
+    several = request.get("trainingJobDefinitions")
+    if isinstance(several, list):
+        return [d if isinstance(d, dict) else {} for d in several]
+    return []
+
+
+def _metric_definitions_sent(definition: dict[str, Any]) -> bool | None:
+    algorithm = definition.get("algorithmSpecification")
+    if not isinstance(algorithm, dict) or algorithm.get("omitted"):
         return None
-    return "metricDefinitions" in spec
+    return "metricDefinitions" in algorithm

@@ -1,17 +1,82 @@
-"""What the guard knows about one job: read from DescribeTrainingJob and ListTags, nothing else."""
+"""The kinds of job the guard remediates, and what it knows about one job: read from Describe*
+and ListTags, nothing else."""
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 REMEDIATION_TAG = "ict-guard:remediation"
 RELAUNCHED_FROM_TAG = "ict-guard:relaunched-from"
 MANAGED_TAG = "ict-guard:managed"
 GUARD_TAG_PREFIX = "ict-guard:"
-RESERVED_TAG_PREFIX = "aws:"  # CreateTrainingJob rejects tag keys with this prefix
+RESERVED_TAG_PREFIX = "aws:"  # Create* rejects tag keys with this prefix
+
+
+class JobKind(enum.StrEnum):
+    """The resource type, as SageMaker writes it in ARNs."""
+
+    TRAINING = "training-job"
+    TUNING = "hyper-parameter-tuning-job"
+
+
+@dataclass(frozen=True)
+class JobApi:
+    """The SageMaker API of one kind of job."""
+
+    kind: JobKind
+    create_operation: str
+    describe_operation: str
+    stop_operation: str
+    name_member: str
+    arn_member: str
+    status_member: str
+    name_max_length: int  # from the botocore model: TrainingJobName 63, tuning job names 32
+
+    @cached_property
+    def name_pattern(self) -> re.Pattern[str]:
+        return re.compile(rf"^[a-zA-Z0-9](-*[a-zA-Z0-9]){{0,{self.name_max_length - 1}}}$")
+
+    @property
+    def event_name_parameter(self) -> str:
+        """CloudTrail writes requestParameters and responseElements in lower camel case."""
+        return _lower_camel(self.name_member)
+
+    @property
+    def event_arn_element(self) -> str:
+        return _lower_camel(self.arn_member)
+
+
+def _lower_camel(name: str) -> str:
+    return name[0].lower() + name[1:]
+
+
+TRAINING_API = JobApi(
+    kind=JobKind.TRAINING,
+    create_operation="CreateTrainingJob",
+    describe_operation="DescribeTrainingJob",
+    stop_operation="StopTrainingJob",
+    name_member="TrainingJobName",
+    arn_member="TrainingJobArn",
+    status_member="TrainingJobStatus",
+    name_max_length=63,
+)
+TUNING_API = JobApi(
+    kind=JobKind.TUNING,
+    create_operation="CreateHyperParameterTuningJob",
+    describe_operation="DescribeHyperParameterTuningJob",
+    stop_operation="StopHyperParameterTuningJob",
+    name_member="HyperParameterTuningJobName",
+    arn_member="HyperParameterTuningJobArn",
+    status_member="HyperParameterTuningJobStatus",
+    name_max_length=32,
+)
+JOB_APIS: dict[JobKind, JobApi] = {api.kind: api for api in (TRAINING_API, TUNING_API)}
+JOB_APIS_BY_EVENT: dict[str, JobApi] = {api.create_operation: api for api in JOB_APIS.values()}
 
 
 class RemediationTag(enum.StrEnum):
@@ -22,12 +87,7 @@ class RemediationTag(enum.StrEnum):
     STOPPED = "stopped"
 
 
-class JobStatus(enum.StrEnum):
-    IN_PROGRESS = "InProgress"
-    COMPLETED = "Completed"
-    FAILED = "Failed"
-    STOPPING = "Stopping"
-    STOPPED = "Stopped"
+IN_PROGRESS = "InProgress"
 
 
 def tags_to_dict(tags: Iterable[Mapping[str, str]]) -> dict[str, str]:
@@ -44,35 +104,116 @@ def instance_count(resource_config: Mapping[str, Any] | None) -> int:
     return int(resource_config.get("InstanceCount") or 0)
 
 
+def definition_instance_count(definition: Mapping[str, Any]) -> int:
+    """Instances of each training job a tuning definition launches.
+
+    HyperParameterTuningResourceConfig replaces ResourceConfig when a definition lets SageMaker
+    choose among instance configurations; each training job then runs one of them, so the
+    largest one is what a job may get.
+    """
+    if definition.get("ResourceConfig"):
+        return instance_count(definition["ResourceConfig"])
+    flexible = definition.get("HyperParameterTuningResourceConfig") or {}
+    counts = [int(c.get("InstanceCount") or 0) for c in flexible.get("InstanceConfigs") or ()]
+    return max([int(flexible.get("InstanceCount") or 0), *counts])
+
+
+def tuning_definitions(described: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """TrainingJobDefinition, or each of TrainingJobDefinitions (multi-algorithm tuning)."""
+    if described.get("TrainingJobDefinition"):
+        return [described["TrainingJobDefinition"]]
+    return list(described.get("TrainingJobDefinitions") or [])
+
+
+def security_group_sets(kind: JobKind, spec: Mapping[str, Any]) -> tuple[tuple[str, ...], ...]:
+    """The security-group sets a job's instances run in: one per VPC configuration, from a
+    Describe response or a Create request (they use the same member names)."""
+    if kind is JobKind.TUNING:
+        return _group_sets(d.get("VpcConfig") for d in tuning_definitions(spec))
+    return _group_sets([spec.get("VpcConfig")])
+
+
+def _group_sets(configs: Iterable[Mapping[str, Any] | None]) -> tuple[tuple[str, ...], ...]:
+    sets: list[tuple[str, ...]] = []
+    for vpc in configs:
+        groups = tuple((vpc or {}).get("SecurityGroupIds") or ())
+        if groups and groups not in sets:
+            sets.append(groups)
+    return tuple(sets)
+
+
 @dataclass(frozen=True)
-class TrainingJob:
+class Job:
+    """A job as the policy sees it.
+
+    For a tuning job, `encrypted` means every definition is encrypted, and `instance_count` is
+    the largest among the unencrypted definitions (among all when all are encrypted): one
+    unencrypted distributed definition makes the tuning job non-compliant.
+    """
+
+    kind: JobKind
     name: str
     arn: str
     status: str
     encrypted: bool
     instance_count: int
-    security_group_ids: tuple[str, ...]
-    parent_arn: str | None
+    security_group_sets: tuple[tuple[str, ...], ...]  # one set per VPC configuration
+    parent_arn: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    unencrypted_definitions: Sequence[str] = ()
 
     @classmethod
-    def from_describe(cls, described: Mapping[str, Any], tags: Mapping[str, str]) -> TrainingJob:
-        vpc = described.get("VpcConfig") or {}
+    def from_describe(cls, api: JobApi, described: Mapping[str, Any], tags: Mapping[str, str]) -> Job:
+        if api.kind is JobKind.TUNING:
+            return cls._from_tuning(described, tags)
         return cls(
+            kind=JobKind.TRAINING,
             name=described["TrainingJobName"],
             arn=described["TrainingJobArn"],
             status=described["TrainingJobStatus"],
             encrypted=bool(described.get("EnableInterContainerTrafficEncryption", False)),
             instance_count=instance_count(described.get("ResourceConfig")),
-            security_group_ids=tuple(vpc.get("SecurityGroupIds") or ()),
+            security_group_sets=security_group_sets(JobKind.TRAINING, described),
             parent_arn=described.get("TuningJobArn") or described.get("AutoMLJobArn"),
             tags=dict(tags),
         )
 
+    @classmethod
+    def _from_tuning(cls, described: Mapping[str, Any], tags: Mapping[str, str]) -> Job:
+        definitions = tuning_definitions(described)
+        unencrypted = [d for d in definitions if not d.get("EnableInterContainerTrafficEncryption")]
+        counted = unencrypted or definitions
+        return cls(
+            kind=JobKind.TUNING,
+            name=described["HyperParameterTuningJobName"],
+            arn=described["HyperParameterTuningJobArn"],
+            status=described["HyperParameterTuningJobStatus"],
+            encrypted=bool(definitions) and not unencrypted,
+            instance_count=max((definition_instance_count(d) for d in counted), default=0),
+            security_group_sets=security_group_sets(JobKind.TUNING, described),
+            tags=dict(tags),
+            unencrypted_definitions=tuple(
+                str(d.get("DefinitionName") or f"definition {i + 1}")
+                for i, d in enumerate(definitions)
+                if d in unencrypted
+            ),
+        )
+
     @property
     def in_progress(self) -> bool:
-        return self.status == JobStatus.IN_PROGRESS
+        return self.status == IN_PROGRESS
 
     @property
     def remediation_tag(self) -> str | None:
         return self.tags.get(REMEDIATION_TAG)
+
+    @property
+    def parent_kind(self) -> JobKind | None:
+        """The kind of the parent, when it is one the guard remediates."""
+        if self.parent_arn and f":{JobKind.TUNING.value}/" in self.parent_arn:
+            return JobKind.TUNING
+        return None
+
+    @property
+    def parent_name(self) -> str | None:
+        return self.parent_arn.rsplit("/", 1)[-1] if self.parent_arn else None

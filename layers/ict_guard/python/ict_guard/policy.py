@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from ict_guard.jobs import RemediationTag, TrainingJob
+from ict_guard.jobs import Job, RemediationTag
 from ict_guard.settings import RemediationMode, Settings
 
 
@@ -52,15 +52,15 @@ def history_from_tag(value: str | None) -> History | None:
     return None
 
 
-def needs_history(job: TrainingJob) -> bool:
+def needs_history(job: Job) -> bool:
     """Only an unencrypted job that is no longer running can carry unfinished guard work."""
     return not job.encrypted and not job.in_progress
 
 
-def decide(job: TrainingJob, settings: Settings, history: History | None = None) -> Decision:
+def decide(job: Job, settings: Settings, history: History | None = None) -> Decision:
     """Decide in the order of DESIGN.md; the first rule that applies wins."""
     if job.parent_arn:
-        return Decision(Action.LEAVE_TO_PARENT, f"launched by {job.parent_arn}; remediated there")
+        return Decision(Action.LEAVE_TO_PARENT, f"launched by {job.parent_arn}; remediated through it")
     if job.tags.get(settings.exempt_tag_key, "").strip().lower() == "true":
         return Decision(Action.NOTIFY, f"exempt by tag {settings.exempt_tag_key}=true; not touched")
     if job.instance_count < settings.min_instance_count:
@@ -70,7 +70,7 @@ def decide(job: TrainingJob, settings: Settings, history: History | None = None)
             "encryption has no effect",
         )
     if job.encrypted:
-        if settings.repair_security_groups and job.security_group_ids:
+        if settings.repair_security_groups and job.security_group_sets:
             return Decision(Action.REPAIR_SECURITY_GROUPS, "encrypted; VPC groups need IPsec rules")
         return Decision(Action.NOTHING, "inter-container traffic encryption is on")
     if not job.in_progress:
@@ -81,9 +81,12 @@ def decide(job: TrainingJob, settings: Settings, history: History | None = None)
         return Decision(
             Action.NOTIFY, f"unencrypted but {job.status}; finished work is never re-launched"
         )
+    what = "unencrypted distributed job"
+    if job.unencrypted_definitions:
+        what = f"unencrypted distributed training definition(s) {', '.join(job.unencrypted_definitions)}"
     match settings.mode:
         case RemediationMode.NOTIFY:
-            return Decision(Action.NOTIFY, "unencrypted distributed job; mode is notify")
+            return Decision(Action.NOTIFY, f"{what}; mode is notify")
         case RemediationMode.STOP:
-            return Decision(Action.STOP, "unencrypted distributed job; mode is stop")
-    return Decision(Action.RELAUNCH, "unencrypted distributed job; mode is relaunch")
+            return Decision(Action.STOP, f"{what}; mode is stop")
+    return Decision(Action.RELAUNCH, f"{what}; mode is relaunch")

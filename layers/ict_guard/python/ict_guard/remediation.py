@@ -1,17 +1,18 @@
-"""The job guard: one event in, one job evaluated, decided on, remediated and reported.
+"""The job guard: one job evaluated, decided on, remediated and reported, exactly once.
 
 Order of AWS calls on the remediation path, and why:
-  DescribeTrainingJob, ListTags      the reads the decision needs (the event is only a hint)
+  Describe*, ListTags                the reads the decision needs (the event is only a hint)
   ledger PutItem                     the durable intent + re-launch request, before the stop
-  StopTrainingJob                    the first call that changes the account: stop the traffic
+  Stop*                              the first call that changes the account: stop the traffic
   AddTags relaunch-pending           visible to people while the rest happens
-  Describe/Authorize/CreateTags (EC2) IPsec rules the encrypted copy needs
-  CreateTrainingJob                  the copy, under a deterministic name (a repeat is ResourceInUse)
+  EC2 Describe/Authorize/CreateTags  the IPsec rules the encrypted copy needs
+  Create*                            the copy, under a deterministic name (a repeat: ResourceInUse)
   AddTags relaunched, SNS Publish, ledger UpdateItem
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -20,22 +21,28 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
 )
+from botocore import xform_name
 from botocore.exceptions import ClientError
 
 from ict_guard.alerts import Alert, AlertAction, AlertPublisher
-from ict_guard.clone import build_encrypted_training_clone
+from ict_guard.clone import build_encrypted_clone, warm_start_from
 from ict_guard.errors import (
     DescribedOtherJob,
     JobGone,
     error_code,
     is_sagemaker_describe_not_found,
 )
-from ict_guard.events import FailedCall, JobKind, MalformedEvent, parse_job_call
+from ict_guard.events import FailedCall, MalformedEvent, parse_job_call
 from ict_guard.jobs import (
+    IN_PROGRESS,
+    JOB_APIS,
     RELAUNCHED_FROM_TAG,
     REMEDIATION_TAG,
+    Job,
+    JobApi,
+    JobKind,
     RemediationTag,
-    TrainingJob,
+    security_group_sets,
     tags_to_dict,
 )
 from ict_guard.ledger import LedgerEntry, RemediationLedger
@@ -47,10 +54,16 @@ if TYPE_CHECKING:
     from aws_lambda_powertools import Logger, Metrics
     from mypy_boto3_sagemaker import SageMakerClient
 
+# A tuning job is a warm-start parent only once it is Stopped; its stop waits for its running
+# training jobs, so the guard waits this long at most, then re-launches without it.
+WARM_START_WAIT_SECONDS = 45
+WARM_START_POLL_SECONDS = 5
+_TERMINAL = {"Completed", "Failed", "Stopped"}
+
 
 @dataclass(frozen=True)
 class JobRef:
-    """What the event says about the job; the idempotency key is `key`."""
+    """The job an event (or a sweep) names; the idempotency key is `key`."""
 
     key: str
     kind: str
@@ -58,12 +71,52 @@ class JobRef:
     account: str
     region: str
     event_id: str
-    initiated_by: str | None
-    metric_definitions_sent: bool | None
+    initiated_by: str | None = None
+    metric_definitions_sent: tuple[bool | None, ...] = ()
+
+    @classmethod
+    def for_job(
+        cls,
+        kind: JobKind,
+        name: str,
+        *,
+        account: str,
+        region: str,
+        event_id: str,
+        initiated_by: str | None = None,
+        metric_definitions_sent: tuple[bool | None, ...] = (),
+    ) -> JobRef:
+        # SageMaker names are unique regardless of case, and ARNs carry them in lower case.
+        return cls(
+            key=f"{kind.value}/{name.lower()}",
+            kind=kind.value,
+            name=name,
+            account=account,
+            region=region,
+            event_id=event_id,
+            initiated_by=initiated_by,
+            metric_definitions_sent=tuple(metric_definitions_sent),
+        )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> JobRef:
-        return cls(**data)
+        return cls(**{**data, "metric_definitions_sent": tuple(data.get("metric_definitions_sent") or ())})
+
+    @property
+    def api(self) -> JobApi:
+        return JOB_APIS[JobKind(self.kind)]
+
+
+@dataclass
+class Evaluation:
+    """Everything the decision was made from, and the decision."""
+
+    api: JobApi
+    described: dict[str, Any]
+    tags: dict[str, str]
+    job: Job
+    entry: LedgerEntry | None
+    decision: Decision
 
 
 @dataclass
@@ -74,6 +127,7 @@ class Run:
     decision: Decision
     plan: list[str] = field(default_factory=list)
     done: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     relaunch_request: dict[str, Any] | None = None
 
     def step(self, description: str) -> None:
@@ -95,11 +149,13 @@ class JobGuard:
         sagemaker: SageMakerClient,
         security_groups: SecurityGroupRepairer,
         alerts: AlertPublisher,
-        ledger: RemediationLedger,
+        ledger: RemediationLedger | None,
         logger: Logger,
         metrics: Metrics,
         region: str,
         idempotent: IdempotencyWrapper | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        warm_start_wait_seconds: float = WARM_START_WAIT_SECONDS,
     ) -> None:
         self._settings = settings
         self._sagemaker = sagemaker
@@ -109,9 +165,12 @@ class JobGuard:
         self._logger = logger
         self._metrics = metrics
         self._region = region
+        self._sleep = sleep
+        # Public so that an operator (or a test) can shorten the wait without a new container.
+        self.warm_start_wait_seconds = warm_start_wait_seconds
         self._remediate_once = idempotent(self._remediate) if idempotent else self._remediate
 
-    # -- entry point ----------------------------------------------------------------------------
+    # -- entry points ---------------------------------------------------------------------------
 
     def handle(self, event: Any, account: str | None = None) -> dict[str, Any]:
         """Handle one EventBridge event; `account` is the function's own account, if known."""
@@ -138,26 +197,44 @@ class JobGuard:
             self._count("MalformedEvents")
             return {"outcome": "malformed", "reason": reason}
 
-        self._logger.append_keys(job_name=call.name, cloudtrail_event=call.event_name)
+        self._logger.append_keys(job_name=call.name, job_kind=call.kind.value, cloudtrail_event=call.event_name)
         self._count("JobEventsEvaluated")
-        ref = JobRef(
-            key=f"{call.kind.value}/{call.name.lower()}",
-            kind=call.kind.value,
-            name=call.name,
-            account=call.account,
-            region=call.region,
-            event_id=call.event_id,
-            initiated_by=call.initiated_by,
-            metric_definitions_sent=call.metric_definitions_sent,
+        return self.remediate(
+            JobRef.for_job(
+                call.kind,
+                call.name,
+                account=call.account,
+                region=call.region,
+                event_id=call.event_id,
+                initiated_by=call.initiated_by,
+                metric_definitions_sent=call.metric_definitions_sent,
+            )
         )
+
+    def remediate(self, ref: JobRef) -> dict[str, Any]:
+        """Remediate one job at most once, whoever asks (an event, a child's event, a sweep)."""
         try:
             return self._remediate_once(job=asdict(ref))
         except IdempotencyAlreadyInProgressError:
             # Another invocation holds this job right now; it finishes the work or, if it dies,
             # its own retries and the dead-letter queue do. A second remediation must not start.
-            self._logger.info("job is being remediated by a concurrent invocation")
+            self._logger.info("job is being remediated by a concurrent invocation", extra={"job": ref.key})
             self._count("ConcurrentDuplicateEvents")
-            return {"outcome": "in-progress-elsewhere", "job": call.name}
+            return {"outcome": "in-progress-elsewhere", "job": ref.name}
+
+    def evaluate(self, ref: JobRef) -> Evaluation:
+        """Read what the decision needs and decide, changing nothing (raises JobGone,
+        DescribedOtherJob). The CLI's `explain` runs exactly this."""
+        api = ref.api
+        described = self._describe(api, ref.name)
+        tags = self._list_tags(described[api.arn_member])
+        job = Job.from_describe(api, described, tags)
+        entry = None
+        history = None
+        if needs_history(job):
+            entry = self._ledger.lookup(ref.key) if self._ledger is not None else None
+            history = entry.history if entry else history_from_tag(job.remediation_tag)
+        return Evaluation(api, described, tags, job, entry, decide(job, self._settings, history))
 
     def on_duplicate(self, response: Any, record: Any) -> Any:
         """Powertools idempotency hook: a repeated event gets the first outcome, and is counted."""
@@ -169,10 +246,8 @@ class JobGuard:
 
     def _remediate(self, job: dict[str, Any]) -> dict[str, Any]:
         ref = JobRef.from_dict(job)
-        if ref.kind != JobKind.TRAINING:
-            raise ValueError(f"unsupported job kind {ref.kind}")
         try:
-            described = self._describe_training_job(ref.name)
+            evaluation = self.evaluate(ref)
         except JobGone:
             self._logger.info("job not found; nothing to do")
             self._count("JobsNotFound")
@@ -182,14 +257,7 @@ class JobGuard:
             self._count("MalformedEvents")
             return {"outcome": "mismatch", "job": ref.name, "reason": str(exc)}
 
-        tags = self._list_tags(described["TrainingJobArn"])
-        job_facts = TrainingJob.from_describe(described, tags)
-        entry: LedgerEntry | None = None
-        history = None
-        if needs_history(job_facts):
-            entry = self._ledger.lookup(ref.key)
-            history = entry.history if entry else history_from_tag(job_facts.remediation_tag)
-        decision = decide(job_facts, self._settings, history)
+        job_facts, decision = evaluation.job, evaluation.decision
         self._logger.info(
             "decision",
             extra={
@@ -202,7 +270,7 @@ class JobGuard:
         )
         run = Run(ref, decision)
         try:
-            return self._execute(run, job_facts, described, tags, entry)
+            return self._execute(run, evaluation)
         except Exception as exc:
             self._count("RemediationFailures")
             if run.done:
@@ -211,34 +279,37 @@ class JobGuard:
 
     # -- actions --------------------------------------------------------------------------------
 
-    def _execute(
-        self,
-        run: Run,
-        job: TrainingJob,
-        described: dict[str, Any],
-        tags: dict[str, str],
-        entry: LedgerEntry | None,
-    ) -> dict[str, Any]:
-        action = run.decision.action
+    def _execute(self, run: Run, evaluation: Evaluation) -> dict[str, Any]:
+        job, action = evaluation.job, run.decision.action
         outcome: dict[str, Any] = {"outcome": action.value, "job": job.name, "reason": run.decision.reason}
         if action is Action.NOTHING:
             return outcome
         if action is Action.LEAVE_TO_PARENT:
             self._count("ChildJobEventsAcknowledged")
-            return outcome
+            if job.parent_kind is None or job.parent_name is None:
+                return outcome  # AutoML parents are outside the guard's scope
+            parent = JobRef.for_job(
+                job.parent_kind,
+                job.parent_name,
+                account=run.ref.account,
+                region=run.ref.region,
+                event_id=run.ref.event_id,
+                initiated_by=run.ref.initiated_by,
+            )
+            return {**outcome, "parent": self.remediate(parent)}
         if action is Action.NOTIFY:
             self._publish(self._alert(AlertAction.NOTIFIED, run, job))
             self._count("JobsNotified")
             return {**outcome, "alert": AlertAction.NOTIFIED.value}
         if action is Action.REPAIR_SECURITY_GROUPS:
             return {**outcome, **self._repair_only(run, job)}
-        if action is Action.STOP or (action is Action.RESUME and entry_intent(entry, job) is Intent.STOP):
-            return {**outcome, **self._stop_only(run, job)}
-        return {**outcome, **self._relaunch(run, job, described, tags, entry)}
+        if action is Action.STOP or (action is Action.RESUME and _resumed_intent(evaluation) is Intent.STOP):
+            return {**outcome, **self._stop_only(run, evaluation)}
+        return {**outcome, **self._relaunch(run, evaluation)}
 
-    def _repair_only(self, run: Run, job: TrainingJob) -> dict[str, Any]:
+    def _repair_only(self, run: Run, job: Job) -> dict[str, Any]:
         run.plan = ["add the missing IPsec rules"]
-        repair = self._repair(job.security_group_ids)
+        repair = self._repair(job.security_group_sets)
         if repair.added:
             run.step("added the missing IPsec rules")
             alert = self._alert(AlertAction.SECURITY_GROUPS_REPAIRED, run, job, repair=repair)
@@ -253,12 +324,13 @@ class JobGuard:
         self._publish(alert)
         return {"rules_added": len(repair.added), "problems": repair.problems, "alert": alert.action.value}
 
-    def _stop_only(self, run: Run, job: TrainingJob) -> dict[str, Any]:
+    def _stop_only(self, run: Run, evaluation: Evaluation) -> dict[str, Any]:
+        job, api = evaluation.job, evaluation.api
         if run.decision.action is Action.STOP:
             run.plan = ["record the intent", f"stop {job.name}", "tag it", "alert"]
-            self._ledger.record(run.ref.key, Intent.STOP, None)
+            self._record(run.ref, Intent.STOP, None)
             run.step("recorded the intent to stop")
-            if not self._stop(job):
+            if not self._stop(api, job):
                 return self._ended_before_stop(run, job)
             run.step(f"stopped {job.name}")
         else:
@@ -266,31 +338,28 @@ class JobGuard:
         self._tag(job, RemediationTag.STOPPED)
         run.step(f"tagged {job.name} {REMEDIATION_TAG}={RemediationTag.STOPPED}")
         self._publish(self._alert(AlertAction.STOPPED, run, job))
-        self._ledger.settle(run.ref.key, AlertAction.STOPPED)
+        self._settle(run.ref, AlertAction.STOPPED)
         return {"alert": AlertAction.STOPPED.value}
 
-    def _relaunch(
-        self,
-        run: Run,
-        job: TrainingJob,
-        described: dict[str, Any],
-        tags: dict[str, str],
-        entry: LedgerEntry | None,
-    ) -> dict[str, Any]:
-        request = (entry.relaunch_request if entry else None) or build_encrypted_training_clone(
-            described,
-            tags,
+    def _relaunch(self, run: Run, evaluation: Evaluation) -> dict[str, Any]:
+        job, api = evaluation.job, evaluation.api
+        entry = evaluation.entry
+        request = (entry.relaunch_request if entry else None) or build_encrypted_clone(
+            api,
+            evaluation.described,
+            evaluation.tags,
             self._sagemaker.meta.service_model,
             metric_definitions_sent=run.ref.metric_definitions_sent,
         )
         run.relaunch_request = request
-        new_name = request["TrainingJobName"]
-        group_ids = tuple((request.get("VpcConfig") or {}).get("SecurityGroupIds") or ())
-        repair_groups = self._settings.repair_security_groups and bool(group_ids)
+        new_name = request[api.name_member]
+        group_sets = security_group_sets(api.kind, request)
+        repair_groups = self._settings.repair_security_groups and bool(group_sets)
+        first_time = run.decision.action is Action.RELAUNCH
         run.plan = [
             *(
                 ["record the re-launch request", f"stop {job.name}", f"tag {job.name} {RemediationTag.RELAUNCH_PENDING}"]
-                if run.decision.action is Action.RELAUNCH
+                if first_time
                 else []
             ),
             *(["check and repair the security groups"] if repair_groups else []),
@@ -298,40 +367,64 @@ class JobGuard:
             f"tag {job.name} {RemediationTag.RELAUNCHED}",
             "alert",
         ]
-        if run.decision.action is Action.RELAUNCH:
-            self._ledger.record(run.ref.key, Intent.RELAUNCH, request)
+        if first_time:
+            self._record(run.ref, Intent.RELAUNCH, request)
             run.step("recorded the re-launch request")
-            if not self._stop(job):
+            if not self._stop(api, job):
                 return self._ended_before_stop(run, job)
             run.step(f"stopped {job.name}")
             self._tag(job, RemediationTag.RELAUNCH_PENDING)
             run.step(f"tagged {job.name} {RemediationTag.RELAUNCH_PENDING}")
 
-        repair = RepairResult(group_ids)
+        repair = RepairResult(())
         if repair_groups:
-            repair = self._repair(group_ids)
+            repair = self._repair(group_sets)
             run.step("checked the security groups" + (f": {len(repair.added)} rule(s) added" if repair.added else ""))
-        created = self._create_training_job(request)
+        if api.kind is JobKind.TUNING:
+            request = self._with_warm_start(run, api, job, request)
+        created = self._create(api, request)
         run.step(f"created {new_name}" if created else f"found {new_name} already created")
         if created:
             self._count("JobsRelaunched")
         self._tag(job, RemediationTag.RELAUNCHED)
         run.step(f"tagged {job.name} {RemediationTag.RELAUNCHED}")
         self._publish(self._alert(AlertAction.RELAUNCHED, run, job, repair=repair, relaunched_as=new_name))
-        self._ledger.settle(run.ref.key, AlertAction.RELAUNCHED)
+        self._settle(run.ref, AlertAction.RELAUNCHED)
         return {
             "relaunched_as": new_name,
             "created": created,
             "rules_added": len(repair.added),
             "problems": repair.problems,
+            "notes": run.notes,
             "alert": AlertAction.RELAUNCHED.value,
         }
 
-    def _ended_before_stop(self, run: Run, job: TrainingJob) -> dict[str, Any]:
+    def _with_warm_start(self, run: Run, api: JobApi, job: Job, request: dict[str, Any]) -> dict[str, Any]:
+        """Continue the stopped tuning job's search rather than start it over (see
+        clone.warm_start_from), once SageMaker accepts it as a parent: when it is Stopped."""
+        warm, reason = warm_start_from(request, job.name)
+        if reason is None and not self._await_terminal(api, job.name):
+            reason = f"{job.name} was still stopping after {self.warm_start_wait_seconds:.0f} s"
+        if reason is not None:
+            run.notes.append(f"the copy starts its search over: {reason}")
+            return request
+        run.notes.append(f"the copy warm-starts from {job.name} and does not repeat its completed training jobs")
+        return warm
+
+    def _await_terminal(self, api: JobApi, name: str) -> bool:
+        deadline = time.monotonic() + self.warm_start_wait_seconds
+        while True:
+            if self._describe(api, name)[api.status_member] in _TERMINAL:
+                return True
+            if time.monotonic() + WARM_START_POLL_SECONDS > deadline:
+                return False
+            self._sleep(WARM_START_POLL_SECONDS)
+
+    def _ended_before_stop(self, run: Run, job: Job) -> dict[str, Any]:
         """The job left InProgress between describe and stop: it finished on its own."""
-        self._ledger.settle(run.ref.key, "ended-before-stop")
+        self._settle(run.ref, "ended-before-stop")
         run.step("found the job already ended; nothing stopped")
-        run.plan = list(run.done) + ["alert"]
+        run.plan = [*run.done, "alert"]
         alert = self._alert(AlertAction.NOTIFIED, run, job)
         alert.reason = "unencrypted; the job ended before the guard could stop it, so it is not re-launched"
         self._publish(alert)
@@ -339,15 +432,19 @@ class JobGuard:
 
     # -- AWS edges ------------------------------------------------------------------------------
 
-    def _describe_training_job(self, name: str) -> dict[str, Any]:
+    def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        return getattr(self._sagemaker, xform_name(operation))(**kwargs)
+
+    def _describe(self, api: JobApi, name: str) -> dict[str, Any]:
         try:
-            described = self._sagemaker.describe_training_job(TrainingJobName=name)
+            described = self._call(api.describe_operation, **{api.name_member: name})
         except ClientError as exc:
             if is_sagemaker_describe_not_found(exc):
                 raise JobGone(name) from exc
             raise
-        if str(described.get("TrainingJobName", "")).lower() != name.lower():
-            raise DescribedOtherJob(f"asked for {name!r}, got {described.get('TrainingJobName')!r}")
+        answered = str(described.get(api.name_member, ""))
+        if answered.lower() != name.lower():
+            raise DescribedOtherJob(f"asked for {name!r}, got {answered!r}")
         return described
 
     def _list_tags(self, arn: str) -> dict[str, str]:
@@ -356,40 +453,44 @@ class JobGuard:
             tags.update(tags_to_dict(page.get("Tags", [])))
         return tags
 
-    def _stop(self, job: TrainingJob) -> bool:
+    def _stop(self, api: JobApi, job: Job) -> bool:
         """Stop the job; False when it had already left InProgress by itself."""
         try:
-            self._sagemaker.stop_training_job(TrainingJobName=job.name)
+            self._call(api.stop_operation, **{api.name_member: job.name})
         except ClientError as exc:
             # SageMaker refuses to stop a job that is not InProgress with ValidationException;
             # ask describe what the job is doing rather than read the message text.
             if error_code(exc) != "ValidationException":
                 raise
             try:
-                status = self._describe_training_job(job.name)["TrainingJobStatus"]
+                status = self._describe(api, job.name)[api.status_member]
             except JobGone:
                 return False
-            if status == "InProgress":
+            if status == IN_PROGRESS:
                 raise
             return False
         self._count("JobsStopped")
         return True
 
-    def _tag(self, job: TrainingJob, value: RemediationTag) -> None:
+    def _tag(self, job: Job, value: RemediationTag) -> None:
         self._sagemaker.add_tags(ResourceArn=job.arn, Tags=[{"Key": REMEDIATION_TAG, "Value": value.value}])
 
-    def _create_training_job(self, request: dict[str, Any]) -> bool:
+    def _create(self, api: JobApi, request: dict[str, Any]) -> bool:
         """Create the copy; False when an earlier attempt already did (the name is deterministic)."""
         try:
-            self._sagemaker.create_training_job(**request)
+            self._call(api.create_operation, **request)
         except ClientError as exc:
             if error_code(exc) == "ResourceInUse":
                 return False
             raise
         return True
 
-    def _repair(self, group_ids: tuple[str, ...]) -> RepairResult:
-        repair = self._security_groups.repair(group_ids)
+    def _repair(self, group_sets: tuple[tuple[str, ...], ...]) -> RepairResult:
+        repair = RepairResult(tuple(g for groups in group_sets for g in groups))
+        for groups in group_sets:
+            part = self._security_groups.repair(groups)
+            repair.added += part.added
+            repair.problems += part.problems
         if repair.added:
             self._count("SecurityGroupRulesAdded", len(repair.added))
             self._count("SecurityGroupsRepaired", len(repair.changed_groups))
@@ -398,20 +499,28 @@ class JobGuard:
             self._logger.warning("security groups not fully repaired", extra={"problems": repair.problems})
         return repair
 
+    def _record(self, ref: JobRef, intent: Intent, request: dict[str, Any] | None) -> None:
+        if self._ledger is not None:
+            self._ledger.record(ref.key, intent, request)
+
+    def _settle(self, ref: JobRef, outcome: str) -> None:
+        if self._ledger is not None:
+            self._ledger.settle(ref.key, outcome)
+
     # -- alerts and metrics ---------------------------------------------------------------------
 
     def _alert(
         self,
         action: AlertAction,
         run: Run,
-        job: TrainingJob,
+        job: Job,
         *,
         repair: RepairResult | None = None,
         relaunched_as: str | None = None,
     ) -> Alert:
         return Alert(
             action=action,
-            resource_type=run.ref.kind,
+            resource_type=job.kind.value,
             name=job.name,
             arn=job.arn,
             account=run.ref.account,
@@ -425,12 +534,13 @@ class JobGuard:
             security_groups=repair.changed_groups if repair else [],
             rules_added=repair.summary() if repair else [],
             problems=list(repair.problems) if repair else [],
+            notes=list(run.notes),
             steps_done=list(run.done),
             steps_pending=[],
             exempt_tag_key=self._settings.exempt_tag_key,
         )
 
-    def _alert_failure(self, run: Run, job: TrainingJob, exc: Exception) -> None:
+    def _alert_failure(self, run: Run, job: Job, exc: Exception) -> None:
         alert = self._alert(AlertAction.FAILED, run, job)
         code = error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__
         alert.reason = f"{run.decision.reason}; stopped part-way by {code}; Lambda will retry"
@@ -450,9 +560,9 @@ class JobGuard:
         self._metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
 
-def entry_intent(entry: LedgerEntry | None, job: TrainingJob) -> Intent | None:
+def _resumed_intent(evaluation: Evaluation) -> Intent | None:
     """What a resumed remediation set out to do: the ledger's word, else the job's tag."""
-    if entry is not None:
-        return entry.intent
-    history = history_from_tag(job.remediation_tag)
+    if evaluation.entry is not None:
+        return evaluation.entry.intent
+    history = history_from_tag(evaluation.job.remediation_tag)
     return history.intent if history else None

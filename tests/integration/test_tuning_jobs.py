@@ -1,0 +1,188 @@
+"""Hyperparameter tuning jobs end to end on the embedded AWS: the tuning job is remediated as a
+whole (stop, groups, encrypted copy that warm-starts from it), its training jobs never one by one."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ict_guard.clone import relaunch_name
+from sandbox import sagemaker_extension
+
+pytestmark = pytest.mark.integration
+
+ACCOUNT, REGION = "123456789012", "us-east-1"
+
+
+def copy_name(name):
+    return relaunch_name(name, 32)
+
+
+def definitions(described):
+    return [described["TrainingJobDefinition"]] if "TrainingJobDefinition" in described else described["TrainingJobDefinitions"]
+
+
+def test_unencrypted_tuning_job_is_stopped_repaired_and_relaunched_warm(sandbox):
+    sandbox.create_tuning_job("resnet-hpo", tags={"team": "vision"})
+    sagemaker_extension.set_tuning_progress(ACCOUNT, REGION, "resnet-hpo", completed=7, in_progress=2)
+    invocations = sandbox.deliver()
+
+    original = sandbox.describe_tuning("resnet-hpo")
+    assert original["HyperParameterTuningJobStatus"] in ("Stopping", "Stopped")
+    assert sandbox.tuning_tags("resnet-hpo")["ict-guard:remediation"] == "relaunched"
+
+    name = copy_name("resnet-hpo")
+    assert len(name) <= 32
+    copy = sandbox.describe_tuning(name)
+    assert copy["HyperParameterTuningJobStatus"] == "InProgress"
+    assert all(d["EnableInterContainerTrafficEncryption"] for d in definitions(copy))
+    assert copy["HyperParameterTuningJobConfig"] == original["HyperParameterTuningJobConfig"]
+    for field in ("StaticHyperParameters", "HyperParameterRanges", "InputDataConfig", "VpcConfig", "ResourceConfig", "RoleArn"):
+        assert copy["TrainingJobDefinition"][field] == original["TrainingJobDefinition"][field], field
+    # The copy continues the search: the stopped original is its warm-start parent, so its
+    # 7 completed training jobs count against the copy's limit instead of being trained again.
+    assert copy["WarmStartConfig"] == {
+        "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": "resnet-hpo"}],
+        "WarmStartType": "IDENTICAL_DATA_AND_ALGORITHM",
+    }
+    assert sandbox.tuning_tags(name) == {"team": "vision", "ict-guard:relaunched-from": "resnet-hpo"}
+
+    (alert,) = sandbox.alerts()
+    assert alert["action"] == "relaunched"
+    assert alert["resource"]["type"] == "hyper-parameter-tuning-job"
+    assert alert["relaunched_as"] == name
+    assert alert["rules_added"] and "hyper-tuning-jobs/resnet-hpo" in alert["console_url"]
+    assert any("warm-starts from resnet-hpo" in note for note in alert["notes"])
+    # The copy's own event (encrypted, VPC) came back and found nothing to do.
+    assert [i.result["outcome"] for i in invocations] == ["relaunch", "repair-security-groups"]
+
+
+def test_multi_algorithm_tuning_job_with_one_unencrypted_definition(sandbox):
+    sandbox.create_tuning_job("multi-hpo", definitions=3)
+    sandbox.deliver()
+    copy = sandbox.describe_tuning(copy_name("multi-hpo"))
+    assert len(copy["TrainingJobDefinitions"]) == 3
+    assert all(d["EnableInterContainerTrafficEncryption"] for d in copy["TrainingJobDefinitions"])
+    assert [d["DefinitionName"] for d in copy["TrainingJobDefinitions"]] == ["algo0", "algo1", "algo2"]
+    (alert,) = sandbox.alerts()
+    assert "algo0" in alert["reason"] and "algo1" not in alert["reason"]
+
+
+def test_encrypted_tuning_job_only_gets_its_groups_repaired(sandbox):
+    sandbox.create_tuning_job("ok-hpo", encrypted=True)
+    (invocation,) = sandbox.deliver()
+    assert invocation.result["outcome"] == "repair-security-groups"
+    assert sandbox.describe_tuning("ok-hpo")["HyperParameterTuningJobStatus"] == "InProgress"
+    assert sandbox.tuning_job_names() == ["ok-hpo"]
+
+
+def test_encrypted_tuning_job_without_vpc_never_reaches_the_function(sandbox):
+    sandbox.create_tuning_job("novpc-hpo", encrypted=True, vpc=False)
+    assert sandbox.deliver() == []
+
+
+def test_an_existing_warm_start_keeps_its_type_and_gains_the_original(sandbox):
+    sandbox.create_tuning_job("earlier-hpo", encrypted=True, vpc=False)
+    sagemaker_extension.complete_tuning_job(ACCOUNT, REGION, "earlier-hpo")
+    warm = {"ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": "earlier-hpo"}], "WarmStartType": "TRANSFER_LEARNING"}
+    sandbox.create_tuning_job("next-hpo", WarmStartConfig=warm)
+    sandbox.deliver()
+    copy = sandbox.describe_tuning(copy_name("next-hpo"))
+    assert copy["WarmStartConfig"] == {
+        "ParentHyperParameterTuningJobs": [
+            {"HyperParameterTuningJobName": "earlier-hpo"},
+            {"HyperParameterTuningJobName": "next-hpo"},
+        ],
+        "WarmStartType": "TRANSFER_LEARNING",
+    }
+
+
+def test_grid_search_cannot_warm_start_and_says_so(sandbox):
+    sandbox.create_tuning_job("grid-hpo", strategy="Grid")
+    sandbox.deliver()
+    copy = sandbox.describe_tuning(copy_name("grid-hpo"))
+    assert "WarmStartConfig" not in copy
+    (alert,) = sandbox.alerts()
+    assert any("Grid" in note and "starts its search over" in note for note in alert["notes"])
+
+
+def test_a_parent_still_stopping_is_not_waited_for_forever(sandbox, configure):
+    runtime = configure()
+    runtime.guard.warm_start_wait_seconds = 0
+
+    def still_stopping(parsed, **_):
+        if parsed.get("HyperParameterTuningJobName") == "slow-hpo" and parsed["HyperParameterTuningJobStatus"] == "Stopped":
+            parsed["HyperParameterTuningJobStatus"] = "Stopping"
+
+    runtime.clients.sagemaker.meta.events.register("after-call.sagemaker.DescribeHyperParameterTuningJob", still_stopping)
+    sandbox.create_tuning_job("slow-hpo")
+    sandbox.deliver()
+    copy = sandbox.describe_tuning(copy_name("slow-hpo"))
+    assert "WarmStartConfig" not in copy  # the job is never lost waiting for its parent
+    (alert,) = sandbox.alerts()
+    assert any("still stopping" in note for note in alert["notes"])
+
+
+def test_stop_mode_stops_the_tuning_job(sandbox, configure):
+    configure(REMEDIATION_MODE="stop")
+    sandbox.create_tuning_job("stop-hpo")
+    sandbox.deliver()
+    assert sandbox.describe_tuning("stop-hpo")["HyperParameterTuningJobStatus"] in ("Stopping", "Stopped")
+    assert sandbox.tuning_tags("stop-hpo")["ict-guard:remediation"] == "stopped"
+    assert sandbox.tuning_job_names() == ["stop-hpo"]
+    assert [a["action"] for a in sandbox.alerts()] == ["stopped"]
+
+
+def _queued_events(sandbox):
+    url = sandbox.env.target_queue_urls["JobGuardFunction"]
+    events = []
+    while messages := sandbox.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in messages:
+            events.append(json.loads(message["Body"]))
+            sandbox.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return events
+
+
+def test_a_burst_of_child_events_remediates_the_parent_once_and_no_child(sandbox):
+    sandbox.create_tuning_job("burst-hpo")
+    children = [f"burst-hpo-{i:03d}-abc" for i in range(6)]
+    for child in children:
+        sandbox.create_training_job(child)
+        sagemaker_extension.attach_to_tuning_job(ACCOUNT, REGION, child, "burst-hpo")
+    parent_event, *child_events = _queued_events(sandbox)
+    assert parent_event["detail"]["eventName"] == "CreateHyperParameterTuningJob"
+
+    # The children's events arrive first; the parent's own event last.
+    results = [sandbox.function.invoke(event).result for event in [*child_events, parent_event]]
+    assert [r["outcome"] for r in results[:-1]] == ["leave-to-parent"] * len(children)
+    assert results[0]["parent"]["outcome"] == "relaunch"
+    assert all(r["parent"]["relaunched_as"] == copy_name("burst-hpo") for r in results[:-1])
+    assert results[-1]["relaunched_as"] == copy_name("burst-hpo")  # the first outcome, again
+
+    assert sandbox.tuning_job_names() == sorted(["burst-hpo", copy_name("burst-hpo")])
+    assert sandbox.training_job_names() == sorted(children)  # no child was stopped or copied
+    for child in children:
+        assert sandbox.describe(child)["TrainingJobStatus"] == "InProgress"
+    assert [a["action"] for a in sandbox.alerts()] == ["relaunched"]
+
+
+def test_a_crash_after_the_tuning_stop_is_finished_by_the_retry(sandbox, configure, inject, lambda_context):
+    from functions.job_guard.app import lambda_handler
+
+    class Crash(BaseException):
+        pass
+
+    runtime = configure()
+    inject(runtime.clients.sagemaker, "CreateHyperParameterTuningJob", Crash(), times=1)
+    sandbox.create_tuning_job("crash-hpo")
+    (event,) = _queued_events(sandbox)
+    lambda_context.remaining_ms = 1
+    with pytest.raises(Crash):
+        lambda_handler(event, lambda_context)
+    lambda_context.remaining_ms = 120_000
+    assert lambda_handler(event, lambda_context)["outcome"] == "resume"
+    assert sandbox.tuning_job_names() == sorted(["crash-hpo", copy_name("crash-hpo")])
+    assert sandbox.describe_tuning(copy_name("crash-hpo"))["WarmStartConfig"]["ParentHyperParameterTuningJobs"] == [
+        {"HyperParameterTuningJobName": "crash-hpo"}
+    ]

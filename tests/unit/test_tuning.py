@@ -1,0 +1,156 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import botocore.session
+import pytest
+from botocore.validate import ParamValidator
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ict_guard.clone import (
+    MAX_WARM_START_PARENTS,
+    build_encrypted_tuning_clone,
+    cloneable_members,
+    relaunch_name,
+    warm_start_from,
+)
+from ict_guard.events import parse_job_call
+from ict_guard.jobs import TUNING_API, Job, JobKind, definition_instance_count
+
+from sandbox.shapes import example_value
+
+pytestmark = pytest.mark.unit
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+
+MODEL = botocore.session.get_session().get_service_model("sagemaker")
+CREATE = MODEL.operation_model("CreateHyperParameterTuningJob").input_shape
+DESCRIBE = MODEL.operation_model("DescribeHyperParameterTuningJob").output_shape
+
+
+def described_tuning(**overrides):
+    described = example_value(DESCRIBE)
+    for definition in [described["TrainingJobDefinition"], *described["TrainingJobDefinitions"]]:
+        definition["AlgorithmSpecification"].pop("AlgorithmName")
+        definition["EnableInterContainerTrafficEncryption"] = False
+    described.update(
+        HyperParameterTuningJobName="hpo-1",
+        HyperParameterTuningJobArn="arn:aws:sagemaker:us-east-1:123456789012:hyper-parameter-tuning-job/hpo-1",
+        HyperParameterTuningJobStatus="InProgress",
+    )
+    described.update(overrides)
+    return described
+
+
+def test_the_clone_of_a_fully_populated_tuning_job_is_a_valid_create_request():
+    request = build_encrypted_tuning_clone(described_tuning(), {"team": "a"}, MODEL)
+    report = ParamValidator().validate(request, CREATE)
+    assert not report.has_errors(), report.generate_report()
+    for name in cloneable_members(MODEL, "CreateHyperParameterTuningJob", "DescribeHyperParameterTuningJob"):
+        assert name in request, name
+    assert request["HyperParameterTuningJobName"] == relaunch_name("hpo-1", 32)
+    assert request["TrainingJobDefinition"]["EnableInterContainerTrafficEncryption"] is True
+    assert all(d["EnableInterContainerTrafficEncryption"] for d in request["TrainingJobDefinitions"])
+    assert request["Autotune"] == described_tuning()["Autotune"]
+    assert request["WarmStartConfig"] == described_tuning()["WarmStartConfig"]
+
+
+def test_metric_definition_hints_apply_per_definition():
+    described = described_tuning()
+    described.pop("TrainingJobDefinition")
+    described["TrainingJobDefinitions"] = [described["TrainingJobDefinitions"][0]] * 2
+    request = build_encrypted_tuning_clone(described, {}, MODEL, metric_definitions_sent=(True, False))
+    first, second = request["TrainingJobDefinitions"]
+    assert "MetricDefinitions" in first["AlgorithmSpecification"]
+    assert "MetricDefinitions" not in second["AlgorithmSpecification"]
+
+
+def bayesian(**extra):
+    return {"HyperParameterTuningJobConfig": {"Strategy": "Bayesian"}, **extra}
+
+
+def test_warm_start_is_added_from_the_original():
+    request, reason = warm_start_from(bayesian(), "hpo-1")
+    assert reason is None
+    assert request["WarmStartConfig"] == {
+        "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": "hpo-1"}],
+        "WarmStartType": "IDENTICAL_DATA_AND_ALGORITHM",
+    }
+
+
+@pytest.mark.parametrize("strategy", ["Grid", "Hyperband", None])
+def test_no_warm_start_where_sagemaker_has_none(strategy):
+    request = {"HyperParameterTuningJobConfig": {"Strategy": strategy}}
+    result, reason = warm_start_from(request, "hpo-1")
+    assert result == request and str(strategy) in reason
+
+
+def test_a_full_parent_list_is_left_alone():
+    parents = [{"HyperParameterTuningJobName": f"p{i}"} for i in range(MAX_WARM_START_PARENTS)]
+    request = bayesian(WarmStartConfig={"ParentHyperParameterTuningJobs": parents, "WarmStartType": "TRANSFER_LEARNING"})
+    result, reason = warm_start_from(request, "hpo-1")
+    assert result == request and "maximum" in reason
+
+
+@given(st.lists(st.sampled_from(["a", "b", "hpo-1"]), max_size=4, unique=True))
+def test_the_original_is_a_parent_exactly_once(existing):
+    warm = {"ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": n} for n in existing], "WarmStartType": "TRANSFER_LEARNING"}
+    result, _ = warm_start_from(bayesian(WarmStartConfig=warm), "hpo-1")
+    names = [p["HyperParameterTuningJobName"] for p in result["WarmStartConfig"]["ParentHyperParameterTuningJobs"]]
+    assert names.count("hpo-1") == 1 and names[: len(existing)] == existing
+    assert result["WarmStartConfig"]["WarmStartType"] == "TRANSFER_LEARNING"
+
+
+def test_tuning_facts_judge_each_definition():
+    described = described_tuning()
+    described.pop("TrainingJobDefinition")
+    enc = {**described["TrainingJobDefinitions"][0], "EnableInterContainerTrafficEncryption": True, "DefinitionName": "big",
+           "ResourceConfig": {"InstanceCount": 8, "InstanceType": "ml.p4d.24xlarge", "VolumeSizeInGB": 1}}
+    unenc = {**described["TrainingJobDefinitions"][0], "DefinitionName": "small",
+             "ResourceConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 1}}
+    described["TrainingJobDefinitions"] = [enc, unenc]
+    job = Job.from_describe(TUNING_API, described, {})
+    assert job.kind is JobKind.TUNING and not job.encrypted
+    assert job.instance_count == 1  # only the unencrypted definition counts
+    assert job.unencrypted_definitions == ("small",)
+    described["TrainingJobDefinitions"] = []
+    empty = Job.from_describe(TUNING_API, described, {})
+    assert empty.instance_count == 0 and not empty.encrypted
+
+
+def test_flexible_instance_configs_count_the_largest():
+    assert definition_instance_count({"HyperParameterTuningResourceConfig": {"InstanceConfigs": [{"InstanceCount": 1}, {"InstanceCount": 4}]}}) == 4
+    assert definition_instance_count({"ResourceConfig": {"InstanceCount": 3}}) == 3
+
+
+def tuning_event(request_parameters):
+    event = json.loads((EVENTS / "tuning-unencrypted-vpc.json").read_text())
+    event["detail"]["requestParameters"] = request_parameters
+    event["detail"]["responseElements"] = {
+        "hyperParameterTuningJobArn": "arn:aws:sagemaker:us-east-1:123456789012:hyper-parameter-tuning-job/hpo-1"
+    }
+    return event
+
+
+def test_tuning_events_name_the_tuning_job_and_read_each_definition():
+    call = parse_job_call(tuning_event({
+        "hyperParameterTuningJobName": "hpo-1",
+        "trainingJobDefinitions": [
+            {"enableInterContainerTrafficEncryption": True, "algorithmSpecification": {"metricDefinitions": []}},
+            {"algorithmSpecification": {"trainingImage": "x"}},
+        ],
+    }))
+    assert call.kind is JobKind.TUNING and call.name == "hpo-1"
+    assert call.requested_encryption is None  # the second definition leaves the flag out
+    assert call.metric_definitions_sent == (True, False)
+    single = parse_job_call(tuning_event({"hyperParameterTuningJobName": "hpo-1", "trainingJobDefinition": {"enableInterContainerTrafficEncryption": True}}))
+    assert single.requested_encryption is True
+
+
+def test_tuning_names_longer_than_32_are_malformed():
+    from ict_guard.events import MalformedEvent
+
+    with pytest.raises(MalformedEvent):
+        parse_job_call(tuning_event({"hyperParameterTuningJobName": "x" * 33}))
