@@ -29,3 +29,16 @@ _SAGEMAKER_NOT_FOUND = {"ResourceNotFound", "ValidationException"}
 
 def is_sagemaker_describe_not_found(exc: ClientError) -> bool:
     return error_code(exc) in _SAGEMAKER_NOT_FOUND
+
+
+class SecurityGroupGone(Exception):
+    """The security group the event names does not exist (any more)."""
+
+
+# EC2's codes for a group that does not exist: the ID names no group, or a group name names no
+# group of the default VPC. (Malformed IDs never reach EC2: the event parser refuses them.)
+_SECURITY_GROUP_NOT_FOUND = {"InvalidGroup.NotFound", "InvalidGroupId.NotFound"}
+
+
+def is_security_group_not_found(exc: ClientError) -> bool:
+    return error_code(exc) in _SECURITY_GROUP_NOT_FOUND

@@ -23,6 +23,7 @@ from ict_guard.ledger import RemediationLedger
 from ict_guard.remediation import JobGuard
 from ict_guard.security_groups import SecurityGroupRepairer
 from ict_guard.settings import ConfigurationError, Settings
+from ict_guard.sg_guard import SecurityGroupGuard
 
 # Longer than Lambda's asynchronous retry window (maximum event age, at most 6 hours), so that
 # every retry and duplicate of one event meets the first outcome.
@@ -80,3 +81,47 @@ def job_guard_runtime() -> JobGuardRuntime:
     )
     config.response_hook = guard.on_duplicate
     return JobGuardRuntime(guard=guard, idempotency=config, clients=clients)
+
+
+@dataclass(frozen=True)
+class SecurityGroupGuardRuntime:
+    guard: SecurityGroupGuard
+    idempotency: IdempotencyConfig
+    clients: AwsClients
+
+    def handle(self, event: Any, context: Any) -> dict[str, Any]:
+        self.idempotency.register_lambda_context(context)
+        return self.guard.handle(event, account=_account_of(context))
+
+
+@cache
+def sg_guard_runtime() -> SecurityGroupGuardRuntime:
+    """The security-group guard's wiring: the same table as the job guard, its own idempotency
+    scope (its records are keyed by the function and the method they protect, and by
+    `sg/<group>/<eventID>`)."""
+    settings = Settings.from_env(os.environ)
+    if not settings.alert_topic_arn or not settings.idempotency_table_name:
+        raise ConfigurationError("ALERT_TOPIC_ARN and IDEMPOTENCY_TABLE_NAME must be set")
+    clients = AwsClients()
+    config = IdempotencyConfig(
+        event_key_jmespath="key",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=IDEMPOTENCY_EXPIRY_SECONDS,
+    )
+    persistence = DynamoDBPersistenceLayer(
+        table_name=settings.idempotency_table_name, boto3_client=clients.dynamodb
+    )
+    guard = SecurityGroupGuard(
+        settings=settings,
+        ec2=clients.ec2,
+        repairer=SecurityGroupRepairer(clients.ec2),
+        alerts=AlertPublisher(clients.sns, settings.alert_topic_arn),
+        logger=logger,
+        metrics=metrics,
+        region=clients.region,
+        idempotent=lambda fn: idempotent_function(
+            data_keyword_argument="change", persistence_store=persistence, config=config
+        )(fn),
+    )
+    config.response_hook = guard.on_duplicate
+    return SecurityGroupGuardRuntime(guard=guard, idempotency=config, clients=clients)

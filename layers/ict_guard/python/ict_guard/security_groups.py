@@ -144,13 +144,27 @@ class SecurityGroupRepairer:
                 "the job cannot run with them"
             )
             return result
-        for direction in Direction:
-            wanted = [n for n in needs if n.direction is direction]
-            if wanted:
-                self._add(direction, wanted, list(group_ids), result)
+        self._add_needs(needs, list(group_ids), result)
         for group_id in result.changed_groups:
             self._ec2.create_tags(Resources=[group_id], Tags=[{"Key": MANAGED_TAG, "Value": "true"}])
         return result
+
+    def add(self, group_ids: Sequence[str], needs: Sequence[RuleNeed]) -> RepairResult:
+        """Add `needs`, already known to be missing, as self-referencing rules on one group of
+        `group_ids` each; no describe and no tags (the security-group guard restores groups that
+        already carry the managed tag)."""
+        result = RepairResult(tuple(group_ids))
+        if group_ids:
+            self._add_needs(needs, list(group_ids), result)
+        return result
+
+    def _add_needs(
+        self, needs: Sequence[RuleNeed], candidates: list[str], result: RepairResult
+    ) -> None:
+        for direction in Direction:
+            wanted = [n for n in needs if n.direction is direction]
+            if wanted:
+                self._add(direction, wanted, candidates, result)
 
     def _add(
         self, direction: Direction, needs: list[RuleNeed], candidates: list[str], result: RepairResult
