@@ -38,6 +38,9 @@ CLOUDTRAIL_KEYS = {
 }  # fmt: skip
 # Maps whose keys the caller chooses: CloudTrail keeps them as written.
 USER_KEYED_MAPS = {"hyperParameters", "environment", "staticHyperParameters"}
+# Newer EC2 calls are recorded as their query string wrapped in "<Operation>Request", with the
+# API's own (upper-camel) names; everything else in requestParameters is lower camel.
+EC2_WRAPPED_REQUESTS = {"ModifySecurityGroupRules"}
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -151,11 +154,11 @@ def test_event_file_is_shaped_like_an_eventbridge_cloudtrail_event(file_name: st
 
     assert set(event) == ENVELOPE_KEYS
     assert event["detail-type"] == "AWS API Call via CloudTrail"
-    assert event["source"] == "aws.sagemaker"
+    assert event["source"] in ("aws.sagemaker", "aws.ec2")
     assert event["account"] == detail["recipientAccountId"] == "123456789012"
     assert event["region"] == detail["awsRegion"] == REGION
     assert set(detail) - {"errorCode", "errorMessage", "tlsDetails"} == CLOUDTRAIL_KEYS
-    assert detail["eventSource"] == "sagemaker.amazonaws.com"
+    assert detail["eventSource"] == f"{event['source'].removeprefix('aws.')}.amazonaws.com"
     assert detail["eventType"] == "AwsApiCall" and detail["managementEvent"] is True
     assert detail["userIdentity"]["type"] == "AssumedRole"
     assert "sessionIssuer" in detail["userIdentity"]["sessionContext"]
@@ -164,10 +167,21 @@ def test_event_file_is_shaped_like_an_eventbridge_cloudtrail_event(file_name: st
     if "errorCode" in detail:
         assert detail["responseElements"] is None, "a failed call has no response"
     else:
-        assert detail["responseElements"], "a successful Create call returns the new ARN"
+        # A Create call returns the new ARN; EC2 always writes requestId and the result.
+        assert detail["responseElements"], "a successful call has responseElements"
+    request = detail["requestParameters"]
+    if detail["eventName"] in EC2_WRAPPED_REQUESTS:
+        assert list(request) == [f"{detail['eventName']}Request"]
+        assert list(detail["responseElements"] or {}) in ([], [f"{detail['eventName']}Response"])
+        return
     # CloudTrail writes request parameters in lower camel case.
-    for path, key in _keys_outside_user_maps(detail["requestParameters"]):
+    for path, key in _keys_outside_user_maps(request):
         assert key[0].islower(), f"requestParameters{path}.{key}"
+    if event["source"] == "aws.ec2":
+        # EC2's own shape: lists are {"items": [...]}, empty ones {}.
+        for permission in request.get("ipPermissions", {}).get("items", []):
+            for peers in ("groups", "ipRanges", "ipv6Ranges", "prefixListIds"):
+                assert set(permission[peers]) <= {"items"}, f"ipPermissions.{peers}"
 
 
 def test_event_ids_are_unique() -> None:
