@@ -387,11 +387,16 @@ class _JobKind:
 
     collection: str  # attribute of SageMakerModelBackend
     name_parameter: str
+    name_attribute: str = ""
 
 
-_TRAINING = _JobKind(collection="training_jobs", name_parameter="TrainingJobName")
+_TRAINING = _JobKind(
+    collection="training_jobs", name_parameter="TrainingJobName", name_attribute="training_job_name"
+)
 _TUNING = _JobKind(
-    collection="hyper_parameter_tuning_jobs", name_parameter="HyperParameterTuningJobName"
+    collection="hyper_parameter_tuning_jobs",
+    name_parameter="HyperParameterTuningJobName",
+    name_attribute="hyper_parameter_tuning_job_name",
 )
 
 
@@ -510,6 +515,83 @@ def _stop_hyper_parameter_tuning_job(self: SageMakerResponse) -> EmptyResult:
     return _stop_job(self, _TUNING)
 
 
+def _as_utc(value: Any) -> datetime | None:
+    """A timestamp as the JSON protocol sends it (epoch seconds) or as moto stores it."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if isinstance(value, (int, float)):
+        return datetime.fromtimestamp(value, UTC)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _list_jobs(self: SageMakerResponse, kind: _JobKind, summary: Callable[[Any], dict[str, Any]], key: str) -> ActionResult:
+    """List* as SageMaker answers it: filters first, then one page of MaxResults (default 10,
+    at most 100), so the number of calls follows the matching jobs, not the account's history.
+    (moto pages first and filters each page, and mixes naive and aware times.)"""
+    jobs = list(getattr(self.sagemaker_backend, kind.collection).values())
+    after, before = _as_utc(self._get_param("CreationTimeAfter")), _as_utc(self._get_param("CreationTimeBefore"))
+    status, contains = self._get_param("StatusEquals"), self._get_param("NameContains")
+    jobs = [
+        job for job in jobs
+        if (status is None or job.status == status)
+        and (after is None or _as_utc(job.creation_time) > after)
+        and (before is None or _as_utc(job.creation_time) < before)
+        and (contains is None or contains in getattr(job, kind.name_attribute))
+    ]
+    descending = self._get_param("SortOrder", "Ascending") == "Descending"
+    jobs.sort(key=lambda job: (_as_utc(job.creation_time), getattr(job, kind.name_attribute)), reverse=descending)
+    max_results = int(self._get_param("MaxResults") or 10)
+    if not 1 <= max_results <= 100:
+        raise ValidationError(f"Value '{max_results}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 100")
+    start = int(self._get_param("NextToken") or 0)
+    page = jobs[start : start + max_results]
+    result: dict[str, Any] = {key: [summary(job) for job in page]}
+    if start + max_results < len(jobs):
+        result["NextToken"] = str(start + max_results)
+    return ActionResult(result)
+
+
+def _training_summary(job: Any) -> dict[str, Any]:
+    summary = {
+        "TrainingJobName": job.training_job_name,
+        "TrainingJobArn": job.arn,
+        "CreationTime": job.creation_time,
+        "LastModifiedTime": job.last_modified_time,
+        "TrainingJobStatus": job.status,
+    }
+    if getattr(job, "training_end_time", None) is not None:
+        summary["TrainingEndTime"] = job.training_end_time
+    return summary
+
+
+def _tuning_summary(job: Any) -> dict[str, Any]:
+    config = job.hyper_parameter_tuning_job_config or {}
+    return {
+        "HyperParameterTuningJobName": job.hyper_parameter_tuning_job_name,
+        "HyperParameterTuningJobArn": job.arn,
+        "HyperParameterTuningJobStatus": job.status,
+        "Strategy": config.get("Strategy", "Bayesian"),
+        "CreationTime": job.creation_time,
+        "LastModifiedTime": job.last_modified_time,
+        "TrainingJobStatusCounters": dict(job.training_job_status_counters),
+        "ObjectiveStatusCounters": dict(job.objective_status_counters),
+        "ResourceLimits": config.get("ResourceLimits", {"MaxParallelTrainingJobs": 1}),
+    }
+
+
+def _list_training_jobs(self: SageMakerResponse) -> ActionResult:
+    return _list_jobs(self, _TRAINING, _training_summary, "TrainingJobSummaries")
+
+
+def _list_hyper_parameter_tuning_jobs(self: SageMakerResponse) -> ActionResult:
+    return _list_jobs(self, _TUNING, _tuning_summary, "HyperParameterTuningJobSummaries")
+
+
 def _add_tags(
     self: SageMakerModelBackend, arn: str, tags: list[dict[str, str]]
 ) -> list[dict[str, str]]:
@@ -533,6 +615,8 @@ _RESPONSE_METHODS: Mapping[str, Callable[[SageMakerResponse], ActionResult]] = {
     "create_hyper_parameter_tuning_job": _create_hyper_parameter_tuning_job,
     "describe_hyper_parameter_tuning_job": _describe_hyper_parameter_tuning_job,
     "stop_hyper_parameter_tuning_job": _stop_hyper_parameter_tuning_job,
+    "list_training_jobs": _list_training_jobs,
+    "list_hyper_parameter_tuning_jobs": _list_hyper_parameter_tuning_jobs,
 }
 
 _install_lock = threading.Lock()

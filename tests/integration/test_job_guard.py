@@ -234,7 +234,8 @@ def test_a_repeated_delivery_does_one_stop_one_relaunch_one_alert(sandbox, confi
     event = captured_event(sandbox, "train-m")
     first = sandbox.function.invoke(event)
     second = sandbox.function.invoke(event)
-    assert second.result == first.result  # the stored outcome of the first delivery
+    # The stored outcome of the first delivery, marked as a repeat.
+    assert second.result == {**first.result, "duplicate": True}
     assert stops["seen"] == 1 and creates["seen"] == 1
     assert [a["action"] for a in sandbox.alerts()] == ["relaunched"]
 

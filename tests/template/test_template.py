@@ -81,11 +81,21 @@ def _statements(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 def _function_statements(template: dict[str, Any], logical_id: str) -> list[dict[str, Any]]:
-    policies = function_properties(template, logical_id).get("Policies", [])
-    for policy in policies:
-        # SAM policy templates and managed policy names grant more than we can see here.
+    return [s for document in _policy_documents(template, logical_id) for s in _statements(document)]
+
+
+def _policy_documents(template: dict[str, Any], logical_id: str) -> list[dict[str, Any]]:
+    documents = []
+    for policy in function_properties(template, logical_id).get("Policies", []):
+        if isinstance(policy, dict) and set(policy) == {"Ref"}:
+            # A managed policy of this template: its document is here to check.
+            managed = template["Resources"][policy["Ref"]]
+            assert managed["Type"] == "AWS::IAM::ManagedPolicy", f"{logical_id}: {policy!r}"
+            policy = managed["Properties"]["PolicyDocument"]
+        # SAM policy templates and AWS managed policy names grant more than we can see here.
         assert isinstance(policy, dict) and "Statement" in policy, f"{logical_id}: {policy!r}"
-    return [s for policy in policies for s in _statements(policy)]
+        documents.append(policy)
+    return documents
 
 
 def _actions(statement: dict[str, Any]) -> list[str]:
@@ -377,11 +387,7 @@ def test_function_can_reach_its_table_topic_and_key(template: dict[str, Any], fu
     for action in ("kms:GenerateDataKey", "kms:Decrypt"):
         assert by_action[action]["Resource"] == {"Fn::GetAtt": ["AlertTopicKey", "Arn"]}
     # The topic key exists only when the stack creates the topic.
-    raw = [
-        s
-        for p in function_properties(template, function)["Policies"]
-        for s in p["Statement"]
-    ]
+    raw = [s for document in _policy_documents(template, function) for s in document["Statement"]]
     conditional = [s["Fn::If"] for s in raw if "Fn::If" in s]
     assert ["CreateAlertTopic", by_action["kms:Decrypt"], {"Ref": "AWS::NoValue"}] in conditional
 
@@ -481,8 +487,10 @@ def test_failures_retry_a_bounded_number_of_times_then_reach_the_queue(
         assert {"Fn::GetAtt": [rule.rule_logical_id, "Arn"]} in allowed_sources, rule.rule_name
 
 
-def _referenced(value: dict[str, Any]) -> str:
-    """The logical id a Ref or GetAtt points at."""
+def _referenced(value: dict[str, Any] | str) -> str:
+    """The logical id a Ref or GetAtt points at (a literal dimension value as it is)."""
+    if isinstance(value, str):
+        return value
     return value["Ref"] if "Ref" in value else value["Fn::GetAtt"][0]
 
 

@@ -138,6 +138,48 @@ class Run:
         return self.plan[len(self.done) :]
 
 
+def describe_job(sagemaker: SageMakerClient, api: JobApi, name: str) -> dict[str, Any]:
+    """Describe* of one job (raises JobGone, DescribedOtherJob)."""
+    try:
+        described = getattr(sagemaker, xform_name(api.describe_operation))(**{api.name_member: name})
+    except ClientError as exc:
+        if is_sagemaker_describe_not_found(exc):
+            raise JobGone(name) from exc
+        raise
+    answered = str(described.get(api.name_member, ""))
+    if answered.lower() != name.lower():
+        raise DescribedOtherJob(f"asked for {name!r}, got {answered!r}")
+    return described
+
+
+def list_job_tags(sagemaker: SageMakerClient, arn: str) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    for page in sagemaker.get_paginator("list_tags").paginate(ResourceArn=arn):
+        tags.update(tags_to_dict(page.get("Tags", [])))
+    return tags
+
+
+def evaluate_job(
+    sagemaker: SageMakerClient,
+    settings: Settings,
+    ref: JobRef,
+    ledger: RemediationLedger | None = None,
+) -> Evaluation:
+    """Read what the decision needs and decide, changing nothing (raises JobGone,
+    DescribedOtherJob). The job guard and the CLI's `explain` both run exactly this; without a
+    ledger the history of an ended job comes from its remediation tag."""
+    api = ref.api
+    described = describe_job(sagemaker, api, ref.name)
+    tags = list_job_tags(sagemaker, described[api.arn_member])
+    job = Job.from_describe(api, described, tags)
+    entry = None
+    history = None
+    if needs_history(job):
+        entry = ledger.lookup(ref.key) if ledger is not None else None
+        history = entry.history if entry else history_from_tag(job.remediation_tag)
+    return Evaluation(api, described, tags, job, entry, decide(job, settings, history))
+
+
 IdempotencyWrapper = Callable[[Callable[..., dict[str, Any]]], Callable[..., dict[str, Any]]]
 
 
@@ -223,24 +265,15 @@ class JobGuard:
             return {"outcome": "in-progress-elsewhere", "job": ref.name}
 
     def evaluate(self, ref: JobRef) -> Evaluation:
-        """Read what the decision needs and decide, changing nothing (raises JobGone,
-        DescribedOtherJob). The CLI's `explain` runs exactly this."""
-        api = ref.api
-        described = self._describe(api, ref.name)
-        tags = self._list_tags(described[api.arn_member])
-        job = Job.from_describe(api, described, tags)
-        entry = None
-        history = None
-        if needs_history(job):
-            entry = self._ledger.lookup(ref.key) if self._ledger is not None else None
-            history = entry.history if entry else history_from_tag(job.remediation_tag)
-        return Evaluation(api, described, tags, job, entry, decide(job, self._settings, history))
+        """Read what the decision needs and decide, changing nothing (see `evaluate_job`)."""
+        return evaluate_job(self._sagemaker, self._settings, ref, self._ledger)
 
     def on_duplicate(self, response: Any, record: Any) -> Any:
-        """Powertools idempotency hook: a repeated event gets the first outcome, and is counted."""
+        """Powertools idempotency hook: a repeated event gets the first outcome, marked as a
+        repeat (the sweeper tells its catches from jobs already handled by it), and is counted."""
         self._logger.info("duplicate event; the job was already handled", extra={"outcome": response})
         self._count("DuplicateEvents")
-        return response
+        return {**response, "duplicate": True} if isinstance(response, dict) else response
 
     # -- decision -------------------------------------------------------------------------------
 
@@ -436,22 +469,7 @@ class JobGuard:
         return getattr(self._sagemaker, xform_name(operation))(**kwargs)
 
     def _describe(self, api: JobApi, name: str) -> dict[str, Any]:
-        try:
-            described = self._call(api.describe_operation, **{api.name_member: name})
-        except ClientError as exc:
-            if is_sagemaker_describe_not_found(exc):
-                raise JobGone(name) from exc
-            raise
-        answered = str(described.get(api.name_member, ""))
-        if answered.lower() != name.lower():
-            raise DescribedOtherJob(f"asked for {name!r}, got {answered!r}")
-        return described
-
-    def _list_tags(self, arn: str) -> dict[str, str]:
-        tags: dict[str, str] = {}
-        for page in self._sagemaker.get_paginator("list_tags").paginate(ResourceArn=arn):
-            tags.update(tags_to_dict(page.get("Tags", [])))
-        return tags
+        return describe_job(self._sagemaker, api, name)
 
     def _stop(self, api: JobApi, job: Job) -> bool:
         """Stop the job; False when it had already left InProgress by itself."""
@@ -534,7 +552,7 @@ class JobGuard:
             security_groups=repair.changed_groups if repair else [],
             rules_added=repair.summary() if repair else [],
             problems=list(repair.problems) if repair else [],
-            notes=list(run.notes),
+            notes=[*run.notes, *_sweep_note(run.ref)],
             steps_done=list(run.done),
             steps_pending=[],
             exempt_tag_key=self._settings.exempt_tag_key,
@@ -558,6 +576,15 @@ class JobGuard:
 
     def _count(self, name: str, value: int = 1) -> None:
         self._metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+SWEEP_EVENT_PREFIX = "sweep:"
+
+
+def _sweep_note(ref: JobRef) -> list[str]:
+    if not ref.event_id.startswith(SWEEP_EVENT_PREFIX):
+        return []
+    return ["found by the scheduled sweep: the CloudTrail event never reached the guard, or late"]
 
 
 def _resumed_intent(evaluation: Evaluation) -> Intent | None:

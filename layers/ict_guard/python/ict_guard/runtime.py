@@ -24,6 +24,7 @@ from ict_guard.remediation import JobGuard
 from ict_guard.security_groups import SecurityGroupRepairer
 from ict_guard.settings import ConfigurationError, Settings
 from ict_guard.sg_guard import SecurityGroupGuard
+from ict_guard.sweeper import Sweeper, SweepSettings
 
 # Longer than Lambda's asynchronous retry window (maximum event age, at most 6 hours), so that
 # every retry and duplicate of one event meets the first outcome.
@@ -125,3 +126,36 @@ def sg_guard_runtime() -> SecurityGroupGuardRuntime:
     )
     config.response_hook = guard.on_duplicate
     return SecurityGroupGuardRuntime(guard=guard, idempotency=config, clients=clients)
+
+
+@dataclass(frozen=True)
+class SweeperRuntime:
+    sweeper: Sweeper
+    idempotency: IdempotencyConfig
+
+    def handle(self, event: Any, context: Any) -> dict[str, Any]:
+        self.idempotency.register_lambda_context(context)
+        account = _account_of(context) or (event.get("account") if isinstance(event, dict) else None)
+        if not account:
+            raise ConfigurationError("the sweep needs the function's account (from its ARN)")
+        return self.sweeper.sweep(
+            account=account,
+            sweep_id=getattr(context, "aws_request_id", "manual"),
+            remaining_ms=context.get_remaining_time_in_millis,
+        )
+
+
+@cache
+def sweeper_runtime() -> SweeperRuntime:
+    """The sweep runs every job through the job guard's own wiring: same settings, clients,
+    idempotency records and ledger."""
+    jobs = job_guard_runtime()
+    sweeper = Sweeper(
+        sagemaker=jobs.clients.sagemaker,
+        guard=jobs.guard,
+        settings=SweepSettings.from_env(os.environ),
+        logger=logger,
+        metrics=metrics,
+        region=jobs.clients.region,
+    )
+    return SweeperRuntime(sweeper=sweeper, idempotency=jobs.idempotency)

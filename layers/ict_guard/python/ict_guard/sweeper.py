@@ -1,0 +1,186 @@
+"""The scheduled sweep: every running job goes through the job guard's own path once more.
+
+CloudTrail delivery to EventBridge is best effort and can lag, the function can be throttled,
+and jobs may have started before the guard was deployed. The sweep lists the InProgress training
+and tuning jobs created within a look-back window (the List filters run in SageMaker, so a sweep
+costs in proportion to the running jobs, not to the account's history) and hands each to
+`JobGuard.remediate`: the same decision, the same idempotency record. A job the real-time path
+already handled costs one idempotency read; one it missed is remediated and counted as a catch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from ict_guard.jobs import JOB_APIS, JobKind
+from ict_guard.remediation import SWEEP_EVENT_PREFIX, JobGuard, JobRef
+from ict_guard.settings import ConfigurationError
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Logger, Metrics
+    from mypy_boto3_sagemaker import SageMakerClient
+
+# Outcomes that mean the sweep, not the real-time path, found something to do.
+_CATCHES = {"stop", "relaunch", "resume", "notify"}
+_LIST = {
+    JobKind.TRAINING: ("list_training_jobs", "TrainingJobSummaries"),
+    JobKind.TUNING: ("list_hyper_parameter_tuning_jobs", "HyperParameterTuningJobSummaries"),
+}
+PAGE_SIZE = 100  # the List* maximum: fewest calls
+
+
+class SweepIncomplete(Exception):
+    """Some jobs could not be handled; they are retried by Lambda and by the next sweep."""
+
+
+@dataclass(frozen=True)
+class SweepSettings:
+    lookback: dt.timedelta = dt.timedelta(hours=24)
+    max_workers: int = 4
+    # Stop taking new jobs when less than this is left of the invocation: a remediation that
+    # has started must have time to finish (the function's client timeouts and retries).
+    reserve_ms: int = 60_000
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> SweepSettings:
+        problems = []
+        values: dict[str, Any] = {}
+        for variable, name, low, high in (
+            ("SWEEP_LOOKBACK_MINUTES", "lookback", 15, 60 * 24 * 30),
+            ("SWEEP_MAX_WORKERS", "max_workers", 1, 16),
+        ):
+            raw = environ.get(variable)
+            if raw is None:
+                continue
+            try:
+                number = int(raw)
+                if not low <= number <= high:
+                    raise ValueError
+            except ValueError:
+                problems.append(f"{variable}={raw!r} is not an integer from {low} to {high}")
+                continue
+            values[name] = dt.timedelta(minutes=number) if name == "lookback" else number
+        if problems:
+            raise ConfigurationError("invalid configuration: " + "; ".join(problems))
+        return cls(**values)
+
+
+@dataclass
+class SweepReport:
+    listed: dict[str, int] = field(default_factory=dict)
+    outcomes: dict[str, int] = field(default_factory=dict)
+    caught: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    left_for_next_sweep: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "listed": self.listed,
+            "outcomes": self.outcomes,
+            "caught": self.caught,
+            "failed": self.failed,
+            "left_for_next_sweep": self.left_for_next_sweep,
+        }
+
+
+class Sweeper:
+    def __init__(
+        self,
+        *,
+        sagemaker: SageMakerClient,
+        guard: JobGuard,
+        settings: SweepSettings,
+        logger: Logger,
+        metrics: Metrics,
+        region: str,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        self._sagemaker = sagemaker
+        self._guard = guard
+        self._settings = settings
+        self._logger = logger
+        self._metrics = metrics
+        self._region = region
+        self._clock = clock
+
+    def running_jobs(self, kind: JobKind) -> Iterator[str]:
+        """Names of the InProgress jobs of `kind` created within the look-back window."""
+        operation, key = _LIST[kind]
+        since = self._clock() - self._settings.lookback
+        pages = self._sagemaker.get_paginator(operation).paginate(
+            StatusEquals="InProgress",
+            CreationTimeAfter=since,
+            PaginationConfig={"PageSize": PAGE_SIZE},
+        )
+        for page in pages:
+            for summary in page.get(key, []):
+                yield summary[JOB_APIS[kind].name_member]
+
+    def sweep(self, *, account: str, sweep_id: str, remaining_ms: Callable[[], int]) -> dict[str, Any]:
+        report = SweepReport()
+        # Tuning jobs first: their training jobs are remediated through them, and by the time
+        # those are listed the parent's outcome is already recorded.
+        refs = []
+        for kind in (JobKind.TUNING, JobKind.TRAINING):
+            names = list(self.running_jobs(kind))
+            report.listed[kind.value] = len(names)
+            refs += [
+                JobRef.for_job(kind, name, account=account, region=self._region, event_id=f"{SWEEP_EVENT_PREFIX}{sweep_id}")
+                for name in names
+            ]
+        self._logger.info("sweep listed running jobs", extra={"listed": report.listed})
+
+        pending = iter(refs)
+        with ThreadPoolExecutor(max_workers=self._settings.max_workers) as pool:
+            running: dict[Future[dict[str, Any]], JobRef] = {}
+            while True:
+                while len(running) < self._settings.max_workers and remaining_ms() > self._settings.reserve_ms:
+                    ref = next(pending, None)
+                    if ref is None:
+                        break
+                    running[pool.submit(self._guard.remediate, ref)] = ref
+                if not running:
+                    break
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    self._record(report, running.pop(future), future)
+        report.left_for_next_sweep = sum(1 for _ in pending)
+
+        self._count("SweepJobsListed", sum(report.listed.values()))
+        self._count("SweeperCatches", len(report.caught))
+        if report.left_for_next_sweep:
+            self._logger.warning("sweep ran out of time; the rest waits for the next sweep", extra=report.as_dict())
+            self._count("SweepJobsLeftForNextSweep", report.left_for_next_sweep)
+        if report.failed:
+            self._count("SweepFailures", len(report.failed))
+            raise SweepIncomplete(f"{len(report.failed)} job(s) could not be handled: {', '.join(report.failed[:10])}")
+        self._logger.info("sweep finished", extra=report.as_dict())
+        return report.as_dict()
+
+    def _record(self, report: SweepReport, ref: JobRef, future: Future[dict[str, Any]]) -> None:
+        try:
+            outcome = future.result()
+        except Exception:
+            # One job's trouble does not stop the sweep; it is raised at the end (Lambda retries
+            # the sweep; every job already handled meets its idempotency record).
+            self._logger.exception("sweep could not handle a job", extra={"job": ref.key})
+            report.failed.append(ref.key)
+            return
+        name = str(outcome.get("outcome"))
+        report.outcomes[name] = report.outcomes.get(name, 0) + 1
+        fresh = not outcome.get("duplicate")
+        acted = name in _CATCHES or (name == "repair-security-groups" and outcome.get("rules_added"))
+        if fresh and acted:
+            # Each catch is an event the real-time path missed (or had not handled yet).
+            report.caught.append(ref.key)
+            self._logger.warning("sweep caught a job the real-time path missed", extra={"job": ref.key, "outcome": name})
+
+    def _count(self, name: str, value: int) -> None:
+        self._metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)

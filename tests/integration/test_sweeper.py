@@ -1,0 +1,146 @@
+"""The scheduled sweeper: running jobs whose events were lost are remediated through the job
+guard's own path, exactly once, and counted; handled jobs cost no second remediation."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from functions.sweeper.app import lambda_handler as sweeper_handler
+from ict_guard.clone import relaunch_name
+from ict_guard.runtime import sweeper_runtime
+from ict_guard.sweeper import SweepIncomplete
+from sandbox import sagemaker_extension
+
+pytestmark = pytest.mark.integration
+
+ACCOUNT, REGION = "123456789012", "us-east-1"
+SCHEDULED = {
+    "version": "0", "id": "sched-1", "detail-type": "Scheduled Event", "source": "aws.events",
+    "account": ACCOUNT, "time": "2026-11-26T10:00:00Z", "region": REGION, "resources": [], "detail": {},
+}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_sweeper():
+    sweeper_runtime.cache_clear()
+    yield
+    sweeper_runtime.cache_clear()
+
+
+def lose_events(sandbox):
+    """Drop what the rules delivered: the CloudTrail events never reached the function."""
+    url = sandbox.env.target_queue_urls["JobGuardFunction"]
+    while messages := sandbox.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in messages:
+            sandbox.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def emf_records(capsys):
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+
+
+def test_a_lost_event_is_caught_by_the_next_sweep(sandbox, lambda_context, capsys):
+    sandbox.create_training_job("lost-1")
+    sandbox.create_training_job("fine-1", encrypted=True, vpc=False)
+    lose_events(sandbox)
+
+    report = sweeper_handler(SCHEDULED, lambda_context)
+    assert report["listed"] == {"hyper-parameter-tuning-job": 0, "training-job": 2}
+    assert report["caught"] == ["training-job/lost-1"]
+    assert relaunch_name("lost-1") in sandbox.training_job_names()
+    (alert,) = sandbox.alerts()
+    assert alert["action"] == "relaunched" and alert["event_id"].startswith("sweep:")
+    assert any("scheduled sweep" in note for note in alert["notes"])
+    sweep_metrics = [r for r in emf_records(capsys) if "SweeperCatches" in r]
+    assert sweep_metrics and sweep_metrics[-1]["SweeperCatches"] in (1.0, [1.0])
+
+
+def test_jobs_the_real_time_path_handled_are_not_remediated_again(sandbox, lambda_context):
+    sandbox.create_training_job("seen-1")
+    sandbox.deliver()
+    assert [a["action"] for a in sandbox.alerts()] == ["relaunched"]
+
+    report = sweeper_handler(SCHEDULED, lambda_context)
+    # The original is Stopped now, so only its encrypted copy is running; the copy was seen too.
+    assert report["listed"]["training-job"] == 1 and report["caught"] == []
+    assert report["outcomes"] == {"repair-security-groups": 1}
+    assert sandbox.alerts() == []
+    assert len(sandbox.training_job_names()) == 2
+
+
+def test_finished_and_old_jobs_are_not_listed(sandbox, lambda_context, monkeypatch):
+    monkeypatch.setenv("SWEEP_LOOKBACK_MINUTES", "15")
+    sandbox.create_training_job("done-1")
+    sagemaker_extension.complete_training_job(ACCOUNT, REGION, "done-1")
+    lose_events(sandbox)
+    report = sweeper_handler(SCHEDULED, lambda_context)
+    assert report["listed"] == {"hyper-parameter-tuning-job": 0, "training-job": 0}
+
+
+def test_a_tuning_job_and_its_training_jobs_are_remediated_once(sandbox, lambda_context):
+    sandbox.create_tuning_job("sweep-hpo")
+    for i in range(3):
+        child = f"sweep-hpo-00{i}-deadbeef"
+        sandbox.create_training_job(child)
+        sagemaker_extension.attach_to_tuning_job(ACCOUNT, REGION, child, "sweep-hpo")
+    lose_events(sandbox)
+    report = sweeper_handler(SCHEDULED, lambda_context)
+    assert report["caught"] == ["hyper-parameter-tuning-job/sweep-hpo"]
+    assert report["outcomes"] == {"relaunch": 1, "leave-to-parent": 3}
+    assert sandbox.tuning_job_names() == sorted(["sweep-hpo", relaunch_name("sweep-hpo", 32)])
+    assert len(sandbox.training_job_names()) == 3
+    assert [a["action"] for a in sandbox.alerts()] == ["relaunched"]
+
+
+def test_a_sweep_that_runs_out_of_time_leaves_the_rest_to_the_next(sandbox, lambda_context, monkeypatch):
+    for i in range(3):
+        sandbox.create_training_job(f"late-{i}")
+    lose_events(sandbox)
+    lambda_context.remaining_ms = 30_000  # below the reserve: nothing new is started
+    report = sweeper_handler(SCHEDULED, lambda_context)
+    assert report["left_for_next_sweep"] == 3 and report["caught"] == []
+    lambda_context.remaining_ms = 120_000
+    sweeper_runtime.cache_clear()
+    assert len(sweeper_handler(SCHEDULED, lambda_context)["caught"]) == 3
+
+
+def test_one_failing_job_does_not_stop_the_sweep_and_is_raised_at_the_end(sandbox, configure, inject, lambda_context):
+    runtime = configure()
+    sandbox.create_training_job("ok-a")
+    sandbox.create_training_job("ok-b")
+    lose_events(sandbox)
+    failures = {"left": 1}
+
+    def fail_first_stop(**kwargs):
+        if failures["left"]:
+            failures["left"] -= 1
+            raise RuntimeError("injected")
+
+    runtime.clients.sagemaker.meta.events.register("before-call.sagemaker.StopTrainingJob", fail_first_stop)
+    with pytest.raises(SweepIncomplete):
+        sweeper_handler(SCHEDULED, lambda_context)
+    # The other job was remediated; the failed one is finished by the retry (idempotent).
+    sweeper_runtime.cache_clear()
+    report = sweeper_handler(SCHEDULED, lambda_context)
+    assert not report["failed"]
+    assert {relaunch_name("ok-a"), relaunch_name("ok-b")} <= set(sandbox.training_job_names())
+
+
+def test_listing_cost_follows_running_jobs_not_history(sandbox, configure, lambda_context):
+    runtime = configure()
+    calls = []
+    runtime.clients.sagemaker.meta.events.register("before-call.sagemaker.ListTrainingJobs", lambda **_: calls.append(1))
+    sandbox.create_training_job("run-1", encrypted=True, vpc=False)
+    lose_events(sandbox)
+    sweeper_handler(SCHEDULED, lambda_context)
+    quiet = len(calls)
+    for i in range(250):
+        sandbox.create_training_job(f"history-{i}", encrypted=True, vpc=False)
+        sagemaker_extension.complete_training_job(ACCOUNT, REGION, f"history-{i}")
+    lose_events(sandbox)
+    calls.clear()
+    sweeper_runtime.cache_clear()
+    sweeper_handler(SCHEDULED, lambda_context)
+    assert len(calls) == quiet == 1
