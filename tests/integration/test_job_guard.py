@@ -374,3 +374,13 @@ def test_metrics_are_emitted_as_embedded_metric_format(sandbox, capsys):
     assert {"JobEventsEvaluated", "JobsStopped", "JobsRelaunched", "SecurityGroupRulesAdded"} <= names
     relaunch = next(r for r in records if "JobsRelaunched" in r)
     assert relaunch["JobsRelaunched"] == [1.0] or relaunch["JobsRelaunched"] == 1.0
+
+
+def test_a_job_whose_role_the_guard_may_not_pass_is_reported_not_stopped(sandbox, configure):
+    configure(RELAUNCH_ROLE_PATTERN="service-role/AmazonSageMaker-*")
+    sandbox.create_training_job("train-u")
+    sandbox.deliver()
+    assert sandbox.describe("train-u")["TrainingJobStatus"] == "InProgress"
+    assert sandbox.training_job_names() == ["train-u"]
+    (alert,) = sandbox.alerts()
+    assert alert["action"] == "notified" and "SageMakerExecutionRole" in alert["reason"]

@@ -144,3 +144,30 @@ def test_safety_properties_of_every_decision(j, s, h):
         assert h is not None and not h.settled and not j.in_progress
     if j.encrypted:
         assert action not in (Action.STOP, Action.RELAUNCH, Action.RESUME)
+
+
+def test_relaunch_mode_does_not_stop_a_job_whose_role_it_may_not_pass():
+    limited = Settings(relaunch_role_pattern="service-role/AmazonSageMaker-ExecutionRole-*")
+    allowed = job(role_arns=("arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRole-2025",))
+    other = job(role_arns=("arn:aws:iam::123456789012:role/TeamRole",))
+    assert decide(allowed, limited).action is Action.RELAUNCH
+    decision = decide(other, limited)
+    assert decision.action is Action.NOTIFY and "TeamRole" in decision.reason
+    # Stop mode needs no PassRole: it stops regardless.
+    assert decide(other, Settings(mode=RemediationMode.STOP, relaunch_role_pattern="x*")).action is Action.STOP
+
+
+@pytest.mark.parametrize(
+    ("pattern", "role", "allowed"),
+    [
+        (None, "arn:aws:iam::1:role/anything", True),
+        ("*", "arn:aws:iam::1:role/path/anything", True),
+        ("ml-*", "arn:aws:iam::1:role/ml-team", True),
+        ("ml-*", "arn:aws:iam::1:role/ops", False),
+        ("service-role/*", "arn:aws:iam::1:role/service-role/X", True),
+        ("service-role/*", "arn:aws:iam::1:role/X", False),
+    ],
+)
+def test_role_patterns_follow_iam_wildcards(pattern, role, allowed):
+    env = {"RELAUNCH_ROLE_PATTERN": pattern} if pattern else {}
+    assert Settings.from_env(env).may_pass_role(role) is allowed

@@ -161,6 +161,7 @@ class Job:
     parent_arn: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
     unencrypted_definitions: Sequence[str] = ()
+    role_arns: tuple[str, ...] = ()  # the execution role(s) its training runs as
 
     @classmethod
     def from_describe(cls, api: JobApi, described: Mapping[str, Any], tags: Mapping[str, str]) -> Job:
@@ -176,6 +177,7 @@ class Job:
             security_group_sets=security_group_sets(JobKind.TRAINING, described),
             parent_arn=described.get("TuningJobArn") or described.get("AutoMLJobArn"),
             tags=dict(tags),
+            role_arns=tuple(filter(None, [described.get("RoleArn")])),
         )
 
     @classmethod
@@ -197,6 +199,7 @@ class Job:
                 for i, d in enumerate(definitions)
                 if d in unencrypted
             ),
+            role_arns=tuple(dict.fromkeys(d["RoleArn"] for d in definitions if d.get("RoleArn"))),
         )
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import fnmatch
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -32,6 +33,20 @@ class Settings:
     repair_security_groups: bool = True
     alert_topic_arn: str | None = None
     idempotency_table_name: str | None = None
+    # Optional second views of every alert (template parameters EnableChatNotifications and
+    # EnableSecurityHubFindings): an AWS Chatbot custom-notification topic, Security Hub findings.
+    chat_topic_arn: str | None = None
+    security_hub_findings: bool = False
+    # The execution roles a re-launch may pass (the template's SageMakerRoleNamePattern, an IAM
+    # role-name pattern in which * matches anything); None: any role.
+    relaunch_role_pattern: str | None = None
+
+    def may_pass_role(self, role_arn: str) -> bool:
+        """Whether iam:PassRole, as the template grants it, allows passing `role_arn`."""
+        if self.relaunch_role_pattern is None:
+            return True
+        resource = role_arn.split(":", 5)[-1]  # role/<path/>name
+        return fnmatch.fnmatchcase(resource, f"role/{self.relaunch_role_pattern}")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -69,6 +84,15 @@ class Settings:
         if topic is not None and not topic.startswith("arn:"):
             problems.append(f"ALERT_TOPIC_ARN={topic!r} is not an ARN")
         table = environ.get("IDEMPOTENCY_TABLE_NAME", "").strip() or None
+        chat_topic = environ.get("CHAT_TOPIC_ARN", "").strip() or None
+        if chat_topic is not None and not chat_topic.startswith("arn:"):
+            problems.append(f"CHAT_TOPIC_ARN={chat_topic!r} is not an ARN")
+        raw_findings = environ.get("SECURITY_HUB_FINDINGS", "false").strip().lower()
+        if raw_findings not in _TRUE | _FALSE:
+            problems.append(f"SECURITY_HUB_FINDINGS={raw_findings!r} is not true or false")
+        role_pattern = environ.get("RELAUNCH_ROLE_PATTERN", "").strip() or None
+        if role_pattern == "*":
+            role_pattern = None
 
         if problems:
             raise ConfigurationError("invalid configuration: " + "; ".join(problems))
@@ -79,4 +103,7 @@ class Settings:
             repair_security_groups=repair,
             alert_topic_arn=topic,
             idempotency_table_name=table,
+            chat_topic_arn=chat_topic,
+            security_hub_findings=raw_findings in _TRUE,
+            relaunch_role_pattern=role_pattern,
         )
