@@ -31,11 +31,12 @@ class GuardEnvironment:
     template: dict[str, Any] = field(default_factory=dict, repr=False)
     target_queue_urls: dict[str, str] = field(default_factory=dict)
 
-    def function_environment(self, **policy: str) -> dict[str, str]:
-        """The job guard's environment as template.yaml sets it with default parameters, with
-        this account's table and topic, and `policy` overriding parameters (REMEDIATION_MODE=...)."""
+    def function_environment(self, function: str = "JobGuardFunction", **policy: str) -> dict[str, str]:
+        """A function's environment (the job guard's unless `function` names another) as
+        template.yaml sets it with default parameters, with this account's table and topic, and
+        `policy` overriding parameters (REMEDIATION_MODE=...)."""
         resolved = {"ALERT_TOPIC_ARN": self.topic_arn, "IDEMPOTENCY_TABLE_NAME": self.table_name, **policy}
-        return sam_template.function_environment(self.template, "JobGuardFunction", resolved)
+        return sam_template.function_environment(self.template, function, resolved)
 
 
 def provision(session: Any, template: dict[str, Any] | None = None) -> GuardEnvironment:
@@ -243,6 +244,35 @@ class GuardSandbox:
             on_failure=sqs_dead_letter(self.sqs, env.dead_letter_queue_url),
         )
         self.target = QueueTarget(self.sqs, env.target_queue_urls[function], self.function)
+        self.targets = {function: self.target}
+
+    def add_function(self, function: str, handler: Any, function_name: str) -> Any:
+        """Deploy one more function of the template behind its rules (e.g. the security-group
+        guard); `deliver` then runs every deployed function. Returns its AsyncLambda."""
+        from sandbox.lambda_service import AsyncLambda, QueueTarget, sqs_dead_letter
+
+        deployed = AsyncLambda(
+            handler,
+            function_name=function_name,
+            region=self.env.region,
+            on_failure=sqs_dead_letter(self.sqs, self.env.dead_letter_queue_url),
+        )
+        self.targets[function] = QueueTarget(self.sqs, self.env.target_queue_urls[function], deployed)
+        return deployed
+
+    def iam_user_session(self, user_name: str) -> Any:
+        """A session signed with a new IAM user's access key: its calls reach CloudTrail events
+        as that user (userIdentity arn:aws:iam::<account>:user/<name>)."""
+        import boto3
+
+        iam = self.session.client("iam")
+        iam.create_user(UserName=user_name)
+        key = iam.create_access_key(UserName=user_name)["AccessKey"]
+        return boto3.session.Session(
+            aws_access_key_id=key["AccessKeyId"],
+            aws_secret_access_key=key["SecretAccessKey"],
+            region_name=self.env.region,
+        )
 
     def create_training_job(self, name: str, **kwargs: Any) -> str:
         request = training_job_request(self.env, name, **kwargs)
@@ -267,7 +297,7 @@ class GuardSandbox:
         """Run the function for every event the rules routed to it, until none is left
         (the guard's own calls can route further events)."""
         invocations: list[Any] = []
-        while batch := self.target.drain():
+        while batch := [i for target in list(self.targets.values()) for i in target.drain()]:
             invocations.extend(batch)
         return invocations
 
