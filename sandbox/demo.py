@@ -62,8 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     from moto.server import ThreadedMotoServer
 
     from functions.job_guard.app import lambda_handler
+    from functions.sg_guard.app import lambda_handler as sg_lambda_handler
     from ict_guard.clone import relaunch_name
-    from ict_guard.runtime import job_guard_runtime
+    from ict_guard.runtime import job_guard_runtime, sg_guard_runtime
     from sandbox import sagemaker_extension
     from sandbox import template as sam_template
     from sandbox.environment import GuardSandbox, provision
@@ -84,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
                 os.environ[key] = value
         job_guard_runtime.cache_clear()
         sandbox = GuardSandbox(session, env, lambda_handler)
+        sg_guard_runtime.cache_clear()
+        sandbox.add_function("SecurityGroupGuardFunction", sg_lambda_handler, "ict-guard-sg-guard")
         rules = sam_template.event_rules(template)
 
         print(f"sagemaker-ict-guard demo: embedded AWS (moto server) at {endpoint}, mode {args.mode}\n")
@@ -152,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
 
         problems += [f"invocation dead-lettered: {i.errors}" for i in failed_invocations]
         problems += _alert_expectations(alerts, args.mode)
+        problems += _security_group_guard(sandbox, env)
         if problems:
             print(f"\nDEMO FAILED: {len(problems)} expectation(s) not met")
             return 1
@@ -203,6 +207,58 @@ def _scenarios(env: Any, relaunch_name: Callable[[str], str]) -> list[Scenario]:
     ]
 
 
+def _security_group_guard(sandbox: Any, env: Any) -> list[str]:
+    """Somebody tidies up the group the guard repaired for bert-encrypted (every mode repairs
+    it): an unrelated revoke changes nothing, the revoke of a guard rule is undone."""
+    from ict_guard.security_groups import IPSEC_NEEDS, self_referencing_permission
+
+    group_id, problems = env.second_group_id, []
+    tags = {t["Key"]: t["Value"] for t in sandbox.group(group_id).get("Tags", [])}
+    if tags.get("ict-guard:managed") != "true":
+        return [f"{group_id} is not tagged ict-guard:managed=true after its repair"]
+    before = _ipsec_rules(sandbox.group(group_id))
+    admin = sandbox.iam_user_session("network-admin").client("ec2")
+    ssh = {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "10.20.0.0/16"}]}
+    admin.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[ssh])  # no event: not a removal
+    print(f"\nThe IAM user network-admin tidies up {group_id}, which the guard manages now:")
+    admin.revoke_security_group_ingress(GroupId=group_id, IpPermissions=[ssh])
+    print("  revokes an old SSH rule (TCP 22 from 10.20.0.0/16)")
+    udp_in = IPSEC_NEEDS[0]
+    admin.revoke_security_group_ingress(
+        GroupId=group_id, IpPermissions=[self_referencing_permission(group_id, udp_in)]
+    )
+    print("  revokes inbound UDP 500 from/to itself, a rule the guard added")
+
+    invocations = sandbox.deliver()
+    outcomes = [(i.event["detail"]["eventName"], (i.result or {}).get("outcome", "FAILED")) for i in invocations]
+    print(f"\nEventBridge delivered {len(invocations)} event(s) to SecurityGroupGuardFunction:")
+    for event_name, outcome in outcomes:
+        print(f"  {event_name:<28} -> {outcome}")
+    after = _ipsec_rules(sandbox.group(group_id))
+    missing = sorted(before - after)
+    mark = "ok " if not missing else "FAIL"
+    print(f"  [{mark}] {group_id} IPsec rules afterwards: " + (", ".join(sorted(after)) or "none"))
+    if missing:
+        problems.append(f"{group_id} lost {missing}")
+    if sorted(o for _, o in outcomes) != ["intact", "restored"]:
+        problems.append(f"security-group guard outcomes {outcomes}, expected one intact and one restored")
+    problems += [f"invocation dead-lettered: {i.errors}" for i in invocations if i.dead_lettered]
+
+    alerts = sandbox.alerts()
+    print("\nAlerts of the security-group guard:")
+    for alert in alerts:
+        print(f"  [{alert['severity']:<8}] {alert['action']:<25} {alert['resource']['name']}")
+        print(f"             {alert['reason']}")
+    got = [(a["action"], a["resource"]["name"], a["initiated_by"]) for a in alerts]
+    want = [("security_groups_restored", group_id, f"arn:aws:iam::{ACCOUNT}:user/network-admin")]
+    if got != want:
+        problems.append(f"security-group alerts {got}, expected {want}")
+    else:
+        print("\nIts e-mail text:")
+        print("  " + _email_text(sandbox, alerts[0]).replace("\n", "\n  "))
+    return problems
+
+
 def _alert_expectations(alerts: list[dict[str, Any]], mode: str) -> list[str]:
     got = sorted((a["action"], a["resource"]["name"]) for a in alerts)
     first = {"relaunch": "relaunched", "stop": "stopped", "notify": "notified"}[mode]
@@ -237,7 +293,8 @@ def _email_text(sandbox: Any, alert: dict[str, Any]) -> str:
         initiated_by=alert.get("initiated_by"), instance_count=alert.get("instance_count"),
         relaunched_as=alert.get("relaunched_as"), security_groups=alert.get("security_groups", []),
         rules_added=alert.get("rules_added", []), problems=alert.get("problems", []),
-        exempt_tag_key="ict-guard:exempt",
+        # The job guard's alerts say how to exempt a job; the security-group guard's do not.
+        exempt_tag_key=None if alert["resource"]["type"] == "security-group" else "ict-guard:exempt",
     )
     return rebuilt.text()
 
