@@ -160,7 +160,9 @@ def test_a_rule_modified_into_something_else_is_restored(guarded):
 
 def test_an_unrelated_revoke_changes_nothing_and_alerts_nobody(guarded):
     group_id = guarded.env.second_group_id
-    ssh = {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "10.20.0.0/16"}]}
+    ssh = {
+        "IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "10.20.0.0/16"}]
+    }
     guarded.admin.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[ssh])
     before = guarded.group(group_id)
     guarded.admin.revoke_security_group_ingress(GroupId=group_id, IpPermissions=[ssh])

@@ -57,9 +57,9 @@ def test_a_revoke_is_written_in_ec2s_shape_like_the_recorded_events() -> None:
         ],
     }
 
-    detail = _event("RevokeSecurityGroupIngress", {"GroupId": GROUP, "IpPermissions": [permission]})[
-        "detail"
-    ]
+    request = {"GroupId": GROUP, "IpPermissions": [permission]}
+
+    detail = _event("RevokeSecurityGroupIngress", request)["detail"]
 
     recorded = _recorded_file("sg-revoke-ingress-ipsec-managed.json")
     assert detail["requestParameters"] == recorded["requestParameters"]

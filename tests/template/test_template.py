@@ -142,6 +142,9 @@ def test_handlers_exist_where_template_points(template: dict[str, Any]) -> None:
     job_guard = functions["JobGuardFunction"]
     assert Path(job_guard["CodeUri"]).as_posix().rstrip("/") == "functions/job_guard"
     assert job_guard["Handler"] == "app.lambda_handler"
+    sg_guard = functions["SecurityGroupGuardFunction"]
+    assert Path(sg_guard["CodeUri"]).as_posix().rstrip("/") == "functions/sg_guard"
+    assert sg_guard["Handler"] == "app.lambda_handler"
     for logical_id, properties in functions.items():
         module, _, handler = properties["Handler"].rpartition(".")
         source = REPO_ROOT / properties["CodeUri"] / f"{module}.py"
@@ -263,7 +266,9 @@ def test_rules_only_let_through_calls_the_guard_can_parse(template: dict[str, An
 def test_security_group_guard_hears_every_call_that_can_drop_a_rule(
     template: dict[str, Any],
 ) -> None:
-    (rule,) = [r for r in event_rules(template) if r.function_logical_id == "SecurityGroupGuardFunction"]
+    (rule,) = [
+        r for r in event_rules(template) if r.function_logical_id == "SecurityGroupGuardFunction"
+    ]
     assert set(rule.pattern["detail"]["eventName"]) == set(RULE_CHANGE_DIRECTIONS)
     assert set(rule.pattern["detail"]) == {"eventSource", "eventName", "errorCode"}
 
@@ -373,7 +378,9 @@ def test_security_group_guard_has_its_own_role_that_only_restores_managed_groups
 
 
 @pytest.mark.parametrize("function", GUARDS)
-def test_function_can_reach_its_table_topic_and_key(template: dict[str, Any], function: str) -> None:
+def test_function_can_reach_its_table_topic_and_key(
+    template: dict[str, Any], function: str
+) -> None:
     statements = _function_statements(template, function)
     by_action = {a: s for s in statements for a in _actions(s)}
     for action in (

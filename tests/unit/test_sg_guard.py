@@ -31,12 +31,14 @@ MANAGED_TAGS = [{"Key": "ict-guard:managed", "Value": "true"}, {"Key": "team", "
 
 def group(*needs, tags=MANAGED_TAGS, extra_ingress=(), extra_egress=()):
     """A group holding the guard's self-referencing rules for `needs`, plus extra rules."""
-    ingress = [self_referencing_permission(GROUP, n) for n in needs if n.direction is Direction.INGRESS]
-    egress = [self_referencing_permission(GROUP, n) for n in needs if n.direction is Direction.EGRESS]
+    rules = {
+        d: [self_referencing_permission(GROUP, n) for n in needs if n.direction is d]
+        for d in Direction
+    }
     return {
         "GroupId": GROUP,
-        "IpPermissions": [*ingress, *extra_ingress],
-        "IpPermissionsEgress": [*egress, *extra_egress],
+        "IpPermissions": [*rules[Direction.INGRESS], *extra_ingress],
+        "IpPermissionsEgress": [*rules[Direction.EGRESS], *extra_egress],
         "Tags": list(tags),
     }
 
@@ -61,10 +63,13 @@ def test_only_the_managed_tag_set_to_true_makes_a_group_managed(tags, managed):
 
 
 @given(st.sets(st.sampled_from(IPSEC_NEEDS)), st.sets(st.sampled_from(list(Direction)), min_size=1))
-def test_what_is_restored_is_exactly_what_is_missing_in_the_changed_directions(present, directions):
+def test_what_is_restored_is_exactly_what_is_missing_in_the_changed_directions(
+    present, directions
+):
     restored = needs_to_restore(group(*present), directions)
 
-    assert set(restored) == {n for n in IPSEC_NEEDS if n not in present and n.direction in directions}
+    missing = {n for n in IPSEC_NEEDS if n not in present and n.direction in directions}
+    assert set(restored) == missing
 
 
 def test_the_group_is_judged_alone():
@@ -101,7 +106,8 @@ class FakeEc2:
         found = [g for g in self.groups.values() if g["GroupId"] in (GroupIds or [])]
         found += [g for g in self.groups.values() if g.get("GroupName") in (GroupNames or [])]
         if not found:
-            raise ClientError({"Error": {"Code": "InvalidGroup.NotFound", "Message": "x"}}, "Describe")
+            error = {"Error": {"Code": "InvalidGroup.NotFound", "Message": "x"}}
+            raise ClientError(error, "DescribeSecurityGroups")
         return {"SecurityGroups": found}
 
     def _authorize(self, direction: str, GroupId: str, IpPermissions: list[dict[str, Any]]):
@@ -200,7 +206,7 @@ def test_a_revoked_ingress_rule_is_restored_and_the_alert_says_who():
 
 
 def test_only_the_directions_the_call_touched_are_restored():
-    # Outbound is missing too, but an ingress revoke cannot have removed it: not this guard's to add.
+    # Outbound is missing too, but an ingress revoke cannot have removed it: not ours to add.
     ec2 = FakeEc2({GROUP: group(ESP_IN)})
     guard, alerts, _, _ = make_guard(ec2)
 
@@ -254,7 +260,8 @@ def test_a_rule_added_back_meanwhile_is_not_reported():
 
 
 def test_a_full_group_is_a_failed_alert_not_a_crash():
-    ec2 = FakeEc2({GROUP: group()}, fail={"AuthorizeIngress": "RulesPerSecurityGroupLimitExceeded"})
+    full = {"AuthorizeIngress": "RulesPerSecurityGroupLimitExceeded"}
+    ec2 = FakeEc2({GROUP: group()}, fail=full)
     guard, alerts, _, _ = make_guard(ec2)
 
     result = guard.handle(event())
@@ -312,5 +319,7 @@ def test_a_failed_call_is_ignored():
     ec2 = FakeEc2({GROUP: group()})
     guard, alerts, _, metrics = make_guard(ec2)
 
-    assert guard.handle(event("sg-revoke-ingress-failed-unauthorized.json"))["outcome"] == "ignored"
+    result = guard.handle(event("sg-revoke-ingress-failed-unauthorized.json"))
+
+    assert result["outcome"] == "ignored"
     assert metrics.counts == {"FailedCallEvents": 1}
