@@ -7,7 +7,9 @@ from ict_guard.runtime import job_guard_runtime
 
 logger = Logger()
 metrics = Metrics()
-tracer = Tracer()
+# X-Ray would otherwise patch every library it supports that is installed (requests, sqlite3,
+# httplib, ...), importing each on a cold start; the guard calls AWS only through botocore.
+tracer = Tracer(patch_modules=("botocore",))
 
 
 @logger.inject_lambda_context(correlation_id_path="detail.eventID", clear_state=True)

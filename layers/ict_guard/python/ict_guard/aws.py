@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
@@ -57,3 +57,20 @@ class AwsClients:
     @cached_property
     def dynamodb(self) -> DynamoDBClient:
         return self._client("dynamodb")
+
+
+class LazyClient:
+    """Stands in for a client that only some paths use (EC2 for security groups, SNS for alerts).
+
+    Creating a client parses its service model, EC2's being the largest botocore ships (tens of
+    milliseconds on a cold start); a path that never calls the service should not pay for it.
+    The real client is `AwsClients`' own, created on first attribute access and shared, so hooks
+    registered on `clients.<service>` apply to calls made through the stand-in.
+    """
+
+    def __init__(self, clients: AwsClients, service: str) -> None:
+        self._clients = clients
+        self._service = service
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(getattr(self._clients, self._service), name)

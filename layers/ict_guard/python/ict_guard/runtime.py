@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.idempotency import (
@@ -18,13 +18,17 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 
 from ict_guard.alerts import AlertPublisher
-from ict_guard.aws import AwsClients
+from ict_guard.aws import AwsClients, LazyClient
 from ict_guard.ledger import RemediationLedger
 from ict_guard.remediation import JobGuard
 from ict_guard.security_groups import SecurityGroupRepairer
 from ict_guard.settings import ConfigurationError, Settings
-from ict_guard.sg_guard import SecurityGroupGuard
-from ict_guard.sweeper import Sweeper, SweepSettings
+
+if TYPE_CHECKING:
+    # Each function imports only its own service: the job guard's cold start does not pay for
+    # the security-group guard's or the sweeper's modules (imported in their factories below).
+    from ict_guard.sg_guard import SecurityGroupGuard
+    from ict_guard.sweeper import Sweeper
 
 # Longer than Lambda's asynchronous retry window (maximum event age, at most 6 hours), so that
 # every retry and duplicate of one event meets the first outcome.
@@ -70,8 +74,10 @@ def job_guard_runtime() -> JobGuardRuntime:
     guard = JobGuard(
         settings=settings,
         sagemaker=clients.sagemaker,
-        security_groups=SecurityGroupRepairer(clients.ec2),
-        alerts=AlertPublisher(clients.sns, settings.alert_topic_arn),
+        # EC2 only when a job has security groups to check, SNS only when there is an alert:
+        # an ignored job's event creates neither client.
+        security_groups=SecurityGroupRepairer(LazyClient(clients, "ec2")),
+        alerts=AlertPublisher(LazyClient(clients, "sns"), settings.alert_topic_arn),
         ledger=RemediationLedger(clients.dynamodb, settings.idempotency_table_name),
         logger=logger,
         metrics=metrics,
@@ -100,6 +106,8 @@ def sg_guard_runtime() -> SecurityGroupGuardRuntime:
     """The security-group guard's wiring: the same table as the job guard, its own idempotency
     scope (its records are keyed by the function and the method they protect, and by
     `sg/<group>/<eventID>`)."""
+    from ict_guard.sg_guard import SecurityGroupGuard
+
     settings = Settings.from_env(os.environ)
     if not settings.alert_topic_arn or not settings.idempotency_table_name:
         raise ConfigurationError("ALERT_TOPIC_ARN and IDEMPOTENCY_TABLE_NAME must be set")
@@ -149,6 +157,8 @@ class SweeperRuntime:
 def sweeper_runtime() -> SweeperRuntime:
     """The sweep runs every job through the job guard's own wiring: same settings, clients,
     idempotency records and ledger."""
+    from ict_guard.sweeper import Sweeper, SweepSettings
+
     jobs = job_guard_runtime()
     sweeper = Sweeper(
         sagemaker=jobs.clients.sagemaker,
