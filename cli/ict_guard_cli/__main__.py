@@ -1,0 +1,3 @@
+from ict_guard_cli import main
+
+main()

@@ -1,0 +1,299 @@
+"""`explain JOB`: what the guard would do with one job and why, changing nothing.
+
+The decision comes from `ict_guard.remediation.evaluate_job`, the function the deployed job guard
+runs (Describe*, ListTags, the ledger for an ended job, `policy.decide`); the steps listed for
+each action follow `JobGuard._execute`. The security-group check is `missing_ipsec_rules`, the
+coverage test the repair uses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+from ict_guard.clone import build_encrypted_clone
+from ict_guard.errors import JobGone, error_code
+from ict_guard.jobs import JOB_APIS, REMEDIATION_TAG, JobKind, RemediationTag, security_group_sets
+from ict_guard.ledger import LedgerEntry, RemediationLedger
+from ict_guard.policy import Action, Intent, history_from_tag
+from ict_guard.remediation import Evaluation, JobRef, describe_job, evaluate_job
+from ict_guard.security_groups import RuleNeed, missing_ipsec_rules
+from ict_guard.settings import Settings
+
+from ict_guard_cli import ExitCode
+from ict_guard_cli.session import AwsContext, CliError, explain_aws_error
+
+EXPLAIN_EVENT_ID = "ict-guard-cli:explain"
+_KIND_OPTION = {JobKind.TRAINING: "training", JobKind.TUNING: "tuning"}
+
+
+class _ReadOnlyLedger(RemediationLedger):
+    """The deployed guard's ledger, read only; a table the caller may not read is noted and the
+    guard's fallback (the job's remediation tag) decides instead."""
+
+    def __init__(self, dynamodb: Any, table_name: str, notes: list[str]) -> None:
+        super().__init__(dynamodb, table_name)
+        self._notes = notes
+        self._table_name = table_name
+
+    def lookup(self, job_key: str) -> LedgerEntry | None:
+        try:
+            return super().lookup(job_key)
+        except ClientError as exc:
+            self._notes.append(
+                f"ledger table {self._table_name} not readable ({error_code(exc)}); "
+                "the history comes from the job's remediation tag, as the guard's fallback does"
+            )
+            return None
+
+    def record(self, *args: Any, **kwargs: Any) -> None:  # pragma: no cover - never called
+        raise AssertionError("explain never writes")
+
+    def settle(self, *args: Any, **kwargs: Any) -> None:  # pragma: no cover - never called
+        raise AssertionError("explain never writes")
+
+
+@dataclass
+class GroupCheck:
+    group_ids: tuple[str, ...]
+    missing: list[RuleNeed] = field(default_factory=list)
+    problem: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "group_ids": list(self.group_ids),
+            "missing_rules": [
+                {
+                    "direction": n.direction.value,
+                    "protocol": n.protocol,
+                    "port": n.port,
+                    "description": n.describe(),
+                }
+                for n in self.missing
+            ],
+            "problem": self.problem,
+        }
+
+
+@dataclass
+class Explanation:
+    ref: JobRef
+    evaluation: Evaluation
+    settings: Settings
+    settings_source: str
+    steps: list[str]
+    groups: list[GroupCheck]
+    relaunch_request: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
+    parent: Explanation | None = None
+
+    @property
+    def action(self) -> Action:
+        return self.evaluation.decision.action
+
+    @property
+    def acts(self) -> bool:
+        """Whether the guard would change something or alert (the exit code of `explain`)."""
+        if self.parent is not None:
+            return self.parent.acts
+        if self.action is Action.REPAIR_SECURITY_GROUPS:
+            return any(g.missing for g in self.groups)
+        return self.action not in (Action.NOTHING, Action.LEAVE_TO_PARENT)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.FINDINGS if self.acts else ExitCode.OK
+
+    def as_dict(self) -> dict[str, Any]:
+        job = self.evaluation.job
+        entry = self.evaluation.entry
+        return {
+            "job": {
+                "kind": job.kind.value,
+                "name": job.name,
+                "arn": job.arn,
+                "status": job.status,
+                "encrypted": job.encrypted,
+                "instance_count": job.instance_count,
+                "unencrypted_definitions": list(job.unencrypted_definitions),
+                "parent_arn": job.parent_arn,
+                "tags": dict(job.tags),
+                "security_groups": [list(g) for g in job.security_group_sets],
+            },
+            "settings": {
+                "source": self.settings_source,
+                "mode": self.settings.mode.value,
+                "min_instance_count": self.settings.min_instance_count,
+                "exempt_tag_key": self.settings.exempt_tag_key,
+                "repair_security_groups": self.settings.repair_security_groups,
+                "relaunch_role_pattern": getattr(self.settings, "relaunch_role_pattern", None),
+            },
+            "ledger": None
+            if entry is None
+            else {"intent": entry.intent.value, "settled": entry.settled, "outcome": entry.outcome},
+            "decision": {"action": self.action.value, "reason": self.evaluation.decision.reason},
+            "would_act": self.acts,
+            "steps": self.steps,
+            "security_groups": [g.as_dict() for g in self.groups],
+            "relaunch_request": self.relaunch_request,
+            "notes": self.notes,
+            "parent": self.parent.as_dict() if self.parent else None,
+        }
+
+
+def explain_job(
+    aws: AwsContext,
+    kind: JobKind,
+    name: str,
+    settings: Settings,
+    settings_source: str,
+    ledger_table: str | None = None,
+) -> Explanation:
+    sagemaker = aws.client("sagemaker")
+    notes: list[str] = []
+    ledger = _ReadOnlyLedger(aws.client("dynamodb"), ledger_table, notes) if ledger_table else None
+    if ledger is None:
+        notes.append(
+            "no ledger table known (guard stack not found): an ended job's history comes from its tags"
+        )
+    ref = JobRef.for_job(
+        kind, name, account=aws.account, region=aws.region_name, event_id=EXPLAIN_EVENT_ID
+    )
+    try:
+        evaluation = evaluate_job(sagemaker, settings, ref, ledger)
+    except JobGone:
+        raise CliError(
+            f"no {kind.value} named {name} in account {aws.account}, region {aws.region_name}",
+            ExitCode.NOT_FOUND,
+            _other_kind_hint(sagemaker, kind, name),
+        ) from None
+    except ClientError as exc:
+        raise explain_aws_error(exc) from None
+
+    explanation = Explanation(ref, evaluation, settings, settings_source, [], [], notes=notes)
+    explanation.groups = _check_groups(aws, evaluation.job.security_group_sets)
+    _plan(explanation, sagemaker)
+    job = evaluation.job
+    if evaluation.decision.action is Action.LEAVE_TO_PARENT and job.parent_kind and job.parent_name:
+        explanation.parent = explain_job(
+            aws, job.parent_kind, job.parent_name, settings, settings_source, ledger_table
+        )
+    return explanation
+
+
+def _other_kind_hint(sagemaker: Any, kind: JobKind, name: str) -> str | None:
+    other = JobKind.TUNING if kind is JobKind.TRAINING else JobKind.TRAINING
+    api = JOB_APIS[other]
+    if not api.name_pattern.match(name):
+        return None
+    try:
+        describe_job(sagemaker, api, name)
+    except (JobGone, ClientError):
+        return None
+    return f"there is a {other.value} of that name: pass --kind {_KIND_OPTION[other]}"
+
+
+def _check_groups(aws: AwsContext, group_sets: tuple[tuple[str, ...], ...]) -> list[GroupCheck]:
+    checks = []
+    for groups in group_sets:
+        check = GroupCheck(groups)
+        try:
+            described = aws.client("ec2").describe_security_groups(GroupIds=list(groups))[
+                "SecurityGroups"
+            ]
+            check.missing = missing_ipsec_rules(described, groups)
+        except ClientError as exc:
+            check.problem = f"{', '.join(groups)}: {explain_aws_error(exc).message}"
+        checks.append(check)
+    return checks
+
+
+def _rules_text(checks: list[GroupCheck]) -> str:
+    problems = [c.problem for c in checks if c.problem]
+    if problems:
+        return "check the security groups (" + "; ".join(problems) + ")"
+    lacking = [c for c in checks if c.missing]
+    if not lacking:
+        return "check the security groups: every IPsec rule is already covered, nothing to add"
+    return "; ".join(
+        f"add to {', '.join(c.group_ids)} (self-referencing, on its first group with room, tagged "
+        f"ict-guard:managed=true): {', '.join(n.describe() for n in c.missing)}"
+        for c in lacking
+    )
+
+
+def _plan(explanation: Explanation, sagemaker: Any) -> None:
+    """The steps `JobGuard._execute` takes for this decision, in its order."""
+    evaluation, settings = explanation.evaluation, explanation.settings
+    job, action, api = evaluation.job, evaluation.decision.action, evaluation.api
+    steps = explanation.steps
+    if action is Action.NOTHING:
+        steps.append("nothing: no call that changes the account, no alert")
+    elif action is Action.LEAVE_TO_PARENT:
+        steps.append(
+            f"nothing on this job; the guard remediates its parent {job.parent_arn} instead"
+        )
+    elif action is Action.NOTIFY:
+        steps.append("publish a 'notified' alert; the job is not touched")
+    elif action is Action.REPAIR_SECURITY_GROUPS:
+        steps.append(_rules_text(explanation.groups))
+        if any(c.missing for c in explanation.groups):
+            steps.append("publish a 'security_groups_repaired' alert")
+    else:
+        intent = _intent(evaluation)
+        first_time = action is not Action.RESUME
+        if intent is Intent.STOP:
+            if first_time:
+                steps += [
+                    "record the intent to stop in the ledger",
+                    f"{api.stop_operation} {job.name}",
+                ]
+            steps += [
+                f"tag {job.name} {REMEDIATION_TAG}={RemediationTag.STOPPED}",
+                "publish a 'stopped' alert",
+            ]
+        else:
+            request = (
+                evaluation.entry.relaunch_request if evaluation.entry else None
+            ) or build_encrypted_clone(
+                api, evaluation.described, evaluation.tags, sagemaker.meta.service_model
+            )
+            explanation.relaunch_request = request
+            new_name = request[api.name_member]
+            if first_time:
+                steps += [
+                    "record the re-launch request in the ledger",
+                    f"{api.stop_operation} {job.name}",
+                    f"tag {job.name} {REMEDIATION_TAG}={RemediationTag.RELAUNCH_PENDING}",
+                ]
+            request_groups = security_group_sets(api.kind, request)
+            if settings.repair_security_groups and request_groups:
+                steps.append(_rules_text(explanation.groups))
+            if api.kind is JobKind.TUNING:
+                steps.append(f"wait for {job.name} to be Stopped and warm-start the copy from it")
+            steps += [
+                f"{api.create_operation} {new_name} with EnableInterContainerTrafficEncryption=true",
+                f"tag {job.name} {REMEDIATION_TAG}={RemediationTag.RELAUNCHED}",
+                "publish a 'relaunched' alert",
+            ]
+    if (
+        job.security_group_sets
+        and not settings.repair_security_groups
+        and any(c.missing for c in explanation.groups)
+    ):
+        explanation.notes.append(
+            "security-group repair is off (RepairSecurityGroups=false): the missing rules stay missing"
+        )
+
+
+def _intent(evaluation: Evaluation) -> Intent:
+    if evaluation.decision.action is Action.STOP:
+        return Intent.STOP
+    if evaluation.decision.action is Action.RESUME:
+        if evaluation.entry is not None:
+            return evaluation.entry.intent
+        history = history_from_tag(evaluation.job.remediation_tag)
+        if history is not None:
+            return history.intent
+    return Intent.RELAUNCH
