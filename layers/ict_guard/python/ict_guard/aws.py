@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_sagemaker import SageMakerClient
+    from mypy_boto3_securityhub import SecurityHubClient
     from mypy_boto3_sns import SNSClient
 
 # Standard mode retries throttling, 5xx and connection errors with jittered exponential backoff
@@ -57,6 +58,10 @@ class AwsClients:
     @cached_property
     def dynamodb(self) -> DynamoDBClient:
         return self._client("dynamodb")
+
+    @cached_property
+    def securityhub(self) -> SecurityHubClient:
+        return self._client("securityhub")
 
 
 class LazyClient:

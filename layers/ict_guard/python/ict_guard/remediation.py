@@ -54,6 +54,8 @@ if TYPE_CHECKING:
     from aws_lambda_powertools import Logger, Metrics
     from mypy_boto3_sagemaker import SageMakerClient
 
+    from ict_guard.findings import SecurityHubFindings
+
 # A tuning job is a warm-start parent only once it is Stopped; its stop waits for its running
 # training jobs, so the guard waits this long at most, then re-launches without it.
 WARM_START_WAIT_SECONDS = 45
@@ -198,11 +200,13 @@ class JobGuard:
         idempotent: IdempotencyWrapper | None = None,
         sleep: Callable[[float], None] = time.sleep,
         warm_start_wait_seconds: float = WARM_START_WAIT_SECONDS,
+        findings: SecurityHubFindings | None = None,
     ) -> None:
         self._settings = settings
         self._sagemaker = sagemaker
         self._security_groups = security_groups
         self._alerts = alerts
+        self._findings = findings
         self._ledger = ledger
         self._logger = logger
         self._metrics = metrics
@@ -556,6 +560,7 @@ class JobGuard:
             steps_done=list(run.done),
             steps_pending=[],
             exempt_tag_key=self._settings.exempt_tag_key,
+            encrypted=job.encrypted,
         )
 
     def _alert_failure(self, run: Run, job: Job, exc: Exception) -> None:
@@ -573,6 +578,9 @@ class JobGuard:
         message_id = self._alerts.publish(alert)
         self._count(f"Alerts{alert.action.value.title().replace('_', '')}")
         self._logger.info("alert published", extra={"alert_action": alert.action.value, "message_id": message_id})
+        if self._findings is not None:
+            # After the alert: Security Hub is a second view of it, and never raises.
+            self._findings.report(alert)
 
     def _count(self, name: str, value: int = 1) -> None:
         self._metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)

@@ -27,6 +27,7 @@ from ict_guard.settings import ConfigurationError, Settings
 if TYPE_CHECKING:
     # Each function imports only its own service: the job guard's cold start does not pay for
     # the security-group guard's or the sweeper's modules (imported in their factories below).
+    from ict_guard.findings import SecurityHubFindings
     from ict_guard.sg_guard import SecurityGroupGuard
     from ict_guard.sweeper import Sweeper
 
@@ -77,7 +78,7 @@ def job_guard_runtime() -> JobGuardRuntime:
         # EC2 only when a job has security groups to check, SNS only when there is an alert:
         # an ignored job's event creates neither client.
         security_groups=SecurityGroupRepairer(LazyClient(clients, "ec2")),
-        alerts=AlertPublisher(LazyClient(clients, "sns"), settings.alert_topic_arn),
+        alerts=_alert_publisher(LazyClient(clients, "sns"), settings.alert_topic_arn, settings),
         ledger=RemediationLedger(clients.dynamodb, settings.idempotency_table_name),
         logger=logger,
         metrics=metrics,
@@ -85,9 +86,31 @@ def job_guard_runtime() -> JobGuardRuntime:
         idempotent=lambda fn: idempotent_function(
             data_keyword_argument="job", persistence_store=persistence, config=config
         )(fn),
+        findings=_security_hub_findings(settings, clients),
     )
     config.response_hook = guard.on_duplicate
     return JobGuardRuntime(guard=guard, idempotency=config, clients=clients)
+
+
+def _alert_publisher(sns: Any, topic_arn: str, settings: Settings) -> AlertPublisher:
+    """The alert topic, and the chat topic when the deployment has one (CHAT_TOPIC_ARN)."""
+    return AlertPublisher(
+        sns, topic_arn, chat_topic_arn=settings.chat_topic_arn, logger=logger, metrics=metrics
+    )
+
+
+def _security_hub_findings(settings: Settings, clients: AwsClients) -> SecurityHubFindings | None:
+    """Security Hub findings when the deployment turned them on (SECURITY_HUB_FINDINGS=true)."""
+    if not settings.security_hub_findings:
+        return None
+    from ict_guard.findings import SecurityHubFindings
+
+    return SecurityHubFindings(
+        LazyClient(clients, "securityhub"),
+        min_instance_count=settings.min_instance_count,
+        logger=logger,
+        metrics=metrics,
+    )
 
 
 @dataclass(frozen=True)
@@ -124,7 +147,7 @@ def sg_guard_runtime() -> SecurityGroupGuardRuntime:
         settings=settings,
         ec2=clients.ec2,
         repairer=SecurityGroupRepairer(clients.ec2),
-        alerts=AlertPublisher(clients.sns, settings.alert_topic_arn),
+        alerts=_alert_publisher(clients.sns, settings.alert_topic_arn, settings),
         logger=logger,
         metrics=metrics,
         region=clients.region,
