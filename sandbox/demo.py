@@ -105,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {scenario.name:<22} {scenario.summary}")
 
         before = {g: _ipsec_rules(sandbox.group(g)) for g in (env.bare_group_id, env.second_group_id)}
+        scan_before = _cli_scan(endpoint, "before the guard acts")
         invocations = sandbox.deliver()
         handled = [i.event["detail"]["requestParameters"]["trainingJobName"] for i in invocations]
         print(f"\nEventBridge delivered {len(invocations)} event(s) to JobGuardFunction: {', '.join(handled)}")
@@ -153,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
             print("\nThe e-mail text of the first alert:")
             print("  " + _email_text(sandbox, alerts[0]).replace("\n", "\n  "))
 
+        problems += _scan_expectations(scan_before, _cli_scan(endpoint, "after the guard acted"), args.mode)
         problems += [f"invocation dead-lettered: {i.errors}" for i in failed_invocations]
         problems += _alert_expectations(alerts, args.mode)
         problems += _security_group_guard(sandbox, env)
@@ -256,6 +258,32 @@ def _security_group_guard(sandbox: Any, env: Any) -> list[str]:
     else:
         print("\nIts e-mail text:")
         print("  " + _email_text(sandbox, alerts[0]).replace("\n", "\n  "))
+    return problems
+
+
+def _cli_scan(endpoint: str, when: str) -> Any:
+    """`ict-guard scan` (cli/ict_guard_cli) against the moto server, deciding with the demo's policy."""
+    import datetime as dt
+
+    from ict_guard.settings import Settings
+    from ict_guard_cli.scan import ScanOptions, run_scan
+    from ict_guard_cli.session import AwsContext
+
+    options = ScanOptions(since=dt.datetime.now(dt.UTC) - dt.timedelta(days=1), skip=frozenset({"cloudtrail", "stack"}))
+    report = run_scan(AwsContext(region=REGION, endpoint_url=endpoint), options, Settings.from_env(os.environ), "demo")
+    print(f"\n`ict-guard scan` {when} (CloudTrail and stack checks skipped: the demo routes events itself):")
+    for line in report.summary_lines():
+        print("  " + line.replace("\n", "\n  "))
+    return report
+
+
+def _scan_expectations(before: Any, after: Any, mode: str) -> list[str]:
+    def running_unencrypted(report: Any) -> set[str]:
+        return {row.job.name for row in report.jobs.rows if row.state == "running-unencrypted"}
+
+    problems = [] if running_unencrypted(before) == {"resnet-ddp"} else [f"scan before: {sorted(running_unencrypted(before))}"]
+    if mode != "notify" and running_unencrypted(after):
+        problems.append(f"scan after: still running unencrypted {sorted(running_unencrypted(after))}")
     return problems
 
 
