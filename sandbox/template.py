@@ -114,32 +114,126 @@ def function_environment(
     template: Mapping[str, Any],
     logical_id: str,
     resolved: Mapping[str, str] | None = None,
+    parameters: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """The function's environment as a deployment with default parameters would set it.
 
-    A `!Ref` to a parameter becomes the parameter's default; every other intrinsic (a table
-    name, a topic ARN) must be given in `resolved`, keyed by variable name, which also
-    overrides literal values.
+    A `!Ref` to a parameter becomes the parameter's value (`parameters`, else its default); an
+    `!If` takes the branch its condition selects for those parameter values (a branch that is
+    `AWS::NoValue` leaves the variable out); every other intrinsic (a table name, a topic ARN)
+    must be given in `resolved`, keyed by variable name, which also overrides literal values.
     """
     variables = (function_properties(template, logical_id).get("Environment") or {}).get(
         "Variables"
     ) or {}
-    parameters = template.get("Parameters") or {}
     resolved = resolved or {}
     environment: dict[str, str] = {}
     for name, value in variables.items():
         if name in resolved:
             environment[name] = resolved[name]
-        elif not isinstance(value, dict):
+            continue
+        value = _select_branch(template, value, parameters)
+        if value == {"Ref": "AWS::NoValue"}:
+            continue
+        if not isinstance(value, dict):
             environment[name] = str(value)
-        elif set(value) == {"Ref"} and "Default" in parameters.get(value["Ref"], {}):
-            environment[name] = str(parameters[value["Ref"]]["Default"])
+        elif set(value) == {"Ref"} and _has_value(template, value["Ref"], parameters):
+            environment[name] = parameter_value(template, value["Ref"], parameters)
         else:
             raise TemplateError(f"{logical_id}: give {name} ({value}) a value in `resolved`")
     unknown = sorted(set(resolved) - set(variables))
     if unknown:
         raise TemplateError(f"{logical_id} sets no variable {unknown}")
     return environment
+
+
+def _select_branch(template: Mapping[str, Any], value: Any, parameters: Mapping[str, str] | None) -> Any:
+    while isinstance(value, dict) and set(value) == {"Fn::If"}:
+        condition, if_true, if_false = value["Fn::If"]
+        value = if_true if condition_values(template, parameters)[condition] else if_false
+    return value
+
+
+def _has_value(template: Mapping[str, Any], name: str, parameters: Mapping[str, str] | None) -> bool:
+    definition = (template.get("Parameters") or {}).get(name)
+    return definition is not None and ("Default" in definition or name in (parameters or {}))
+
+
+def parameter_value(
+    template: Mapping[str, Any], name: str, parameters: Mapping[str, str] | None = None
+) -> str:
+    """A parameter's value as CloudFormation passes it to intrinsics: given, else the default."""
+    definition = (template.get("Parameters") or {}).get(name)
+    if definition is None:
+        raise TemplateError(f"no parameter {name}")
+    if parameters and name in parameters:
+        return str(parameters[name])
+    if "Default" not in definition:
+        raise TemplateError(f"parameter {name} has no default; give it a value")
+    return str(definition["Default"])
+
+
+def condition_values(
+    template: Mapping[str, Any], parameters: Mapping[str, str] | None = None
+) -> dict[str, bool]:
+    """Every condition of the template, evaluated for `parameters` (defaults for the others).
+
+    Understands what conditions may contain: Fn::Equals, Fn::Not, Fn::And, Fn::Or, Condition,
+    literals and Refs to parameters (pseudo parameters such as AWS::Region are not known here).
+    """
+    unknown = sorted(set(parameters or {}) - set(template.get("Parameters") or {}))
+    if unknown:
+        raise TemplateError(f"the template has no parameters {unknown}")
+    conditions = template.get("Conditions") or {}
+    values: dict[str, bool] = {}
+
+    def condition(name: str, seen: tuple[str, ...] = ()) -> bool:
+        if name in seen:
+            raise TemplateError(f"condition {name} refers to itself")
+        if name not in values:
+            if name not in conditions:
+                raise TemplateError(f"no condition {name}")
+            values[name] = bool(evaluate(conditions[name], (*seen, name)))
+        return values[name]
+
+    def evaluate(node: Any, seen: tuple[str, ...]) -> Any:
+        if not isinstance(node, dict):
+            return node
+        (function, argument), *rest = node.items()
+        if rest:
+            raise TemplateError(f"not an intrinsic function: {node}")
+        match function:
+            case "Ref":
+                return parameter_value(template, argument, parameters)
+            case "Condition":
+                return condition(argument, seen)
+            case "Fn::Equals":
+                left, right = (evaluate(a, seen) for a in argument)
+                return str(left) == str(right)
+            case "Fn::Not":
+                return not evaluate(argument[0], seen)
+            case "Fn::And":
+                return all(evaluate(a, seen) for a in argument)
+            case "Fn::Or":
+                return any(evaluate(a, seen) for a in argument)
+        raise TemplateError(f"{function} cannot be evaluated in a condition here")
+
+    for name in conditions:
+        condition(name)
+    return values
+
+
+def resources_deployed(
+    template: Mapping[str, Any], parameters: Mapping[str, str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """The resources CloudFormation creates for `parameters`: those without a Condition, and
+    those whose Condition holds."""
+    values = condition_values(template, parameters)
+    return {
+        logical_id: resource
+        for logical_id, resource in template["Resources"].items()
+        if "Condition" not in resource or values[resource["Condition"]]
+    }
 
 
 def _is_intrinsic(value: Any) -> bool:

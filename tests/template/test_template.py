@@ -285,9 +285,13 @@ def test_no_wildcard_actions(template: dict[str, Any]) -> None:
         for statement in _statements(document):
             for action in _actions(statement):
                 if "*" in action:
-                    # The key policy's default statement: the account (through IAM) administers
+                    if statement["Effect"] == "Deny":
+                        # Denying more grants nothing: a bucket's TLS-only statement.
+                        continue
+                    # A key policy's default statement: the account (through IAM) administers
                     # its own key. Anything else with a wildcard is a finding.
-                    assert logical_id == "AlertTopicKey" and action == "kms:*", logical_id
+                    resource_type = template["Resources"][logical_id]["Type"]
+                    assert resource_type == "AWS::KMS::Key" and action == "kms:*", logical_id
                     assert statement["Principal"] == {
                         "AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}
                     }
