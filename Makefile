@@ -28,6 +28,15 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -n auto $(PYTEST_ARGS)
 
+# Benchmarks on the embedded AWS (bench/): `bench` runs every figure and writes bench/RESULTS.md;
+# `bench-ci` is the reduced run (few repeats, small history), printed only.
+.PHONY: bench bench-ci
+bench: $(STAMP)
+	$(PY) -m bench
+
+bench-ci: $(STAMP)
+	$(PY) -m bench --reduced
+
 validate-template:
 	scripts/validate-template
 

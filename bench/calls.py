@@ -1,0 +1,205 @@
+"""Counting AWS calls with botocore's own event hooks.
+
+The recorder registers `before-parameter-build`, `before-call` and `after-call` handlers as
+botocore built-in handlers, so every session created while it is installed (the guard's own, made
+by `ict_guard.aws.AwsClients`, whichever clients it creates and whenever) carries them. A call is
+recorded when it reaches `before-call`, i.e. once per API call whatever botocore's retries do, and
+only inside a `window()`. The guard's calls are told apart by the `sagemaker-ict-guard/<version>`
+user agent its clients send; anything else recorded in a window is reported as unattributed.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import botocore.handlers
+from botocore import xform_name
+
+GUARD_USER_AGENT = "sagemaker-ict-guard/"
+# The guard's own DynamoDB table: Powertools idempotency records and the remediation ledger.
+IDEMPOTENCY = "idempotency"
+LEDGER = "ledger"
+_READ_PREFIXES = ("Describe", "List", "Get", "Search", "BatchGet", "Query", "Scan")
+_SERVICE_SHORT = {"sagemaker": "sm", "dynamodb": "ddb"}
+
+
+@dataclass
+class Call:
+    service: str  # botocore's service name: sagemaker, ec2, sns, dynamodb
+    operation: str  # API operation name: StopTrainingJob
+    params: dict[str, Any]  # the API parameters as the caller passed them
+    table_role: str | None = None  # IDEMPOTENCY / LEDGER for the guard's table, else None
+    guard: bool = False
+    status: int | None = None
+    error_code: str | None = None
+
+    @property
+    def method(self) -> str:
+        return xform_name(self.operation)
+
+    @property
+    def mutating(self) -> bool:
+        return not self.operation.startswith(_READ_PREFIXES)
+
+    @property
+    def on_guard_table(self) -> bool:
+        return self.table_role is not None
+
+    def label(self) -> str:
+        service = _SERVICE_SHORT.get(self.service, self.service)
+        role = f"[{self.table_role}]" if self.table_role else ""
+        error = f"!{self.error_code}" if self.error_code else ""
+        return f"{service}:{self.operation}{role}{error}"
+
+
+@dataclass
+class CallLog:
+    """The calls of one window (one handler invocation, one replay)."""
+
+    calls: list[Call] = field(default_factory=list)
+
+    @property
+    def guard_calls(self) -> list[Call]:
+        return [c for c in self.calls if c.guard]
+
+    @property
+    def unattributed(self) -> list[Call]:
+        return [c for c in self.calls if not c.guard]
+
+    @property
+    def account_calls(self) -> list[Call]:
+        """The guard's calls on the account's resources (everything but its own table)."""
+        return [c for c in self.guard_calls if not c.on_guard_table]
+
+    @property
+    def table_calls(self) -> list[Call]:
+        return [c for c in self.guard_calls if c.on_guard_table]
+
+    def count_by_role(self) -> Counter[str]:
+        return Counter(c.table_role or "account" for c in self.guard_calls)
+
+    def sequence(self) -> list[str]:
+        return [c.label() for c in self.guard_calls]
+
+    def position(self, operation: str) -> StopPosition | None:
+        """Where `operation` (the stop) sits in the guard's sequence, and what came before it."""
+        calls = self.guard_calls
+        index = next((i for i, c in enumerate(calls) if c.operation == operation), None)
+        if index is None:
+            return None
+        before = calls[:index]
+        account_before = [c for c in before if not c.on_guard_table]
+        return StopPosition(
+            operation=operation,
+            index=index + 1,
+            account_index=len(account_before) + 1,
+            account_reads_before=[c.operation for c in account_before if not c.mutating],
+            account_writes_before=[c.operation for c in account_before if c.mutating],
+            table_calls_before=[c.label() for c in before if c.on_guard_table],
+        )
+
+
+@dataclass(frozen=True)
+class StopPosition:
+    operation: str
+    index: int  # 1-based, in all of the guard's calls
+    account_index: int  # 1-based, among its calls on the account (its own table left out)
+    account_reads_before: list[str]
+    account_writes_before: list[str]
+    table_calls_before: list[str]
+
+    @property
+    def first_mutating_account_call(self) -> bool:
+        return not self.account_writes_before
+
+
+class CallRecorder:
+    """Install with `installed()`, then collect with `window()`.
+
+    `table_name` and `ledger_prefix` classify DynamoDB calls on the guard's table: items whose
+    key starts with the ledger prefix are the remediation ledger, the rest are Powertools'.
+    """
+
+    def __init__(self, table_name: str | None = None, ledger_prefix: str | None = None) -> None:
+        self.table_name = table_name
+        self.ledger_prefix = ledger_prefix
+        self._log: CallLog | None = None
+        self._handlers = (
+            ("before-parameter-build", self._before_parameter_build),
+            ("before-call", self._before_call),
+            ("after-call", self._after_call),
+        )
+
+    @contextmanager
+    def installed(self) -> Iterator[CallRecorder]:
+        """Every botocore session created inside gets the hooks (moto registers itself the
+        same way); removed again on exit, so later sessions are left alone."""
+        builtin = botocore.handlers.BUILTIN_HANDLERS
+        builtin.extend(self._handlers)
+        try:
+            yield self
+        finally:
+            for handler in self._handlers:
+                if handler in builtin:
+                    builtin.remove(handler)
+
+    @contextmanager
+    def window(self) -> Iterator[CallLog]:
+        log = CallLog()
+        previous, self._log = self._log, log
+        try:
+            yield log
+        finally:
+            self._log = previous
+
+    # -- hooks (botocore passes everything as keywords) ----------------------------------------
+
+    def _before_parameter_build(
+        self, params: dict[str, Any], model: Any, context: dict, **_: Any
+    ) -> None:
+        if self._log is None:
+            return
+        service = model.service_model.service_name
+        context["bench_call"] = Call(
+            service=service,
+            operation=model.name,
+            params=copy.deepcopy(params),
+            table_role=self._table_role(service, params),
+        )
+
+    def _before_call(self, params: dict[str, Any], context: dict, **_: Any) -> None:
+        call = context.get("bench_call")
+        if self._log is None or call is None:
+            return
+        user_agent = str((params.get("headers") or {}).get("User-Agent", ""))
+        call.guard = GUARD_USER_AGENT in user_agent
+        self._log.calls.append(call)
+
+    def _after_call(
+        self, http_response: Any, parsed: dict[str, Any], context: dict, **_: Any
+    ) -> None:
+        call = context.get("bench_call")
+        if call is None:
+            return
+        call.status = getattr(http_response, "status_code", None)
+        call.error_code = (
+            (parsed.get("Error") or {}).get("Code") if isinstance(parsed, dict) else None
+        )
+
+    def _table_role(self, service: str, params: dict[str, Any]) -> str | None:
+        if service != "dynamodb" or self.table_name is None:
+            return None
+        if params.get("TableName") != self.table_name:
+            return None
+        key = params.get("Key") or params.get("Item") or {}
+        values = [v.get("S") for v in key.values() if isinstance(v, dict)]
+        if self.ledger_prefix and any(
+            isinstance(v, str) and v.startswith(self.ledger_prefix) for v in values
+        ):
+            return LEDGER
+        return IDEMPOTENCY

@@ -1,0 +1,147 @@
+"""The reduced benchmark, so that `make bench` cannot rot: call counts per path, the position of
+the stop, counts that do not grow with the account's history, and every other figure's harness
+run small. Nothing here asserts a timing."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.account import embedded_account
+from bench.calls_per_event import CallsResult, measure_calls
+from bench.scenarios import PATHS, path_by_key
+from bench.warm import measure_warm
+
+pytestmark = pytest.mark.bench
+
+HISTORY = (0, 200)
+
+# Calls per event: (on the account, Powertools idempotency, remediation ledger). A change here is
+# a change in what every event costs: update the table together with bench/RESULTS.md.
+EXPECTED_COUNTS = {
+    "ignored": (2, 2, 0),  # Describe, ListTags
+    "notify": (3, 2, 0),  # + Publish
+    "stop": (5, 2, 2),  # + Stop, AddTags stopped
+    "relaunch": (7, 2, 2),  # + Stop, AddTags pending, CreateTrainingJob, AddTags relaunched
+    "relaunch-sg": (11, 2, 2),  # + DescribeSecurityGroups, 2 x AuthorizeIngress, CreateTags
+    "sg-check": (7, 2, 0),  # Describe, ListTags, the group repair, Publish
+    "tuning": (9, 2, 2),  # + 2 x Describe while the stopped parent settles, for its warm start
+}
+DECISION_READS = {"DescribeTrainingJob", "DescribeHyperParameterTuningJob", "ListTags"}
+
+
+def test_calls_per_event_the_stop_and_history() -> None:
+    """One test, so that parallel workers do not measure the same thing twice."""
+    with pytest.MonkeyPatch.context() as patch:
+        # The tuning re-launch polls its stopped parent every few seconds; the calls are the same
+        # without the pause (tests/integration does the same).
+        from ict_guard import remediation
+
+        patch.setattr(remediation, "WARM_START_POLL_SECONDS", 0, raising=False)
+        with embedded_account() as account:
+            calls = measure_calls(account, history_sizes=HISTORY, repeats=1, warmup=False)
+            warm = measure_warm(account, repeats=1, paths=(path_by_key("stop"),))
+
+    assert set(EXPECTED_COUNTS) == {p.key for p in PATHS}
+    problems = []
+    for path in PATHS:
+        if path.key in calls.unavailable:
+            # Only a path waiting for a feature may be missing, and it says why.
+            if not path.pending_feature:
+                problems.append(f"{path.key}: {calls.unavailable[path.key]}")
+            continue
+        problems += _call_problems(calls, path.key)
+    assert problems == []
+
+    # The warm-cost baseline replays exactly the guard's calls.
+    cost = warm.costs["stop"]
+    assert cost.calls == sum(EXPECTED_COUNTS["stop"])
+    assert len(cost.guard) == len(cost.bare) == 1
+
+
+def _call_problems(calls: CallsResult, key: str) -> list[str]:
+    by_history = calls.counts[key]
+    first = by_history[HISTORY[0]]
+    log = first.runs[0].log
+    problems = []
+    if first.key_counts() != EXPECTED_COUNTS[key]:
+        problems.append(
+            f"{key}: calls {first.key_counts()}, expected {EXPECTED_COUNTS[key]}: {log.sequence()}"
+        )
+    if log.unattributed:
+        others = [c.label() for c in log.unattributed]
+        problems.append(f"{key}: calls from clients that are not the guard's: {others}")
+    if any(c.error_code for c in log.guard_calls):
+        problems.append(f"{key}: failed calls: {log.sequence()}")
+    if calls.grows(key):
+        problems.append(
+            f"{key}: calls change with history: "
+            + "; ".join(f"{h}: {c.sequence}" for h, c in by_history.items())
+        )
+    operation = path_by_key(key).stop_operation
+    if operation is None:
+        return problems
+    stop = first.stop
+    if stop is None:
+        return [*problems, f"{key}: {operation} never called: {log.sequence()}"]
+    # The first call that changes the account, right after the describe and the tags; before
+    # it only the guard's own table: the idempotency record, then the durable intent.
+    if not stop.first_mutating_account_call or stop.account_index != 3:
+        before = stop.account_reads_before + stop.account_writes_before
+        problems.append(f"{key}: account calls before the stop: {before}")
+    if not set(stop.account_reads_before) <= DECISION_READS:
+        problems.append(
+            f"{key}: reads before the stop beyond the decision's: {stop.account_reads_before}"
+        )
+    if (
+        stop.table_calls_before != ["ddb:PutItem[idempotency]", "ddb:PutItem[ledger]"]
+        or stop.index != 5
+    ):
+        problems.append(
+            f"{key}: the stop is call {stop.index}, after {stop.table_calls_before} on the table"
+        )
+    return problems
+
+
+def test_door_drops_every_compliant_job_without_vpc() -> None:
+    from bench.door import COMPLIANT_NO_VPC, measure_door
+
+    result = measure_door()
+    dropped, total = result.share_dropped(COMPLIANT_NO_VPC)
+    assert total >= 1 and dropped == total
+    assert result.manifest_mismatches == []
+
+
+def test_package_fits_the_budget() -> None:
+    from bench.package import TARGET_BYTES, measure_package
+
+    result = measure_package()
+    assert {"JobGuardFunction", "IctGuardLayer"} <= {a.logical_id for a in result.artifacts}
+    assert result.zipped_bytes <= TARGET_BYTES
+
+
+def test_sweeper_calls_grow_with_running_jobs_only() -> None:
+    from bench.sweeper import SweepSize, load_sweeper, measure_sweeper
+
+    if isinstance(load_sweeper(), str):
+        pytest.skip("no sweeper in this tree")
+    # More completed jobs than one List page holds (100): a sweep paging through history shows.
+    small = measure_sweeper(completed=0, in_progress=(2,), repeats=1)
+    large = measure_sweeper(completed=250, in_progress=(2,), repeats=1)
+    assert small.not_measured is None and large.not_measured is None, (
+        small.not_measured or large.not_measured
+    )
+    assert (
+        SweepSize.calls(large.sizes[0].first).median == SweepSize.calls(small.sizes[0].first).median
+    )
+
+
+def test_cold_start_harness_runs_the_handler_and_the_bare_replay() -> None:
+    from bench.cold import BARE, GUARD_TRACED, measure_cold
+
+    result = measure_cold(
+        repeats=1, warmup=False, profile_imports=False, variants=(GUARD_TRACED, BARE)
+    )
+    assert result.calls == sum(EXPECTED_COUNTS["stop"])
+    assert "sagemaker:stop_training_job" in result.sequence
+    assert [r.outcome for r in result.runs[GUARD_TRACED]] == ["stop"]
+    assert [r.outcome for r in result.runs[BARE]] == ["replayed"]
