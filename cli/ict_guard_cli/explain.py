@@ -176,8 +176,17 @@ def explain_job(
     _plan(explanation, sagemaker)
     job = evaluation.job
     if evaluation.decision.action is Action.LEAVE_TO_PARENT and job.parent_kind and job.parent_name:
-        explanation.parent = explain_job(
-            aws, job.parent_kind, job.parent_name, settings, settings_source, ledger_table
+        try:
+            explanation.parent = explain_job(
+                aws, job.parent_kind, job.parent_name, settings, settings_source, ledger_table
+            )
+        except CliError as exc:
+            if exc.exit_code is not ExitCode.NOT_FOUND:
+                raise
+            notes.append(f"its parent is gone ({exc.message}): the guard does nothing")
+    elif evaluation.decision.action is Action.LEAVE_TO_PARENT:
+        notes.append(
+            "launched by AutoML, which the guard does not remediate: nobody will act on it"
         )
     return explanation
 

@@ -395,10 +395,17 @@ def list_job_names(
 
 
 def _tuning_children(sagemaker: Any, name: str) -> list[str]:
+    """The training jobs a tuning job launched; none known when the call is refused (a missing
+    permission): they are then described one by one and counted with their parent after all."""
     pages = sagemaker.get_paginator("list_training_jobs_for_hyper_parameter_tuning_job").paginate(
         HyperParameterTuningJobName=name, PaginationConfig={"PageSize": PAGE_SIZE}
     )
-    return [s["TrainingJobName"] for page in pages for s in page.get("TrainingJobSummaries", [])]
+    try:
+        return [
+            s["TrainingJobName"] for page in pages for s in page.get("TrainingJobSummaries", [])
+        ]
+    except ClientError:
+        return []
 
 
 def _classify(job: Job, settings: Settings) -> tuple[Decision, str]:
@@ -461,21 +468,19 @@ def _audit_jobs(
             job = item.job
             if job is None:
                 continue
-            if job.instance_count < settings.min_instance_count:
-                audit.below_minimum += 1
-                continue
-            for groups in job.security_group_sets:
-                audit.group_sets.setdefault(groups, []).append(f"{job.kind.value}/{job.name}")
             if (
                 job.kind is JobKind.TUNING
                 and item.total_children
                 and JobKind.TRAINING in options.kinds
             ):
-                try:
-                    for child in _tuning_children(sagemaker, job.name):
-                        known_children[child] = job.name
-                except ClientError:
-                    pass  # not allowed or not available: its training jobs are described instead
+                known_children.update(
+                    (child, job.name) for child in _tuning_children(sagemaker, job.name)
+                )
+            if job.instance_count < settings.min_instance_count:
+                audit.below_minimum += 1
+                continue
+            for groups in job.security_group_sets:
+                audit.group_sets.setdefault(groups, []).append(f"{job.kind.value}/{job.name}")
             if job.encrypted:
                 audit.encrypted += 1
                 continue

@@ -10,6 +10,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 from click.testing import CliRunner
 from ict_guard.clone import relaunch_name
@@ -267,6 +268,33 @@ def test_children_of_a_tuning_job_are_counted_with_it(sandbox):
     _, document = scan_json("--kind", "training", "--skip", "cloudtrail", "--skip", "stack")
     child = rows(document)["hpo-parent-000-abcdef12"]
     assert child["state"] == "child" and child["decision"]["action"] == "leave-to-parent"
+
+
+def test_known_children_of_a_tuning_job_are_not_even_described(sandbox, answered):
+    sandbox.create_tuning_job("hpo-busy")
+    children = [f"hpo-busy-{i:03d}-abcdef12" for i in range(3)]
+    for child in children:
+        sandbox.create_training_job(child)
+        sagemaker_extension.attach_to_tuning_job(ACCOUNT, REGION, child, "hpo-busy")
+    sagemaker_extension.set_tuning_progress(ACCOUNT, REGION, "hpo-busy", completed=1, in_progress=2)
+    # The embedded AWS lacks ListTrainingJobsForHyperParameterTuningJob: answer it as SageMaker would.
+    answered["ListTrainingJobsForHyperParameterTuningJob"] = {
+        "TrainingJobSummaries": [
+            {
+                "TrainingJobName": c,
+                "TrainingJobArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/{c}",
+                "CreationTime": dt.datetime.now(dt.UTC),
+                "TrainingJobStatus": "InProgress",
+                "TunedHyperParameters": {},
+            }
+            for c in children
+        ]
+    }
+    _, document = scan_json("--skip", "cloudtrail", "--skip", "stack")
+    assert document["jobs"]["listed"] == {"hyper-parameter-tuning-job": 1, "training-job": 3}
+    assert document["jobs"]["described"] == 1  # the tuning job only
+    assert rows(document)["hpo-busy"]["training_jobs_seen"] == 3
+    assert document["jobs"]["children_counted_with_their_tuning_job"] == 3
 
 
 def test_policy_options_change_the_decisions(sandbox):
@@ -557,6 +585,26 @@ def denied(monkeypatch: pytest.MonkeyPatch):
     return hooks
 
 
+@pytest.fixture
+def answered(monkeypatch: pytest.MonkeyPatch):
+    """Answer one SageMaker operation for the CLI's clients with a given response."""
+    responses: dict[str, dict[str, Any]] = {}
+    original = AwsContext.client
+
+    def client(self: AwsContext, service: str, region: str | None = None) -> Any:
+        made = original(self, service, region)
+        for operation, response in responses.items():
+            made.meta.events.register(
+                f"before-call.{service}.{operation}",
+                lambda response=response, **_: (AWSResponse("", 200, {}, None), response),
+                unique_id=f"answer-{operation}",
+            )
+        return made
+
+    monkeypatch.setattr(AwsContext, "client", client)
+    return responses
+
+
 def test_a_check_that_cannot_run_makes_the_scan_incomplete(bare_aws, denied):
     denied["before-call.cloudtrail.DescribeTrails"] = _deny("DescribeTrails")
     code, document = scan_json("--skip", "stack")
@@ -586,3 +634,14 @@ def test_global_options_work_before_and_after_the_subcommand(sandbox):
     assert json.loads(before.stdout)["decision"] == json.loads(after.stdout)["decision"]
     elsewhere = run("explain", "resnet-ddp", "--region", "eu-west-1")
     assert elsewhere.exit_code == ExitCode.NOT_FOUND and "eu-west-1" in elsewhere.stderr
+
+
+def test_explain_an_automl_child_says_nobody_acts_on_it(sandbox):
+    sandbox.create_training_job("automl-child")
+    job = sagemaker_backends[ACCOUNT][REGION].training_jobs["automl-child"]
+    job.request["AutoMLJobArn"] = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:automl-job/auto-1"
+    result = run("--json", "explain", "automl-child")
+    document = json.loads(result.stdout)
+    assert document["decision"]["action"] == "leave-to-parent" and document["parent"] is None
+    assert any("AutoML" in note for note in document["notes"])
+    assert result.exit_code == ExitCode.OK  # the guard leaves it alone
