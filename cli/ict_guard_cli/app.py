@@ -14,7 +14,7 @@ from typing import Any
 import click
 from botocore.exceptions import BotoCoreError, ClientError
 from ict_guard import __version__
-from ict_guard.jobs import JobKind
+from ict_guard.jobs import JOB_APIS, JobKind
 from ict_guard.settings import ConfigurationError, RemediationMode, Settings
 from rich.console import Console
 
@@ -360,13 +360,13 @@ def explain(
     policy of the deployed stack, or the defaults; changes nothing. Exit code 0 when the guard
     would leave the job alone, 1 when it would act or alert, 4 when there is no such job.
     """
+    # Imported here: they load the guard's service (and Powertools), which guardrail and --help
+    # do not need.
     from ict_guard_cli.explain import explain_job
     from ict_guard_cli.render import print_explanation
 
     options = _merge(ctx, **given)
     job_kind = _KINDS[kind]
-    from ict_guard.jobs import JOB_APIS
-
     if not JOB_APIS[job_kind].name_pattern.match(job):
         raise click.BadParameter(
             f"{job!r} is not a valid {job_kind.value} name "
