@@ -255,7 +255,10 @@ def _print_verdict(console: Console, report: ScanReport) -> None:
 def print_explanation(console: Console, explanation: Explanation, indent: str = "") -> None:
     evaluation = explanation.evaluation
     job, decision = evaluation.job, evaluation.decision
-    p = lambda text="": console.print(indent + text)  # noqa: E731
+
+    def p(text: str = "") -> None:
+        console.print(indent + text)
+
     p(f"[bold]{job.kind.value} {escape(job.name)}[/] [dim]{job.arn}[/]")
     encrypted = "[green]on[/]" if job.encrypted else "[red]off[/]"
     if job.unencrypted_definitions:
