@@ -173,3 +173,17 @@ def test_a_tuning_job_reads_as_one_and_links_to_its_console_page():
 def test_the_document_says_whether_the_job_is_encrypted():
     assert alert(encrypted=False).document()["encrypted"] is False
     assert alert().document()["encrypted"] is None
+
+
+def test_a_security_group_alert_names_who_changed_the_group():
+    restored = alert(
+        action=AlertAction.SECURITY_GROUPS_RESTORED,
+        resource_type="security-group",
+        name="sg-1",
+        arn=None,
+        relaunched_as=None,
+        initiated_by="arn:aws:iam::123456789012:user/network-admin",
+    )
+    text = restored.text()
+    assert "Changed by:  network-admin (IAM user, arn:aws:iam::123456789012:user/network-admin)" in text
+    assert "Started by" not in text and "exempt a job" not in text

@@ -192,7 +192,7 @@ class Alert:
         lines = [
             self.headline(),
             "",
-            "Started by:  " + initiator_label(self.initiated_by),
+            self._who_label().ljust(13) + initiator_label(self.initiated_by),
             "What:        " + self.what_happened(),
             "Guard did:   " + self.what_was_done(),
             "Next step:   " + self.next_step(),
@@ -228,6 +228,11 @@ class Alert:
                 f"{MANAGED_TAG}."
             )
         return "\n".join(lines)
+
+    def _who_label(self) -> str:
+        # The job guard's alerts are about who started a job, the security-group guard's about
+        # who changed a group.
+        return "Changed by:" if self.resource_type == SECURITY_GROUP else "Started by:"
 
     def links(self) -> list[tuple[str, str]]:
         """Console links: the resource, the re-launched copy, the CloudTrail event."""
@@ -326,7 +331,7 @@ _CHAT_ICON = {
 def chat_notification(alert: Alert) -> dict[str, Any]:
     """The alert as a Chatbot custom notification: a card with a title, the facts, next steps."""
     facts = [
-        f"*Started by:* {initiator_label(alert.initiated_by)}",
+        f"*{alert._who_label()}* {initiator_label(alert.initiated_by)}",
         f"*What:* {alert.what_happened()}",
         f"*Guard did:* {alert.what_was_done()}",
         f"*Why:* {alert.reason}",
