@@ -20,8 +20,10 @@ if TYPE_CHECKING:
 # Standard mode retries throttling, 5xx and connection errors with jittered exponential backoff
 # and a client-side retry quota; 5 attempts ride out a burst of SageMaker API throttling well
 # inside the function's timeout. Anything left after that is raised to Lambda's own retries.
+# `total_max_attempts` counts the first attempt; botocore's `max_attempts` counts only retries
+# (max_attempts=5 would be 6 attempts).
 RETRY_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 5},
+    retries={"mode": "standard", "total_max_attempts": 5},
     connect_timeout=5,
     read_timeout=30,
     user_agent_extra=f"sagemaker-ict-guard/{__version__}",
