@@ -77,7 +77,7 @@ class AsyncLambda:
         max_retry_attempts: int = 2,
         on_failure: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
-        self._handler = handler
+        self.handler = handler  # public: a campaign wraps it to label each run
         self._function_name = function_name
         self._account = account
         self._region = region
@@ -92,7 +92,7 @@ class AsyncLambda:
             invocation.attempts += 1
             context = LambdaContext(self._function_name, self._account, self._region)
             try:
-                invocation.result = self._handler(event, context)
+                invocation.result = self.handler(event, context)
                 return invocation
             except Exception as exc:  # Lambda retries on any unhandled error
                 last_error = exc

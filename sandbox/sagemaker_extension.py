@@ -451,8 +451,26 @@ def _create_training_job(self: SageMakerResponse) -> ActionResult:
     return ActionResult({"TrainingJobArn": job.arn})
 
 
+# DescribeTrainingJob answers for another job than the one asked for (folded name -> other name):
+# a confused or compromised answer, for tests that the guard then acts on nothing.
+_describe_substitutes: dict[str, str] = {}
+
+
+def substitute_describe(asked: str, answered_by: str) -> None:
+    """Make DescribeTrainingJob of `asked` answer with the job `answered_by`, until
+    `clear_describe_substitutes`."""
+    _describe_substitutes[asked.casefold()] = answered_by
+
+
+def clear_describe_substitutes() -> None:
+    _describe_substitutes.clear()
+
+
 def _describe_training_job(self: SageMakerResponse) -> ActionResult:
-    job = _find(self.sagemaker_backend, _TRAINING, self._get_param("TrainingJobName"))
+    name = self._get_param("TrainingJobName")
+    if isinstance(name, str):
+        name = _describe_substitutes.get(name.casefold(), name)
+    job = _find(self.sagemaker_backend, _TRAINING, name)
     description = job.describe()
     job.observed()
     return ActionResult(description)
