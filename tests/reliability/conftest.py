@@ -1,0 +1,138 @@
+"""Fixtures for the reliability suites: the guard deployed on the embedded AWS, fault injection on
+the guard's own clients, and figures printed at the end of the run (also under xdist)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from functions.job_guard.app import lambda_handler
+from ict_guard.runtime import job_guard_runtime
+from sandbox import sagemaker_extension
+from sandbox.environment import GuardSandbox, provision
+from sandbox.faults import FaultInjector, FaultProfile, guard_clients
+from sandbox.reliability import CampaignReport, JobReport, Verdict, silent_failures_after_stop
+
+FIGURES = "reliability figures"
+
+
+@pytest.fixture
+def guard(monkeypatch: pytest.MonkeyPatch) -> Iterator[GuardSandbox]:
+    """An account with the guard deployed (relaunch mode, template defaults) and the real handler
+    behind the template's rules with Lambda's asynchronous retry semantics."""
+    with mock_aws():
+        sagemaker_extension.install()
+        session = boto3.session.Session(region_name="us-east-1")
+        env = provision(session)
+        for key, value in env.function_environment().items():
+            monkeypatch.setenv(key, value)
+        job_guard_runtime.cache_clear()
+        yield GuardSandbox(session, env, lambda_handler)
+        job_guard_runtime.cache_clear()
+
+
+@pytest.fixture
+def faults(guard: GuardSandbox) -> Iterator[Callable[..., FaultInjector]]:
+    """`faults(rate=0.3, seed=1)` attaches a FaultInjector to every client of the guard's runtime
+    (SageMaker, EC2, SNS, DynamoDB, which the idempotency store uses too), with botocore's
+    backoff delays skipped."""
+    attached: list[FaultInjector] = []
+
+    def attach(**profile: Any) -> FaultInjector:
+        injector = FaultInjector(FaultProfile(**profile)).attach(
+            *guard_clients(job_guard_runtime().clients)
+        )
+        attached.append(injector)
+        return injector
+
+    yield attach
+    for injector in attached:
+        injector.detach()
+
+
+@pytest.fixture
+def setting() -> Callable[[str, Any], Any]:
+    """`setting("LOAD_JOBS", 1000)`: an environment override of a suite's size, typed like the
+    default."""
+
+    def read(name: str, default: Any) -> Any:
+        return type(default)(os.environ.get(name, default))
+
+    return read
+
+
+@pytest.fixture
+def figures(record_property: Callable[[str, Any], None]) -> Callable[[str], None]:
+    """Record a block of figures; they are printed in the terminal summary of the run."""
+
+    def record(text: str) -> None:
+        record_property(FIGURES, text)
+        print(text)
+
+    return record
+
+
+# Bugs of the job guard these suites found (one strict-xfail reproduction each, in
+# test_fault_injection.py). A campaign is sequential and no job in it ends by itself, which makes
+# the signatures unambiguous: an 'in-progress-elsewhere' can only be the stale lock of the job's own
+# earlier run, and a ledger settled 'ended-before-stop' can only be the guard's own stop misread.
+STALE_LOCK = "stale idempotency lock answered as in-progress-elsewhere"
+LOST_STOP_ANSWER = "lost StopTrainingJob answer taken for a job that ended by itself"
+SILENT_RESUME = "a resumed remediation fails without a failed alert"
+
+
+def known_bug(job: JobReport) -> str | None:
+    stranded = (Verdict.LOST, Verdict.STOPPED_NOT_RELAUNCHED, Verdict.EXEMPT_NOT_NOTIFIED)
+    if job.verdict in stranded and "in-progress-elsewhere" in job.outcomes:
+        return STALE_LOCK
+    if job.verdict is Verdict.STOPPED_NOT_RELAUNCHED:
+        if job.ledger_outcome == "ended-before-stop":
+            return LOST_STOP_ANSWER
+        if job.dead_lettered and silent_failures_after_stop(job.runs):
+            return SILENT_RESUME
+    return None
+
+
+@pytest.fixture
+def verdict(figures: Callable[[str], None]) -> Callable[[CampaignReport, str], None]:
+    """Print a campaign's figures, fail on any violation no known bug explains, and report the
+    explained ones as XFAIL with their counts (so the run stays green only while nothing new
+    appears, and says how often each known bug struck)."""
+
+    def check(report: CampaignReport, title: str) -> None:
+        text = report.figures(title)
+        figures(text)
+        assert report.unexpected_jobs == [], text
+        unexplained = [job for job in report.violations if known_bug(job) is None]
+        assert unexplained == [], text
+        for job in report.jobs:
+            if job.spec.profile.must_relaunch:
+                assert job.verdict is Verdict.REMEDIATED or job.dead_lettered or known_bug(job), job
+        bugs = [known_bug(job) for job in report.violations]
+        if bugs:
+            pytest.xfail(
+                f"{len(bugs)} of {len(report.jobs)} jobs hit known handler bugs: "
+                + "; ".join(f"{bugs.count(b)} x {b}" for b in sorted(set(bugs)))
+            )
+
+    return check
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    blocks = [
+        value
+        for reports in terminalreporter.stats.values()
+        for report in reports
+        if getattr(report, "when", None) == "call"
+        for name, value in getattr(report, "user_properties", ())
+        if name == FIGURES
+    ]
+    if blocks:
+        terminalreporter.section(FIGURES)
+        for block in blocks:
+            terminalreporter.write_line(block)
