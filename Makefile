@@ -12,6 +12,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make demo               run the guard end to end on the embedded AWS (moto)"
 	@echo "make test               run the test suite (unit, integration, template, sandbox)"
+	@echo "make load               1,000 jobs with injected faults through the guard; prints figures"
 	@echo "make validate-template  sam validate --lint (SAM CLI in its own venv, .venv-sam)"
 	@echo "make lock               re-resolve requirements/dev.txt from requirements/dev.in"
 
@@ -24,6 +25,12 @@ $(STAMP): requirements/dev.txt pyproject.toml
 
 demo: $(STAMP)
 	$(PY) -m sandbox.demo
+
+# The load run (tests/reliability/test_load.py, marker `load`, excluded from `make test`):
+# LOAD_JOBS (1000), LOAD_FAULT_RATE (0.2 per HTTP attempt) and LOAD_SEED change it.
+.PHONY: load
+load: $(STAMP)
+	$(PY) -m pytest -m load tests/reliability/test_load.py $(PYTEST_ARGS)
 
 test: $(STAMP)
 	$(PY) -m pytest -n auto $(PYTEST_ARGS)
