@@ -128,6 +128,8 @@ class ColdResult:
     error: str | None = None
     # Import time by top-level package (`python -X importtime`, self times summed), one run each.
     imports: dict[str, dict[str, float]] = field(default_factory=dict)
+    # The guard's own modules (ict_guard.*, functions.*) in the as-deployed run, self times.
+    own_modules: dict[str, float] = field(default_factory=dict)
 
     def import_table(self, variant: str, top: int = 12) -> list[tuple[str, float, float]]:
         """(package, ms in the variant, ms in the bare process), largest difference first."""
@@ -252,17 +254,23 @@ def measure_cold(
             arguments.write_text(
                 json.dumps(recording.to_json({"job": name}) if variant == BARE else event)
             )
-            result.imports[variant] = _import_profile(
+            result.imports[variant], own = _import_profile(
                 scripts[variant], environments[variant], arguments, Path(tmp) / f"{name}.out"
             )
+            if variant == GUARD_TRACED:
+                result.own_modules = own
             _drain(sqs, queue)
     return result
 
 
+_OWN_PACKAGES = ("ict_guard", "functions")
+
+
 def _import_profile(
     script: str, environment: dict[str, str], arguments: Path, output: Path
-) -> dict[str, float]:
-    """Milliseconds of import time per top-level package (self times, `python -X importtime`)."""
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Milliseconds of import time (self times, `python -X importtime`) per top-level package,
+    and per module of the guard's own packages."""
     completed = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", script, str(arguments), str(output)],
         env=environment,
@@ -273,13 +281,17 @@ def _import_profile(
         timeout=120,
     )
     totals: dict[str, float] = {}
+    own: dict[str, float] = {}
     for line in completed.stderr.splitlines():
         if not line.startswith("import time:") or "self [us]" in line:
             continue
         self_us, _, name = line[len("import time:") :].split("|", 2)
-        package = name.strip().split(".")[0]
+        module = name.strip()
+        package = module.split(".")[0]
         totals[package] = totals.get(package, 0.0) + int(self_us) / 1000
-    return totals
+        if package in _OWN_PACKAGES:
+            own[module] = int(self_us) / 1000
+    return totals, own
 
 
 def _record_stop_path(env: Any, function_environment: dict[str, str], start_job: Any) -> Recording:

@@ -48,7 +48,8 @@ class WarmCost:
     @property
     def waiting(self) -> Summary:
         """The guard's wall time off this thread's CPU, per run: waiting (sleeps) and queueing."""
-        return Summary.of([t.wall - t.cpu for t in self.guard])
+        # Clock granularity can make a run's difference slightly negative: that is no waiting.
+        return Summary.of([max(0.0, t.wall - t.cpu) for t in self.guard])
 
     @property
     def waits_on_purpose(self) -> bool:
