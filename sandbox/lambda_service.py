@@ -43,6 +43,7 @@ class Invocation:
     result: Any = None
     errors: list[str] = field(default_factory=list)
     dead_lettered: bool = False
+    last_error: BaseException | None = field(default=None, repr=False)
 
     @property
     def succeeded(self) -> bool:
@@ -83,24 +84,56 @@ class AsyncLambda:
         self._region = region
         self._max_retry_attempts = max_retry_attempts
         self._on_failure = on_failure
+        self.pending: list[Invocation] = []
 
-    def invoke(self, event: Any) -> Invocation:
+    def invoke(self, event: Any, *, defer_retries: bool = False) -> Invocation:
+        """One asynchronous invocation: the first attempt, then Lambda's retries.
+
+        Lambda waits about a minute before the first retry and two before the second, so other
+        work (a concurrent duplicate holding the job) finishes in between. With `defer_retries`
+        a failed first attempt leaves the invocation pending; `retry_pending()` is that later
+        minute. Without it the retries follow at once, as when nothing else is running.
+        """
         invocation = Invocation(event)
-        last_error: BaseException | None = None
-        context = LambdaContext(self._function_name, self._account, self._region)
-        for _ in range(1 + self._max_retry_attempts):
-            invocation.attempts += 1
-            context = LambdaContext(self._function_name, self._account, self._region)
-            try:
-                invocation.result = self.handler(event, context)
-                return invocation
-            except Exception as exc:  # Lambda retries on any unhandled error
-                last_error = exc
-                invocation.errors.append(f"{type(exc).__name__}: {exc}")
-        invocation.dead_lettered = True
-        if self._on_failure is not None and last_error is not None:
-            self._on_failure(on_failure_record(event, context, invocation.attempts, last_error))
+        self._attempt(invocation)
+        if invocation.result is _PENDING:
+            if defer_retries:
+                self.pending.append(invocation)
+            else:
+                self._finish(invocation)
         return invocation
+
+    def retry_pending(self) -> list[Invocation]:
+        """Run the retries of every deferred invocation (each to its end)."""
+        waiting, self.pending = self.pending, []
+        for invocation in waiting:
+            self._finish(invocation)
+        return waiting
+
+    def _finish(self, invocation: Invocation) -> None:
+        while invocation.result is _PENDING and invocation.attempts <= self._max_retry_attempts:
+            self._attempt(invocation)
+        if invocation.result is _PENDING:
+            invocation.result = None
+            invocation.dead_lettered = True
+            if self._on_failure is not None and invocation.last_error is not None:
+                context = LambdaContext(self._function_name, self._account, self._region)
+                self._on_failure(
+                    on_failure_record(invocation.event, context, invocation.attempts, invocation.last_error)
+                )
+
+    def _attempt(self, invocation: Invocation) -> None:
+        invocation.attempts += 1
+        context = LambdaContext(self._function_name, self._account, self._region)
+        try:
+            invocation.result = self.handler(invocation.event, context)
+        except Exception as exc:  # Lambda retries on any unhandled error
+            invocation.last_error = exc
+            invocation.errors.append(f"{type(exc).__name__}: {exc}")
+            invocation.result = _PENDING
+
+
+_PENDING: Any = object()  # an attempt failed and retries remain
 
 
 class QueueTarget:

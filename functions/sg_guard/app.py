@@ -11,7 +11,8 @@ metrics = Metrics()
 tracer = Tracer()
 
 
-@logger.inject_lambda_context(correlation_id_path="detail.eventID", clear_state=True)
+# The correlation id (the CloudTrail eventID) is set once the event is validated: see intake.admit.
+@logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:

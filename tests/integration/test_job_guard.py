@@ -240,7 +240,10 @@ def test_a_repeated_delivery_does_one_stop_one_relaunch_one_alert(sandbox, confi
     assert [a["action"] for a in sandbox.alerts()] == ["relaunched"]
 
 
-def test_a_concurrent_duplicate_does_not_start_a_second_remediation(sandbox, configure):
+def test_a_concurrent_duplicate_does_not_start_a_second_remediation(sandbox, configure, lambda_context):
+    from functions.job_guard.app import lambda_handler
+    from ict_guard.errors import JobBusy
+
     runtime = configure()
     event = captured_event(sandbox, "train-n")
     inside_stop, release = threading.Event(), threading.Event()
@@ -254,11 +257,15 @@ def test_a_concurrent_duplicate_does_not_start_a_second_remediation(sandbox, con
     worker = threading.Thread(target=lambda: first.update(inv=sandbox.function.invoke(event)))
     worker.start()
     assert inside_stop.wait(10)
-    duplicate = sandbox.function.invoke(event)  # arrives while the first is mid-remediation
+    # The duplicate arrives while the first is mid-remediation: it must not start a second one,
+    # and it must not be acknowledged either (the lock could be a dead run's): Lambda retries it.
+    with pytest.raises(JobBusy):
+        lambda_handler(event, lambda_context)
     release.set()
     worker.join(10)
-    assert duplicate.result["outcome"] == "in-progress-elsewhere"
     assert first["inv"].result["relaunched_as"] == relaunch_name("train-n")
+    # Lambda's retry of the duplicate, a minute later, meets the first outcome.
+    assert lambda_handler(event, lambda_context)["duplicate"] is True
     assert sandbox.training_job_names() == sorted(["train-n", relaunch_name("train-n")])
     assert [a["action"] for a in sandbox.alerts()] == ["relaunched"]
 

@@ -42,18 +42,6 @@ METRIC = {
 MAX_LOG_LINE = 16 * 1024  # far above any honest line; far below CloudWatch's 256 KB event limit
 
 # Bugs this corpus found (strict: once fixed, the marker must go).
-KNOWN_BUGS = {
-    "user-identity-session-context-a-string.json": (
-        "BUG: events._initiator calls .get on userIdentity.sessionContext (and sessionIssuer) "
-        "without checking it is an object; a string there raises AttributeError from the handler, "
-        "Lambda retries twice in vain and the event lands in the dead-letter queue"
-    ),
-    "event-id-huge.json": (
-        "BUG: functions/job_guard/app.py takes the correlation id from detail.eventID before any "
-        "validation (inject_lambda_context(correlation_id_path=...)); a 200 KB eventID is copied "
-        "into every log line of the invocation (the parser itself truncates it to 128 characters)"
-    ),
-}
 
 
 def test_the_manifest_describes_every_file_and_nothing_else():
@@ -126,9 +114,7 @@ def named_job(event: Any) -> str | None:
 @pytest.mark.parametrize(
     "file_name",
     [
-        pytest.param(f, marks=pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[f]))
-        if f in KNOWN_BUGS
-        else f
+        f
         for f in FILES
     ],
 )

@@ -164,13 +164,6 @@ def test_every_job_ends_remediated_or_dead_lettered_and_visible(
 # -- bugs found by the campaign, one deterministic reproduction each ------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a lost answer to the idempotency lock's PutItem makes botocore's retry fail the "
-    "condition on the lock its own first attempt wrote; Powertools reports it INPROGRESS and "
-    "JobGuard.handle returns 'in-progress-elsewhere' as a success: the event is acknowledged, the "
-    "job keeps running unencrypted, no alert, no dead letter",
-)
 def test_a_lost_answer_to_the_idempotency_lock_does_not_drop_the_job(guard, faults):
     faults(rate=0.0).script("PutItem", Fault.READ_TIMEOUT)
     guard.create_training_job("lock-answer-lost", vpc=False)
@@ -182,13 +175,6 @@ def test_a_lost_answer_to_the_idempotency_lock_does_not_drop_the_job(guard, faul
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: when the re-launch fails and Powertools cannot delete the INPROGRESS record "
-    "(DeleteItem fails too), Lambda's retries meet the stale lock and return "
-    "'in-progress-elsewhere' as a success: the job stays stopped without its copy, outside the "
-    "dead-letter queue, and the failed alert's 'Lambda will retry' is not true",
-)
 def test_a_failed_idempotency_cleanup_does_not_drop_a_stopped_job(guard, faults):
     injector = faults(rate=0.0)
     injector.script("CreateTrainingJob", *[Fault.SERVER_ERROR] * BOTOCORE_ATTEMPTS)
@@ -199,13 +185,6 @@ def test_a_failed_idempotency_cleanup_does_not_drop_a_stopped_job(guard, faults)
     assert invocation.dead_lettered or len(names) == 2, (invocation.result, names)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a lost answer to StopTrainingJob makes botocore's retry get ValidationException "
-    "(the job is already Stopping, stopped by the first attempt); _stop describes it, sees it "
-    "not InProgress and concludes it ended by itself: the guard's own stop is never re-launched, "
-    "the ledger is settled 'ended-before-stop' and the alert says the job ended on its own",
-)
 def test_a_lost_answer_to_the_stop_still_relaunches_the_job(guard, faults):
     faults(rate=0.0).script("StopTrainingJob", Fault.READ_TIMEOUT)
     guard.create_training_job("stop-answer-lost", vpc=False)
@@ -213,13 +192,6 @@ def test_a_lost_answer_to_the_stop_still_relaunches_the_job(guard, faults):
     assert len(guard.training_job_names()) == 2, guard.alerts()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a failure alert is published only when the failing run itself did a step "
-    "(run.done); a resumed run (the job already stopped by an earlier run, which could not "
-    "publish its alert) that fails at the re-launch has done nothing yet and stays silent, so a "
-    "stopped job without its copy reaches the dead-letter queue with no alert at all",
-)
 def test_every_failing_run_after_the_stop_alerts(guard, faults):
     injector = faults(rate=0.0)
     injector.script(

@@ -170,12 +170,6 @@ def test_the_redrive_of_the_dead_letter_finishes_the_relaunch_from_the_ledger(gu
     assert len(guard.training_job_names()) == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="GAP: an alert document over 60,000 bytes drops relaunch_request ('too large for SNS') "
-    "and says nowhere where the full request is (the ledger item in the idempotency table), so a "
-    "job with large hyperparameters cannot be re-launched by hand from its failed alert",
-)
 def test_a_large_specification_still_tells_the_person_where_the_request_is(guard, faults):
     faults(rate=0.0).script("CreateTrainingJob", *[Fault.ACCESS_DENIED] * LAMBDA_RUNS)
     job = rich_job(guard)

@@ -137,9 +137,13 @@ class FakeAlerts:
 class FakeLogger:
     def __init__(self):
         self.records = []
+        self.correlation_id = None
 
     def append_keys(self, **keys):
         pass
+
+    def set_correlation_id(self, value):
+        self.correlation_id = value
 
     def _log(self, level, message, extra=None):
         self.records.append((level, message, extra or {}))

@@ -122,6 +122,8 @@ class Alert:
     steps_done: list[str] = field(default_factory=list)
     steps_pending: list[str] = field(default_factory=list)
     relaunch_request: dict[str, Any] | None = None
+    # Where the durable copy of relaunch_request is (the ledger item), for when it is too large.
+    relaunch_request_location: str | None = None
     exempt_tag_key: str | None = None
     # Whether the job has inter-container traffic encryption on (None: not a job, or unknown);
     # Security Hub findings are only about jobs that do not.
@@ -148,7 +150,8 @@ class Alert:
         )
         if len(json.dumps(doc, default=str)) > _MAX_DOCUMENT_BYTES:
             doc["relaunch_request"] = None
-            doc["problems"] = [*self.problems, "relaunch_request left out: too large for SNS"]
+            where = f"; the full request is in {self.relaunch_request_location}" if self.relaunch_request_location else ""
+            doc["problems"] = [*self.problems, f"relaunch_request left out: too large for SNS{where}"]
         return doc
 
     def headline(self) -> str:

@@ -21,11 +21,13 @@ if TYPE_CHECKING:
 # and a client-side retry quota; 5 attempts ride out a burst of SageMaker API throttling well
 # inside the function's timeout. Anything left after that is raised to Lambda's own retries.
 # `total_max_attempts` counts the first attempt; botocore's `max_attempts` counts only retries
-# (max_attempts=5 would be 6 attempts).
+# (max_attempts=5 would be 6 attempts). The control-plane calls answer in well under a second:
+# a 10 s read timeout keeps 5 attempts of one call (with backoff) under a minute, inside the
+# 120 s timeout that also bounds how long a crashed run's idempotency lock lives.
 RETRY_CONFIG = Config(
     retries={"mode": "standard", "total_max_attempts": 5},
-    connect_timeout=5,
-    read_timeout=30,
+    connect_timeout=3,
+    read_timeout=10,
     user_agent_extra=f"sagemaker-ict-guard/{__version__}",
 )
 

@@ -13,6 +13,10 @@ class JobGone(Exception):
     """The job the event names does not exist (any more) in this account and region."""
 
 
+class JobBusy(Exception):
+    """The job's idempotency record is INPROGRESS: raised so that Lambda retries once it expires."""
+
+
 class DescribedOtherJob(Exception):
     """Describe answered with a job of another name: act on nothing."""
 

@@ -6,6 +6,7 @@ everything the guard decides on comes from describing the job afterwards.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,28 +72,40 @@ class FailedCall(Exception):
         self.event_id = event_id
 
 
-def parse_job_call(event: Any) -> JobCall:
-    """Validate an EventBridge CloudTrail event and name the job it is about.
+def parse_api_call(event: Any, *, service: str, event_names: Collection[str]) -> CloudTrailEvent:
+    """Validate the envelope of an "AWS API Call via CloudTrail" event of `service`.
 
-    Raises MalformedEvent (never retried) or FailedCall (nothing to remediate).
+    Raises MalformedEvent (never retried) for a wrong shape, another service, an event name the
+    guard does not handle or a region mismatch, and FailedCall for a call that failed.
     """
     event_id = _raw_event_id(event)
     try:
         parsed: CloudTrailEvent = parse(event=event, model=CloudTrailEvent)
     except (ValidationError, TypeError, ValueError) as exc:
         raise MalformedEvent(_describe_validation_error(exc), event_id) from None
-
     detail = parsed.detail
     event_id = detail.event_id
-    if parsed.source != "aws.sagemaker" or detail.event_source != "sagemaker.amazonaws.com":
-        raise MalformedEvent(f"not a SageMaker event (source {parsed.source!r})", event_id)
-    spec = JOB_APIS_BY_EVENT.get(detail.event_name)
-    if spec is None:
+    if parsed.source != f"aws.{service}" or detail.event_source != f"{service}.amazonaws.com":
+        label = {"sagemaker": "a SageMaker", "ec2": "an EC2"}.get(service, f"an {service}")
+        raise MalformedEvent(f"not {label} event (source {parsed.source[:64]!r})", event_id)
+    if detail.event_name not in event_names:
         raise MalformedEvent(f"unsupported eventName {detail.event_name[:64]!r}", event_id)
     if detail.error_code:
         raise FailedCall(detail.error_code[:64], event_id)
     if detail.aws_region != parsed.region:
         raise MalformedEvent("detail.awsRegion and region disagree", event_id)
+    return parsed
+
+
+def parse_job_call(event: Any) -> JobCall:
+    """Validate an EventBridge CloudTrail event and name the job it is about.
+
+    Raises MalformedEvent (never retried) or FailedCall (nothing to remediate).
+    """
+    parsed = parse_api_call(event, service="sagemaker", event_names=JOB_APIS_BY_EVENT)
+    detail = parsed.detail
+    event_id = detail.event_id
+    spec = JOB_APIS_BY_EVENT[detail.event_name]
 
     request = detail.request_parameters or {}
     response = detail.response_elements or {}
@@ -130,7 +143,7 @@ def parse_job_call(event: Any) -> JobCall:
         arn=arn,
         account=parsed.account,
         region=parsed.region,
-        initiated_by=_initiator(detail.user_identity),
+        initiated_by=initiator(detail.user_identity),
         requested_encryption=requested,
         metric_definitions_sent=tuple(_metric_definitions_sent(d) for d in definitions),
     )
@@ -170,15 +183,21 @@ def _name_from_arn(arn: str, spec: JobApi, region: str, account: str) -> str | N
     return name
 
 
-def _initiator(identity: dict[str, Any] | None) -> str | None:
-    if not identity:
+def initiator(identity: dict[str, Any] | None) -> str | None:
+    """Who made the call: userIdentity's ARN, its role session's issuer, or its principal.
+
+    Every level is checked for its type: the event is input, and a malformed identity must not
+    make an otherwise valid event fail.
+    """
+    if not isinstance(identity, dict):
         return None
-    session_issuer = (identity.get("sessionContext") or {}).get("sessionIssuer") or {}
-    for candidate in (identity.get("arn"), session_issuer.get("arn"), identity.get("principalId")):
+    context = identity.get("sessionContext")
+    issuer = context.get("sessionIssuer") if isinstance(context, dict) else None
+    issuer_arn = issuer.get("arn") if isinstance(issuer, dict) else None
+    for candidate in (identity.get("arn"), issuer_arn, identity.get("principalId"), identity.get("invokedBy")):
         if isinstance(candidate, str) and candidate:
             return candidate[:512]
-    service = identity.get("invokedBy")
-    return service[:256] if isinstance(service, str) else None
+    return None
 
 
 def _request_definitions(request: dict[str, Any], spec: JobApi) -> list[dict[str, Any]]:

@@ -54,6 +54,10 @@ class RemediationLedger:
     def _key(self, job_key: str) -> dict[str, Any]:
         return {self._key_attr: {"S": KEY_PREFIX + job_key}}
 
+    def location(self, job_key: str) -> str:
+        """Where a person finds the record (and its full re-launch request)."""
+        return f"DynamoDB table {self._table}, item {self._key_attr}={KEY_PREFIX}{job_key}"
+
     def record(self, job_key: str, intent: Intent, relaunch_request: dict[str, Any] | None) -> None:
         now = int(self._clock())
         item = {

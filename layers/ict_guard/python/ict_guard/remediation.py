@@ -28,11 +28,13 @@ from ict_guard.alerts import Alert, AlertAction, AlertPublisher
 from ict_guard.clone import build_encrypted_clone, warm_start_from
 from ict_guard.errors import (
     DescribedOtherJob,
+    JobBusy,
     JobGone,
     error_code,
     is_sagemaker_describe_not_found,
 )
-from ict_guard.events import FailedCall, MalformedEvent, parse_job_call
+from ict_guard.events import parse_job_call
+from ict_guard.intake import admit
 from ict_guard.jobs import (
     IN_PROGRESS,
     JOB_APIS,
@@ -61,6 +63,7 @@ if TYPE_CHECKING:
 WARM_START_WAIT_SECONDS = 45
 WARM_START_POLL_SECONDS = 5
 _TERMINAL = {"Completed", "Failed", "Stopped"}
+_STOPPED = {"Stopping", "Stopped"}
 
 
 @dataclass(frozen=True)
@@ -220,29 +223,11 @@ class JobGuard:
 
     def handle(self, event: Any, account: str | None = None) -> dict[str, Any]:
         """Handle one EventBridge event; `account` is the function's own account, if known."""
-        try:
-            call = parse_job_call(event)
-        except MalformedEvent as exc:
-            self._logger.warning(
-                "malformed event dropped, not retried",
-                extra={"reason": exc.reason, "event_id": exc.event_id},
-            )
-            self._count("MalformedEvents")
-            return {"outcome": "malformed", "reason": exc.reason}
-        except FailedCall as exc:
-            self._logger.info(
-                "failed API call, nothing was created",
-                extra={"error_code": exc.error_code, "event_id": exc.event_id},
-            )
-            self._count("FailedCallEvents")
-            return {"outcome": "ignored", "reason": str(exc)}
-
-        if call.region != self._region or (account and call.account != account):
-            reason = f"event for {call.account}/{call.region}, this guard runs in {account}/{self._region}"
-            self._logger.warning("event for another account or region dropped", extra={"reason": reason})
-            self._count("MalformedEvents")
-            return {"outcome": "malformed", "reason": reason}
-
+        call, rejected = admit(
+            event, parse_job_call, logger=self._logger, count=self._count, region=self._region, account=account
+        )
+        if call is None:
+            return rejected or {}
         self._logger.append_keys(job_name=call.name, job_kind=call.kind.value, cloudtrail_event=call.event_name)
         self._count("JobEventsEvaluated")
         return self.remediate(
@@ -257,16 +242,25 @@ class JobGuard:
             )
         )
 
-    def remediate(self, ref: JobRef) -> dict[str, Any]:
-        """Remediate one job at most once, whoever asks (an event, a child's event, a sweep)."""
+    def remediate(self, ref: JobRef, *, busy_is_ok: bool = False) -> dict[str, Any]:
+        """Remediate one job at most once, whoever asks (an event, a child's event, a sweep).
+
+        A job whose idempotency record is INPROGRESS raises JobBusy: the holder may be a
+        concurrent invocation, but it may also be this very invocation's own lock whose PutItem
+        answer was lost (botocore's retry then fails the condition on it), or a crashed run's.
+        Raising lets Lambda retry after the lock expires (it lasts the function's timeout);
+        returning would drop the event. `busy_is_ok` is for callers another path backs up: a
+        tuning job's training-job events (the parent's own event and the sweep), and the sweep
+        (the next sweep).
+        """
         try:
             return self._remediate_once(job=asdict(ref))
-        except IdempotencyAlreadyInProgressError:
-            # Another invocation holds this job right now; it finishes the work or, if it dies,
-            # its own retries and the dead-letter queue do. A second remediation must not start.
-            self._logger.info("job is being remediated by a concurrent invocation", extra={"job": ref.key})
+        except IdempotencyAlreadyInProgressError as exc:
+            self._logger.info("job is being remediated elsewhere", extra={"job": ref.key, "busy_is_ok": busy_is_ok})
             self._count("ConcurrentDuplicateEvents")
-            return {"outcome": "in-progress-elsewhere", "job": ref.name}
+            if busy_is_ok:
+                return {"outcome": "in-progress-elsewhere", "job": ref.name}
+            raise JobBusy(ref.key) from exc
 
     def evaluate(self, ref: JobRef) -> Evaluation:
         """Read what the decision needs and decide, changing nothing (see `evaluate_job`)."""
@@ -310,7 +304,9 @@ class JobGuard:
             return self._execute(run, evaluation)
         except Exception as exc:
             self._count("RemediationFailures")
-            if run.done:
+            # Once the job is stopped (by this run, or by an earlier one that this run resumes),
+            # every failing run says so: the earlier run's alert may never have been sent.
+            if run.done or decision.action is Action.RESUME:
                 self._alert_failure(run, job_facts, exc)
             raise
 
@@ -333,7 +329,7 @@ class JobGuard:
                 event_id=run.ref.event_id,
                 initiated_by=run.ref.initiated_by,
             )
-            return {**outcome, "parent": self.remediate(parent)}
+            return {**outcome, "parent": self.remediate(parent, busy_is_ok=True)}
         if action is Action.NOTIFY:
             self._publish(self._alert(AlertAction.NOTIFIED, run, job))
             self._count("JobsNotified")
@@ -476,7 +472,7 @@ class JobGuard:
         return describe_job(self._sagemaker, api, name)
 
     def _stop(self, api: JobApi, job: Job) -> bool:
-        """Stop the job; False when it had already left InProgress by itself."""
+        """Stop the job; False when it had already ended by itself (Completed or Failed)."""
         try:
             self._call(api.stop_operation, **{api.name_member: job.name})
         except ClientError as exc:
@@ -490,7 +486,11 @@ class JobGuard:
                 return False
             if status == IN_PROGRESS:
                 raise
-            return False
+            if status not in _STOPPED:
+                return False
+            # Stopping or Stopped right after the guard asked: its own earlier attempt of this
+            # call stopped it and the answer was lost (botocore's retry then meets the stopped
+            # job). The intent is recorded, so the work goes on as after a stop.
         self._count("JobsStopped")
         return True
 
@@ -569,6 +569,8 @@ class JobGuard:
         alert.reason = f"{run.decision.reason}; stopped part-way by {code}; Lambda will retry"
         alert.steps_pending = run.pending
         alert.relaunch_request = run.relaunch_request
+        if run.relaunch_request is not None and self._ledger is not None:
+            alert.relaunch_request_location = self._ledger.location(run.ref.key)
         try:
             self._publish(alert)
         except Exception:  # the original failure is what Lambda must see; this one is only logged

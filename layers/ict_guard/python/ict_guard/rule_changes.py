@@ -19,17 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools.utilities.parser import parse
-from pydantic import ValidationError
-
-from ict_guard.events import (
-    CloudTrailEvent,
-    FailedCall,
-    MalformedEvent,
-    _describe_validation_error,
-    _initiator,
-    _raw_event_id,
-)
+from ict_guard.events import MalformedEvent, initiator, parse_api_call
 from ict_guard.security_groups import Direction
 
 # Every call that can take an IPsec rule away from a group, and the directions it can touch.
@@ -70,23 +60,10 @@ def parse_rule_change(event: Any) -> RuleChange:
 
     Raises MalformedEvent (never retried) or FailedCall (the call changed nothing).
     """
-    event_id = _raw_event_id(event)
-    try:
-        parsed: CloudTrailEvent = parse(event=event, model=CloudTrailEvent)
-    except (ValidationError, TypeError, ValueError) as exc:
-        raise MalformedEvent(_describe_validation_error(exc), event_id) from None
-
+    parsed = parse_api_call(event, service="ec2", event_names=RULE_CHANGE_DIRECTIONS)
     detail = parsed.detail
     event_id = detail.event_id
-    if parsed.source != "aws.ec2" or detail.event_source != "ec2.amazonaws.com":
-        raise MalformedEvent(f"not an EC2 event (source {parsed.source!r})", event_id)
-    directions = RULE_CHANGE_DIRECTIONS.get(detail.event_name)
-    if directions is None:
-        raise MalformedEvent(f"unsupported eventName {detail.event_name[:64]!r}", event_id)
-    if detail.error_code:
-        raise FailedCall(detail.error_code[:64], event_id)
-    if detail.aws_region != parsed.region:
-        raise MalformedEvent("detail.awsRegion and region disagree", event_id)
+    directions = RULE_CHANGE_DIRECTIONS[detail.event_name]
 
     group_id, group_name = _group_of(detail.request_parameters or {})
     if group_id is not None and not (isinstance(group_id, str) and GROUP_ID.match(group_id)):
@@ -104,7 +81,7 @@ def parse_rule_change(event: Any) -> RuleChange:
         group_name=group_name,
         account=parsed.account,
         region=parsed.region,
-        changed_by=_initiator(detail.user_identity),
+        changed_by=initiator(detail.user_identity),
         directions=directions,
     )
 

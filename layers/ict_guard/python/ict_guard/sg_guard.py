@@ -28,8 +28,8 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from botocore.exceptions import ClientError
 
 from ict_guard.alerts import SECURITY_GROUP, Alert, AlertAction, AlertPublisher
-from ict_guard.errors import SecurityGroupGone, is_security_group_not_found
-from ict_guard.events import FailedCall, MalformedEvent
+from ict_guard.errors import JobBusy, SecurityGroupGone, is_security_group_not_found
+from ict_guard.intake import admit
 from ict_guard.jobs import MANAGED_TAG
 from ict_guard.rule_changes import parse_rule_change
 from ict_guard.security_groups import (
@@ -123,33 +123,11 @@ class SecurityGroupGuard:
 
     def handle(self, event: Any, account: str | None = None) -> dict[str, Any]:
         """Handle one EventBridge event; `account` is the function's own account, if known."""
-        try:
-            change = parse_rule_change(event)
-        except MalformedEvent as exc:
-            self._logger.warning(
-                "malformed event dropped, not retried",
-                extra={"reason": exc.reason, "event_id": exc.event_id},
-            )
-            self._count("MalformedEvents")
-            return {"outcome": "malformed", "reason": exc.reason}
-        except FailedCall as exc:
-            self._logger.info(
-                "failed API call, no rule was changed",
-                extra={"error_code": exc.error_code, "event_id": exc.event_id},
-            )
-            self._count("FailedCallEvents")
-            return {"outcome": "ignored", "reason": str(exc)}
-
-        if change.region != self._region or (account and change.account != account):
-            reason = (
-                f"event for {change.account}/{change.region}, "
-                f"this guard runs in {account}/{self._region}"
-            )
-            self._logger.warning(
-                "event for another account or region dropped", extra={"reason": reason}
-            )
-            self._count("MalformedEvents")
-            return {"outcome": "malformed", "reason": reason}
+        change, rejected = admit(
+            event, parse_rule_change, logger=self._logger, count=self._count, region=self._region, account=account
+        )
+        if change is None:
+            return rejected or {}
 
         self._logger.append_keys(security_group=change.group, cloudtrail_event=change.event_name)
         self._count("RuleChangeEventsEvaluated")
@@ -167,10 +145,12 @@ class SecurityGroupGuard:
         )
         try:
             return self._restore_once(change=asdict(ref))
-        except IdempotencyAlreadyInProgressError:
-            self._logger.info("this event is being handled by a concurrent invocation")
+        except IdempotencyAlreadyInProgressError as exc:
+            # Raised, not acknowledged: the record may be this invocation's own lock whose answer
+            # was lost, or a crashed run's; Lambda retries once it expires (see JobGuard.remediate).
+            self._logger.info("this event is being handled elsewhere")
             self._count("ConcurrentDuplicateEvents")
-            return {"outcome": "in-progress-elsewhere", "group": change.group}
+            raise JobBusy(ref.key) from exc
 
     def on_duplicate(self, response: Any, record: Any) -> Any:
         """Powertools idempotency hook: a repeated event gets the first outcome, and is counted."""

@@ -145,7 +145,7 @@ class Sweeper:
                     ref = next(pending, None)
                     if ref is None:
                         break
-                    running[pool.submit(self._guard.remediate, ref)] = ref
+                    running[pool.submit(self._guard.remediate, ref, busy_is_ok=True)] = ref
                 if not running:
                     break
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
