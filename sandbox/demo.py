@@ -158,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         problems += [f"invocation dead-lettered: {i.errors}" for i in failed_invocations]
         problems += _alert_expectations(alerts, args.mode)
         problems += _security_group_guard(sandbox, env)
+        problems += _tuning_job(sandbox, args.mode)
         if problems:
             print(f"\nDEMO FAILED: {len(problems)} expectation(s) not met")
             return 1
@@ -207,6 +208,43 @@ def _scenarios(env: Any, relaunch_name: Callable[[str], str]) -> list[Scenario]:
         Scenario("tabular-no-vpc", "2 instances, no VPC, encryption on (filtered at the door)",
                  {"encrypted": True, "vpc": False}, left_running("tabular-no-vpc"), invokes=False),
     ]
+
+
+def _tuning_job(sandbox: Any, mode: str) -> list[str]:
+    """A hyperparameter tuning job without encryption, 7 of its training jobs done and 2 running:
+    remediated as a whole, its copy continuing the search (warm start) instead of redoing it."""
+    from ict_guard.clone import relaunch_name
+    from sandbox import sagemaker_extension
+
+    name, copy_name = "vit-hpo", relaunch_name("vit-hpo", 32)
+    print(f"\nA data scientist starts the tuning job {name} (Bayesian search of 20 trainings on 2 "
+          "instances each, VPC, encryption off); 7 trainings completed, 2 running:")
+    sandbox.create_tuning_job(name)
+    sagemaker_extension.set_tuning_progress(ACCOUNT, REGION, name, completed=7, in_progress=2)
+    (invocation,) = [i for i in sandbox.deliver() if "hyperParameterTuningJobName" in i.event["detail"]["requestParameters"]][:1]
+    status = sandbox.describe_tuning(name)["HyperParameterTuningJobStatus"]
+    print(f"  {name}: {status}, remediation tag {sandbox.tuning_tags(name).get('ict-guard:remediation', '-')}")
+    problems = []
+    if copy_name in sandbox.tuning_job_names():
+        copy = sandbox.describe_tuning(copy_name)
+        encrypted = copy["TrainingJobDefinition"]["EnableInterContainerTrafficEncryption"]
+        parents = [p["HyperParameterTuningJobName"] for p in copy.get("WarmStartConfig", {}).get("ParentHyperParameterTuningJobs", [])]
+        print(f"  re-launched as {copy_name}: encryption {'on' if encrypted else 'OFF'}, warm start from {parents or 'nothing'}"
+              f" (the 7 completed trainings count against its limit of 20: they are not trained again)")
+        if not encrypted or parents != [name]:
+            problems.append(f"{copy_name}: encrypted={encrypted}, warm-start parents {parents}")
+    alerts = [a for a in sandbox.alerts() if a["resource"]["name"] == name]
+    for alert in alerts:
+        print(f"  alert [{alert['severity']}] {alert['action']}: {alert['reason']}")
+    want_status = {"relaunch": ("Stopping", "Stopped"), "stop": ("Stopping", "Stopped"), "notify": ("InProgress",)}[mode]
+    if status not in want_status:
+        problems.append(f"{name}: {status}")
+    if (copy_name in sandbox.tuning_job_names()) != (mode == "relaunch"):
+        problems.append(f"{name}: re-launch " + ("missing" if mode == "relaunch" else "unexpected"))
+    first = {"relaunch": "relaunched", "stop": "stopped", "notify": "notified"}[mode]
+    if [a["action"] for a in alerts] != [first] or invocation.dead_lettered:
+        problems.append(f"{name}: alerts {[a['action'] for a in alerts]}, expected [{first!r}]")
+    return problems
 
 
 def _security_group_guard(sandbox: Any, env: Any) -> list[str]:

@@ -195,9 +195,7 @@ class Job:
             security_group_sets=security_group_sets(JobKind.TUNING, described),
             tags=dict(tags),
             unencrypted_definitions=tuple(
-                str(d.get("DefinitionName") or f"definition {i + 1}")
-                for i, d in enumerate(definitions)
-                if d in unencrypted
+                str(d["DefinitionName"]) for d in unencrypted if d.get("DefinitionName")
             ),
             role_arns=tuple(dict.fromkeys(d["RoleArn"] for d in definitions if d.get("RoleArn"))),
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from ict_guard.jobs import Job, RemediationTag
+from ict_guard.jobs import Job, JobKind, RemediationTag
 from ict_guard.settings import RemediationMode, Settings
 
 
@@ -81,7 +81,7 @@ def decide(job: Job, settings: Settings, history: History | None = None) -> Deci
         return Decision(
             Action.NOTIFY, f"unencrypted but {job.status}; finished work is never re-launched"
         )
-    what = "unencrypted distributed job"
+    what = "unencrypted distributed job" if job.kind is JobKind.TRAINING else "unencrypted distributed tuning job"
     if job.unencrypted_definitions:
         what = f"unencrypted distributed training definition(s) {', '.join(job.unencrypted_definitions)}"
     match settings.mode:
