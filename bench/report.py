@@ -109,7 +109,7 @@ def headline(results: Results) -> list[tuple[str, str, str, str]]:
     rows: list[tuple[str, str, str, str]] = []
     calls = results.calls
     if calls:
-        for key in ("ignored", "stop", "relaunch-sg", "tuning"):
+        for key in ("ignored", "stop", "relaunch-sg", "tuning", "tuning-copy"):
             by_history = calls.counts.get(key)
             if by_history:
                 counts = by_history[min(by_history)]
@@ -295,7 +295,7 @@ def _calls_section(calls: CallsResult, add: Add) -> None:
         _para(f"""
         Calls made during an invocation by a client without the guard's user agent: {unattributed}.
         Handler times are medians per history size in a warm container, wall then CPU; a wall time
-        far above the CPU time is waiting (the tuning path, figure 4).""")
+        far above the CPU time is waiting.""")
     )
 
 
@@ -472,19 +472,6 @@ def _warm_section(warm: WarmResult, add: Add) -> None:
             )
         )
     add("")
-    for cost in warm.costs.values():
-        if cost.waits_on_purpose:
-            add(
-                _para(f"""
-                **{cost.path.key}**: the handler spends {cost.waiting.median:.1f} s per event off
-                the CPU. That is the tuning re-launch waiting for the stopped original to reach
-                `Stopped` so that the copy can warm-start from it (`ict_guard.remediation`:
-                `DescribeHyperParameterTuningJob` every `WARM_START_POLL_SECONDS` = 5 s, at most
-                `WARM_START_WAIT_SECONDS` = 45 s; the embedded AWS reports `Stopping` once, so one
-                poll interval). The stop itself comes before the wait, so unencrypted traffic is not
-                prolonged, but Lambda bills the wait: 5 to 45 s per tuning event. The CPU ratio is
-                the guard's own overhead on this path.""")
-            )
 
 
 def _door_section(door: DoorResult, add: Add) -> None:
@@ -621,15 +608,13 @@ def _limits_section(results: Results, add: Add) -> None:
             modules are imported only by their own functions, and X-Ray patches only botocore
             instead of every library it supports (which imported requests, sqlite3 and more).""")
         )
-    warm = results.warm
-    if warm and any(c.waits_on_purpose for c in warm.costs.values()):
-        add(
-            _para("""
-            **Tuning re-launch.** Its wall time is the designed wait for the stopped original
-            (figure 4), not the guard's overhead; a re-launch that does not block the function
-            (for instance triggered by SageMaker's own tuning-job state-change event once the
-            original is `Stopped`) would make it cost what the other paths cost.""")
-        )
+    add(
+        _para("""
+        **Tuning re-launch.** The function does not wait for a stopped tuning job to reach
+        `Stopped`: the first event stops it and leaves the copy owed (path `tuning`), and SageMaker's
+        state-change event creates the warm-starting copy (path `tuning-copy`), so both cost what
+        the other paths cost.""")
+    )
     add(
         _para("""
         **Calls.** Every path starts with a Powertools `PutItem` and ends with its `UpdateItem`

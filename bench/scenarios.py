@@ -76,6 +76,20 @@ def _tuning(**request: Any) -> Starter:
     return start
 
 
+def _stopped_tuning(**request: Any) -> Starter:
+    """A tuning job the guard has already stopped: its CloudTrail event is handled (not measured)
+    and the path is SageMaker's Stopped state change, on which the warm-starting copy is created."""
+    start_tuning = _tuning(**request)
+
+    def start(account: BenchAccount, tag: str) -> Subject:
+        subject = start_tuning(account, tag)
+        for event in account.routed_events():
+            account.invoke(event, record=False)  # the stop; the copy is owed
+        return subject
+
+    return start
+
+
 STOP_TRAINING = "StopTrainingJob"
 STOP_TUNING = "StopHyperParameterTuningJob"
 
@@ -93,8 +107,10 @@ PATHS: tuple[Path, ...] = (
          stop_operation=STOP_TRAINING),
     Path("sg-check", "encrypted VPC job: group repair only",
          _training_in_fresh_groups(encrypted=True)),
-    Path("tuning", "tuning job re-launch (no VPC)", _tuning(encrypted=False, vpc=False),
-         stop_operation=STOP_TUNING, pending_feature="hyperparameter tuning jobs"),
+    Path("tuning", "tuning job: stop, copy owed (no VPC)", _tuning(encrypted=False, vpc=False),
+         stop_operation=STOP_TUNING),
+    Path("tuning-copy", "tuning job: copy on its Stopped state change",
+         _stopped_tuning(encrypted=False, vpc=False)),
 )  # fmt: skip
 
 
@@ -152,7 +168,11 @@ def run_path(account: BenchAccount, path: Path, tag: str) -> PathRun:
 def _names_job(event: dict[str, Any], name: str) -> bool:
     detail = event.get("detail") or {}
     request = detail.get("requestParameters") or {}
-    names = {request.get("trainingJobName"), request.get("hyperParameterTuningJobName")}
+    names = {
+        request.get("trainingJobName"),
+        request.get("hyperParameterTuningJobName"),
+        detail.get("HyperParameterTuningJobName"),  # SageMaker's own state-change events
+    }
     response = detail.get("responseElements") or {}
     arns = [v for v in response.values() if isinstance(v, str)]
     return name in names or any(arn.endswith("/" + name) for arn in arns)

@@ -221,7 +221,11 @@ def _tuning_job(sandbox: Any, mode: str) -> list[str]:
           "instances each, VPC, encryption off); 7 trainings completed, 2 running:")
     sandbox.create_tuning_job(name)
     sagemaker_extension.set_tuning_progress(ACCOUNT, REGION, name, completed=7, in_progress=2)
-    (invocation,) = [i for i in sandbox.deliver() if "hyperParameterTuningJobName" in i.event["detail"]["requestParameters"]][:1]
+    invocations = sandbox.deliver()  # its CloudTrail event, then SageMaker's Stopped state change
+    (invocation,) = [i for i in invocations if (i.event["detail"].get("requestParameters") or {}).get("hyperParameterTuningJobName")][:1]
+    waited = [i for i in invocations if i.event.get("detail-type") == "SageMaker HyperParameter Tuning Job State Change"]
+    if waited:
+        print(f"  stopped first; the copy was created on SageMaker's state-change event ({waited[0].event['detail']['HyperParameterTuningJobStatus']})")
     status = sandbox.describe_tuning(name)["HyperParameterTuningJobStatus"]
     print(f"  {name}: {status}, remediation tag {sandbox.tuning_tags(name).get('ict-guard:remediation', '-')}")
     problems = []
@@ -242,7 +246,7 @@ def _tuning_job(sandbox: Any, mode: str) -> list[str]:
     if (copy_name in sandbox.tuning_job_names()) != (mode == "relaunch"):
         problems.append(f"{name}: re-launch " + ("missing" if mode == "relaunch" else "unexpected"))
     first = {"relaunch": "relaunched", "stop": "stopped", "notify": "notified"}[mode]
-    if [a["action"] for a in alerts] != [first] or invocation.dead_lettered:
+    if [a["action"] for a in alerts] != [first] or any(i.dead_lettered for i in invocations):
         problems.append(f"{name}: alerts {[a['action'] for a in alerts]}, expected [{first!r}]")
     return problems
 

@@ -25,6 +25,7 @@ import copy
 import functools
 import re
 import threading
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -352,6 +353,35 @@ class EmulatedTuningJob(_StoppableJob, HyperParameterTuningJob):
             self.hyper_parameter_tuning_end_time = now
         if failure_reason is not None:
             self.failure_reason = failure_reason
+        cloudtrail.publish(self.state_change_event(now))
+
+    def state_change_event(self, now: datetime) -> dict[str, Any]:
+        """SageMaker's "SageMaker HyperParameter Tuning Job State Change" event, which it sends to
+        EventBridge on each status change: the job's description (times in epoch milliseconds)
+        and its tags as a map."""
+
+        def plain(value: Any) -> Any:
+            if isinstance(value, datetime):
+                return int(value.timestamp() * 1000)
+            if isinstance(value, dict):
+                return {k: plain(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [plain(v) for v in value]
+            return value
+
+        detail = plain(self.describe())
+        detail["Tags"] = {t["Key"]: t.get("Value", "") for t in self.tags}
+        return {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "SageMaker HyperParameter Tuning Job State Change",
+            "source": "aws.sagemaker",
+            "account": self.account_id,
+            "time": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": self.region_name,
+            "resources": [self.arn],
+            "detail": detail,
+        }
 
     def describe(self) -> dict[str, Any]:
         description = {

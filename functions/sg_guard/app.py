@@ -8,7 +8,8 @@ from ict_guard.runtime import sg_guard_runtime
 
 logger = Logger()
 metrics = Metrics()
-tracer = Tracer()
+# X-Ray patches only botocore: the guard calls AWS through nothing else (see job_guard/app.py).
+tracer = Tracer(patch_modules=("botocore",))
 
 
 # The correlation id (the CloudTrail eventID) is set once the event is validated: see intake.admit.

@@ -7,7 +7,8 @@ from ict_guard.runtime import sweeper_runtime
 
 logger = Logger()
 metrics = Metrics()
-tracer = Tracer()
+# X-Ray patches only botocore: the guard calls AWS through nothing else (see job_guard/app.py).
+tracer = Tracer(patch_modules=("botocore",))
 
 
 @logger.inject_lambda_context(clear_state=True)

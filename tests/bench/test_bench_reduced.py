@@ -24,22 +24,19 @@ EXPECTED_COUNTS = {
     "relaunch": (7, 2, 2),  # + Stop, AddTags pending, CreateTrainingJob, AddTags relaunched
     "relaunch-sg": (11, 2, 2),  # + DescribeSecurityGroups, 2 x AuthorizeIngress, CreateTags
     "sg-check": (7, 2, 0),  # Describe, ListTags, the group repair, Publish
-    "tuning": (9, 2, 2),  # + 2 x Describe while the stopped parent settles, for its warm start
+    "tuning": (5, 2, 1),  # Describe, ListTags, Stop, AddTags pending, Describe (still stopping)
+    # On the Stopped state change: Describe, ListTags, ledger GetItem, Describe (stopped: warm
+    # start), Create, AddTags relaunched, Publish, ledger UpdateItem.
+    "tuning-copy": (6, 2, 2),
 }
 DECISION_READS = {"DescribeTrainingJob", "DescribeHyperParameterTuningJob", "ListTags"}
 
 
 def test_calls_per_event_the_stop_and_history() -> None:
     """One test, so that parallel workers do not measure the same thing twice."""
-    with pytest.MonkeyPatch.context() as patch:
-        # The tuning re-launch polls its stopped parent every few seconds; the calls are the same
-        # without the pause (tests/integration does the same).
-        from ict_guard import remediation
-
-        patch.setattr(remediation, "WARM_START_POLL_SECONDS", 0, raising=False)
-        with embedded_account() as account:
-            calls = measure_calls(account, history_sizes=HISTORY, repeats=1, warmup=False)
-            warm = measure_warm(account, repeats=1, paths=(path_by_key("stop"),))
+    with embedded_account() as account:
+        calls = measure_calls(account, history_sizes=HISTORY, repeats=1, warmup=False)
+        warm = measure_warm(account, repeats=1, paths=(path_by_key("stop"),))
 
     assert set(EXPECTED_COUNTS) == {p.key for p in PATHS}
     problems = []

@@ -9,7 +9,6 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from functions.job_guard.app import lambda_handler
-from ict_guard import remediation
 from ict_guard.runtime import JobGuardRuntime, job_guard_runtime
 from sandbox import sagemaker_extension
 from sandbox.environment import GuardSandbox, provision
@@ -19,8 +18,6 @@ from sandbox.environment import GuardSandbox, provision
 def sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[GuardSandbox]:
     """moto in-process, the SageMaker extension, the template's rules and resources, and the
     real handler behind them, configured in relaunch mode (reconfigure with `configure`)."""
-    # The embedded tuning job is Stopped by the second look; the real one takes minutes.
-    monkeypatch.setattr(remediation, "WARM_START_POLL_SECONDS", 0)
     with mock_aws():
         sagemaker_extension.install()
         session = boto3.session.Session(region_name="us-east-1")

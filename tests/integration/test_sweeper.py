@@ -47,7 +47,7 @@ def test_a_lost_event_is_caught_by_the_next_sweep(sandbox, lambda_context, capsy
     lose_events(sandbox)
 
     report = sweeper_handler(SCHEDULED, lambda_context)
-    assert report["listed"] == {"hyper-parameter-tuning-job": 0, "training-job": 2}
+    assert report["listed"] == {"hyper-parameter-tuning-job": 0, "training-job": 2, "stopped-tuning-job": 0}
     assert report["caught"] == ["training-job/lost-1"]
     assert relaunch_name("lost-1") in sandbox.training_job_names()
     (alert,) = sandbox.alerts()
@@ -76,7 +76,7 @@ def test_finished_and_old_jobs_are_not_listed(sandbox, lambda_context, monkeypat
     sagemaker_extension.complete_training_job(ACCOUNT, REGION, "done-1")
     lose_events(sandbox)
     report = sweeper_handler(SCHEDULED, lambda_context)
-    assert report["listed"] == {"hyper-parameter-tuning-job": 0, "training-job": 0}
+    assert report["listed"] == {"hyper-parameter-tuning-job": 0, "training-job": 0, "stopped-tuning-job": 0}
 
 
 def test_a_tuning_job_and_its_training_jobs_are_remediated_once(sandbox, lambda_context):
@@ -89,6 +89,8 @@ def test_a_tuning_job_and_its_training_jobs_are_remediated_once(sandbox, lambda_
     report = sweeper_handler(SCHEDULED, lambda_context)
     assert report["caught"] == ["hyper-parameter-tuning-job/sweep-hpo"]
     assert report["outcomes"] == {"relaunch": 1, "leave-to-parent": 3}
+    assert sandbox.tuning_job_names() == ["sweep-hpo"]  # stopped; its copy waits for the stop
+    sandbox.deliver()  # SageMaker's Stopped state change
     assert sandbox.tuning_job_names() == sorted(["sweep-hpo", relaunch_name("sweep-hpo", 32)])
     assert len(sandbox.training_job_names()) == 3
     assert [a["action"] for a in sandbox.alerts()] == ["relaunched"]
@@ -144,3 +146,21 @@ def test_listing_cost_follows_running_jobs_not_history(sandbox, configure, lambd
     sweeper_runtime.cache_clear()
     sweeper_handler(SCHEDULED, lambda_context)
     assert len(calls) == quiet == 1
+
+
+def test_a_lost_state_change_is_made_up_for_by_the_sweep(sandbox, lambda_context):
+    sandbox.create_tuning_job("owed-hpo")
+    url = sandbox.env.target_queue_urls["JobGuardFunction"]
+    (message,) = sandbox.sqs.receive_message(QueueUrl=url)["Messages"]
+    sandbox.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    assert sandbox.function.invoke(json.loads(message["Body"])).result["relaunch_pending"] is True
+    lose_events(sandbox)  # SageMaker's Stopped state change never arrives
+
+    report = sweeper_handler(SCHEDULED, lambda_context)
+    assert report["listed"]["stopped-tuning-job"] == 1
+    assert report["caught"] == ["hyper-parameter-tuning-job/owed-hpo"]
+    assert relaunch_name("owed-hpo", 32) in sandbox.tuning_job_names()
+    assert [a["action"] for a in sandbox.alerts()] == ["relaunched"]
+    # The next sweep finds nothing more owed.
+    sweeper_runtime.cache_clear()
+    assert sweeper_handler(SCHEDULED, lambda_context)["caught"] == []

@@ -4,6 +4,7 @@ whole (stop, groups, encrypted copy that warm-starts from it), its training jobs
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +14,7 @@ from sandbox import sagemaker_extension
 pytestmark = pytest.mark.integration
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
+EVENTS = Path(__file__).resolve().parents[2] / "events"
 
 
 def copy_name(name):
@@ -54,8 +56,10 @@ def test_unencrypted_tuning_job_is_stopped_repaired_and_relaunched_warm(sandbox)
     assert alert["relaunched_as"] == name
     assert alert["rules_added"] and "hyper-tuning-jobs/resnet-hpo" in alert["console_url"]
     assert any("warm-starts from resnet-hpo" in note for note in alert["notes"])
-    # The copy's own event (encrypted, VPC) came back and found nothing to do.
-    assert [i.result["outcome"] for i in invocations] == ["relaunch", "repair-security-groups"]
+    # The first run stops the original and leaves the copy owed; SageMaker's state-change event
+    # (Stopped) resumes it; the copy's own CloudTrail event (encrypted, VPC) finds nothing to do.
+    assert [i.result["outcome"] for i in invocations] == ["relaunch", "resume", "repair-security-groups"]
+    assert invocations[0].result["relaunch_pending"] is True
 
 
 def test_multi_algorithm_tuning_job_with_one_unencrypted_definition(sandbox):
@@ -107,9 +111,11 @@ def test_grid_search_cannot_warm_start_and_says_so(sandbox):
     assert any("Grid" in note and "starts its search over" in note for note in alert["notes"])
 
 
-def test_a_parent_still_stopping_is_not_waited_for_forever(sandbox, configure):
+def test_a_copy_waits_for_the_stop_and_goes_without_warm_start_when_it_never_ends(sandbox, configure, monkeypatch):
+    from ict_guard import remediation
+
     runtime = configure()
-    runtime.guard.warm_start_wait_seconds = 0
+    monkeypatch.setattr(remediation, "STOP_WAIT_LIMIT_SECONDS", 0)  # as if 30 minutes had passed
 
     def still_stopping(parsed, **_):
         if parsed.get("HyperParameterTuningJobName") == "slow-hpo" and parsed["HyperParameterTuningJobStatus"] == "Stopped":
@@ -121,7 +127,38 @@ def test_a_parent_still_stopping_is_not_waited_for_forever(sandbox, configure):
     copy = sandbox.describe_tuning(copy_name("slow-hpo"))
     assert "WarmStartConfig" not in copy  # the job is never lost waiting for its parent
     (alert,) = sandbox.alerts()
-    assert any("still stopping" in note for note in alert["notes"])
+    assert any("still Stopping" in note for note in alert["notes"])
+
+
+def test_a_copy_is_not_created_before_the_original_has_stopped(sandbox):
+    sandbox.create_tuning_job("wait-hpo")
+    (created,) = _queued_events(sandbox)
+    first = sandbox.function.invoke(created)
+    assert first.result["relaunch_pending"] is True
+    assert sandbox.tuning_job_names() == ["wait-hpo"]
+    assert sandbox.tuning_tags("wait-hpo")["ict-guard:remediation"] == "relaunch-pending"
+    assert sandbox.alerts() == []  # one alert, when the copy exists
+    # Stopping (filtered out by the rule), then Stopped (let through: the tag says a copy is owed).
+    (stopped,) = _queued_events(sandbox)
+    assert stopped["detail"]["HyperParameterTuningJobStatus"] == "Stopped"
+    assert sandbox.function.invoke(stopped).result["outcome"] == "resume"
+    assert copy_name("wait-hpo") in sandbox.tuning_job_names()
+    assert [a["action"] for a in sandbox.alerts()] == ["relaunched"]
+    # SageMaker may send a state change more than once: the repeat meets the first outcome.
+    assert sandbox.function.invoke(stopped).result["duplicate"] is True
+
+
+def test_a_state_change_of_a_job_the_guard_did_not_stop_is_left_alone(sandbox, lambda_context):
+    from functions.job_guard.app import lambda_handler
+
+    sandbox.create_tuning_job("user-hpo", encrypted=True, vpc=False)
+    sandbox.sagemaker.stop_hyper_parameter_tuning_job(HyperParameterTuningJobName="user-hpo")
+    sandbox.describe_tuning("user-hpo")
+    assert _queued_events(sandbox) == []  # the rule needs the guard's tag
+    event = json.loads((EVENTS / "tuning-state-change-stopped-by-user.json").read_text())
+    event["detail"]["HyperParameterTuningJobName"] = "user-hpo"
+    assert lambda_handler(event, lambda_context)["outcome"] == "nothing-owed"
+    assert sandbox.tuning_job_names() == ["user-hpo"] and sandbox.alerts() == []
 
 
 def test_stop_mode_stops_the_tuning_job(sandbox, configure):
@@ -156,9 +193,10 @@ def test_a_burst_of_child_events_remediates_the_parent_once_and_no_child(sandbox
     # The children's events arrive first; the parent's own event last.
     results = [sandbox.function.invoke(event).result for event in [*child_events, parent_event]]
     assert [r["outcome"] for r in results[:-1]] == ["leave-to-parent"] * len(children)
-    assert results[0]["parent"]["outcome"] == "relaunch"
-    assert all(r["parent"]["relaunched_as"] == copy_name("burst-hpo") for r in results[:-1])
-    assert results[-1]["relaunched_as"] == copy_name("burst-hpo")  # the first outcome, again
+    assert results[0]["parent"]["outcome"] == "relaunch" and results[0]["parent"]["relaunch_pending"]
+    assert all(r["parent"].get("duplicate") for r in results[1:-1])
+    assert results[-1].get("duplicate")  # the first outcome, again
+    sandbox.deliver()  # the parent's Stopped state change: its copy now
 
     assert sandbox.tuning_job_names() == sorted(["burst-hpo", copy_name("burst-hpo")])
     assert sandbox.training_job_names() == sorted(children)  # no child was stopped or copied
@@ -167,7 +205,7 @@ def test_a_burst_of_child_events_remediates_the_parent_once_and_no_child(sandbox
     assert [a["action"] for a in sandbox.alerts()] == ["relaunched"]
 
 
-def test_a_crash_after_the_tuning_stop_is_finished_by_the_retry(sandbox, configure, inject, lambda_context):
+def test_a_crash_while_creating_the_tuning_copy_is_finished_by_the_retry(sandbox, configure, inject, lambda_context):
     from functions.job_guard.app import lambda_handler
 
     class Crash(BaseException):
@@ -176,12 +214,14 @@ def test_a_crash_after_the_tuning_stop_is_finished_by_the_retry(sandbox, configu
     runtime = configure()
     inject(runtime.clients.sagemaker, "CreateHyperParameterTuningJob", Crash(), times=1)
     sandbox.create_tuning_job("crash-hpo")
-    (event,) = _queued_events(sandbox)
+    (created,) = _queued_events(sandbox)
+    assert lambda_handler(created, lambda_context)["relaunch_pending"] is True
+    (stopped,) = _queued_events(sandbox)
     lambda_context.remaining_ms = 1
     with pytest.raises(Crash):
-        lambda_handler(event, lambda_context)
+        lambda_handler(stopped, lambda_context)
     lambda_context.remaining_ms = 120_000
-    assert lambda_handler(event, lambda_context)["outcome"] == "resume"
+    assert lambda_handler(stopped, lambda_context)["outcome"] == "resume"
     assert sandbox.tuning_job_names() == sorted(["crash-hpo", copy_name("crash-hpo")])
     assert sandbox.describe_tuning(copy_name("crash-hpo"))["WarmStartConfig"]["ParentHyperParameterTuningJobs"] == [
         {"HyperParameterTuningJobName": "crash-hpo"}

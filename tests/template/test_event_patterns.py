@@ -28,6 +28,9 @@ pytestmark = pytest.mark.template
 
 REGION = "us-east-1"
 EVENT_FILES = sorted(p.name for p in EVENTS_DIR.glob("*.json") if p.name != "manifest.json")
+# SageMaker's own state-change events (not CloudTrail records): checked by their own shape test.
+STATE_CHANGE_FILES = [f for f in EVENT_FILES if f.startswith("tuning-state-change-")]
+CLOUDTRAIL_FILES = [f for f in EVENT_FILES if f not in STATE_CHANGE_FILES]
 ENVELOPE_KEYS = {
     "version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail",
 }  # fmt: skip
@@ -147,7 +150,19 @@ def _keys_outside_user_maps(node: Any, path: str = "") -> Iterator[tuple[str, st
             yield from _keys_outside_user_maps(item, f"{path}[]")
 
 
-@pytest.mark.parametrize("file_name", EVENT_FILES)
+@pytest.mark.parametrize("file_name", STATE_CHANGE_FILES)
+def test_state_change_file_is_shaped_like_sagemakers_event(file_name: str) -> None:
+    event = load_event(file_name)
+    assert set(event) == ENVELOPE_KEYS
+    assert event["source"] == "aws.sagemaker"
+    assert event["detail-type"] == "SageMaker HyperParameter Tuning Job State Change"
+    assert event["resources"] == [event["detail"]["HyperParameterTuningJobArn"]]
+    assert isinstance(event["detail"]["Tags"], dict)  # a map here, unlike CloudTrail's list
+    assert isinstance(event["detail"]["CreationTime"], int)  # epoch milliseconds
+    assert UUID.match(event["id"])
+
+
+@pytest.mark.parametrize("file_name", CLOUDTRAIL_FILES)
 def test_event_file_is_shaped_like_an_eventbridge_cloudtrail_event(file_name: str) -> None:
     event = load_event(file_name)
     detail = event["detail"]
@@ -185,7 +200,8 @@ def test_event_file_is_shaped_like_an_eventbridge_cloudtrail_event(file_name: st
 
 
 def test_event_ids_are_unique() -> None:
-    events = [load_event(name) for name in EVENT_FILES]
+    assert len({load_event(name)["id"] for name in EVENT_FILES}) == len(EVENT_FILES)
+    events = [load_event(name) for name in CLOUDTRAIL_FILES]
     for field in (
         lambda e: e["id"],
         lambda e: e["detail"]["eventID"],

@@ -16,8 +16,8 @@ from typing import Any
 import boto3
 import pytest
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
-from ict_guard.jobs import JOB_APIS_BY_EVENT
-from ict_guard.jobs import MANAGED_TAG
+from ict_guard.events import TUNING_STATE_CHANGE
+from ict_guard.jobs import JOB_APIS_BY_EVENT, MANAGED_TAG, REMEDIATION_TAG, RemediationTag
 from ict_guard.ledger import KEY_PREFIX, RemediationLedger
 from ict_guard.policy import Intent
 from ict_guard.rule_changes import RULE_CHANGE_DIRECTIONS
@@ -256,6 +256,12 @@ def test_rules_only_let_through_calls_the_guard_can_parse(template: dict[str, An
         detail = rule.pattern["detail"]
         source, parsed = PARSED_EVENTS[rule.function_logical_id]
         assert rule.pattern["source"] == [source]
+        assert rule.event_bus_name is None, "SageMaker's and CloudTrail's events use the default bus"
+        if rule.pattern["detail-type"] == [TUNING_STATE_CHANGE]:
+            # SageMaker's own event: only a guard-stopped tuning job that reached Stopped.
+            assert detail["HyperParameterTuningJobStatus"] == ["Stopped"]
+            assert detail["Tags"] == {REMEDIATION_TAG: [RemediationTag.RELAUNCH_PENDING.value]}
+            continue
         assert detail["eventSource"] == [f"{source.removeprefix('aws.')}.amazonaws.com"]
         assert rule.pattern["detail-type"] == ["AWS API Call via CloudTrail"]
         assert detail["errorCode"] == [{"exists": False}]

@@ -17,6 +17,11 @@ class JobBusy(Exception):
     """The job's idempotency record is INPROGRESS: raised so that Lambda retries once it expires."""
 
 
+class StillStopping(Exception):
+    """A resumed re-launch must wait: the stopped tuning job is not Stopped yet (not a failure;
+    raised so that no idempotency record keeps the answer)."""
+
+
 class DescribedOtherJob(Exception):
     """Describe answered with a job of another name: act on nothing."""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ict_guard.policy import History, Intent
@@ -29,6 +29,9 @@ class LedgerEntry:
     settled: bool
     relaunch_request: dict[str, Any] | None
     outcome: str | None = None
+    recorded_at: float | None = None
+    # Security-group rules an earlier run added (alert summaries), for the run that finishes.
+    rules_added: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def history(self) -> History:
@@ -82,6 +85,17 @@ class RemediationLedger:
             settled=bool(item.get("settled", {}).get("BOOL", False)),
             relaunch_request=json.loads(request) if request else None,
             outcome=item.get("outcome", {}).get("S"),
+            recorded_at=float(item["recorded_at"]["N"]) if "recorded_at" in item else None,
+            rules_added=json.loads(item["rules_added"]["S"]) if "rules_added" in item else [],
+        )
+
+    def remember_rules(self, job_key: str, rules_added: list[dict[str, Any]]) -> None:
+        """Keep what this run added for the run that finishes the work (and reports it)."""
+        self._db.update_item(
+            TableName=self._table,
+            Key=self._key(job_key),
+            UpdateExpression="SET rules_added = :r",
+            ExpressionAttributeValues={":r": {"S": json.dumps(rules_added, sort_keys=True)}},
         )
 
     def settle(self, job_key: str, outcome: str) -> None:

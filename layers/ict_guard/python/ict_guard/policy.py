@@ -75,15 +75,15 @@ def decide(job: Job, settings: Settings, history: History | None = None) -> Deci
         return Decision(Action.NOTHING, "inter-container traffic encryption is on")
     if not job.in_progress:
         if history is not None and not history.settled:
-            return Decision(Action.RESUME, f"the guard's {history.intent} of this job is unfinished")
+            return Decision(
+                Action.RESUME, f"{_what(job)}; stopped by the guard, its {history.intent} finished now"
+            )
         if history is not None:
             return Decision(Action.NOTHING, f"already remediated by the guard ({history.intent})")
         return Decision(
             Action.NOTIFY, f"unencrypted but {job.status}; finished work is never re-launched"
         )
-    what = "unencrypted distributed job" if job.kind is JobKind.TRAINING else "unencrypted distributed tuning job"
-    if job.unencrypted_definitions:
-        what = f"unencrypted distributed training definition(s) {', '.join(job.unencrypted_definitions)}"
+    what = _what(job)
     match settings.mode:
         case RemediationMode.NOTIFY:
             return Decision(Action.NOTIFY, f"{what}; mode is notify")
@@ -99,3 +99,9 @@ def decide(job: Job, settings: Settings, history: History | None = None) -> Deci
             "stopped: re-launch it with encryption by hand, or widen the pattern",
         )
     return Decision(Action.RELAUNCH, f"{what}; mode is relaunch")
+
+
+def _what(job: Job) -> str:
+    if job.unencrypted_definitions:
+        return f"unencrypted distributed training definition(s) {', '.join(job.unencrypted_definitions)}"
+    return "unencrypted distributed job" if job.kind is JobKind.TRAINING else "unencrypted distributed tuning job"

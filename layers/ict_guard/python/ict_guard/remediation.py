@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -30,10 +30,11 @@ from ict_guard.errors import (
     DescribedOtherJob,
     JobBusy,
     JobGone,
+    StillStopping,
     error_code,
     is_sagemaker_describe_not_found,
 )
-from ict_guard.events import parse_job_call
+from ict_guard.events import is_state_change, parse_job_call, parse_state_change
 from ict_guard.intake import admit
 from ict_guard.jobs import (
     IN_PROGRESS,
@@ -58,10 +59,11 @@ if TYPE_CHECKING:
 
     from ict_guard.findings import SecurityHubFindings
 
-# A tuning job is a warm-start parent only once it is Stopped; its stop waits for its running
-# training jobs, so the guard waits this long at most, then re-launches without it.
-WARM_START_WAIT_SECONDS = 45
-WARM_START_POLL_SECONDS = 5
+# A tuning job is a warm-start parent only once it is Stopped, and its stop waits for its running
+# training jobs (minutes). The guard does not wait in the function: the copy is created when
+# SageMaker's state-change event says Stopped (or the sweep finds it so). If the original is still
+# not Stopped this long after the guard stopped it, the copy is created without the warm start.
+STOP_WAIT_LIMIT_SECONDS = 30 * 60
 _TERMINAL = {"Completed", "Failed", "Stopped"}
 _STOPPED = {"Stopping", "Stopped"}
 
@@ -78,6 +80,10 @@ class JobRef:
     event_id: str
     initiated_by: str | None = None
     metric_definitions_sent: tuple[bool | None, ...] = ()
+    # "remediate": decide and act; "resume": only finish a re-launch the guard owes (a stopped
+    # tuning job's copy). A separate idempotency scope, so a resume is not answered by the
+    # record of the run that stopped the job.
+    purpose: str = "remediate"
 
     @classmethod
     def for_job(
@@ -201,8 +207,7 @@ class JobGuard:
         metrics: Metrics,
         region: str,
         idempotent: IdempotencyWrapper | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        warm_start_wait_seconds: float = WARM_START_WAIT_SECONDS,
+        clock: Callable[[], float] = time.time,
         findings: SecurityHubFindings | None = None,
     ) -> None:
         self._settings = settings
@@ -214,15 +219,15 @@ class JobGuard:
         self._logger = logger
         self._metrics = metrics
         self._region = region
-        self._sleep = sleep
-        # Public so that an operator (or a test) can shorten the wait without a new container.
-        self.warm_start_wait_seconds = warm_start_wait_seconds
+        self._clock = clock
         self._remediate_once = idempotent(self._remediate) if idempotent else self._remediate
 
     # -- entry points ---------------------------------------------------------------------------
 
     def handle(self, event: Any, account: str | None = None) -> dict[str, Any]:
         """Handle one EventBridge event; `account` is the function's own account, if known."""
+        if is_state_change(event):
+            return self._handle_state_change(event, account)
         call, rejected = admit(
             event, parse_job_call, logger=self._logger, count=self._count, region=self._region, account=account
         )
@@ -241,6 +246,22 @@ class JobGuard:
                 metric_definitions_sent=call.metric_definitions_sent,
             )
         )
+
+    def _handle_state_change(self, event: Any, account: str | None) -> dict[str, Any]:
+        change, rejected = admit(
+            event, parse_state_change, logger=self._logger, count=self._count, region=self._region, account=account
+        )
+        if change is None:
+            return rejected or {}
+        self._logger.append_keys(job_name=change.name, job_kind=change.kind.value, state_change=change.status)
+        self._count("StateChangeEventsEvaluated")
+        ref = JobRef.for_job(change.kind, change.name, account=change.account, region=change.region, event_id=change.event_id)
+        return self.resume_if_owed(ref)
+
+    def resume_if_owed(self, ref: JobRef, *, busy_is_ok: bool = False) -> dict[str, Any]:
+        """Finish a re-launch the guard owes this job (a tuning job it stopped, whose copy waits
+        for the stop); anything else is left alone, without an alert."""
+        return self.remediate(replace(ref, purpose="resume"), busy_is_ok=busy_is_ok)
 
     def remediate(self, ref: JobRef, *, busy_is_ok: bool = False) -> dict[str, Any]:
         """Remediate one job at most once, whoever asks (an event, a child's event, a sweep).
@@ -289,6 +310,8 @@ class JobGuard:
             return {"outcome": "mismatch", "job": ref.name, "reason": str(exc)}
 
         job_facts, decision = evaluation.job, evaluation.decision
+        if ref.purpose == "resume" and decision.action is not Action.RESUME:
+            return {"outcome": "nothing-owed", "job": ref.name, "reason": decision.reason}
         self._logger.info(
             "decision",
             extra={
@@ -302,6 +325,8 @@ class JobGuard:
         run = Run(ref, decision)
         try:
             return self._execute(run, evaluation)
+        except StillStopping:
+            raise
         except Exception as exc:
             self._count("RemediationFailures")
             # Once the job is stopped (by this run, or by an earlier one that this run resumes),
@@ -414,14 +439,28 @@ class JobGuard:
             repair = self._repair(group_sets)
             run.step("checked the security groups" + (f": {len(repair.added)} rule(s) added" if repair.added else ""))
         if api.kind is JobKind.TUNING:
-            request = self._with_warm_start(run, api, job, request)
+            recorded_at = entry.recorded_at if entry and entry.recorded_at else self._clock()
+            request = self._tuning_copy(run, api, job, request, recorded_at)
+            if request is None:
+                # The copy waits for the original to stop (SageMaker's state-change event, or
+                # the sweep, resumes it); the ledger keeps the re-launch owed.
+                self._count("RelaunchesWaitingForStop")
+                if repair.added and self._ledger is not None:
+                    self._ledger.remember_rules(run.ref.key, repair.summary())
+                if run.ref.purpose == "resume":
+                    raise StillStopping(job.name)
+                return {"relaunched_as": None, "relaunch_pending": True, "rules_added": len(repair.added)}
         created = self._create(api, request)
         run.step(f"created {new_name}" if created else f"found {new_name} already created")
         if created:
             self._count("JobsRelaunched")
         self._tag(job, RemediationTag.RELAUNCHED)
         run.step(f"tagged {job.name} {RemediationTag.RELAUNCHED}")
-        self._publish(self._alert(AlertAction.RELAUNCHED, run, job, repair=repair, relaunched_as=new_name))
+        alert = self._alert(AlertAction.RELAUNCHED, run, job, repair=repair, relaunched_as=new_name)
+        if entry is not None and entry.rules_added:  # added by the run that stopped the job
+            alert.rules_added = [*entry.rules_added, *alert.rules_added]
+            alert.security_groups = sorted({r["group_id"] for r in alert.rules_added})
+        self._publish(alert)
         self._settle(run.ref, AlertAction.RELAUNCHED)
         return {
             "relaunched_as": new_name,
@@ -432,26 +471,27 @@ class JobGuard:
             "alert": AlertAction.RELAUNCHED.value,
         }
 
-    def _with_warm_start(self, run: Run, api: JobApi, job: Job, request: dict[str, Any]) -> dict[str, Any]:
-        """Continue the stopped tuning job's search rather than start it over (see
-        clone.warm_start_from), once SageMaker accepts it as a parent: when it is Stopped."""
+    def _tuning_copy(
+        self, run: Run, api: JobApi, job: Job, request: dict[str, Any], recorded_at: float
+    ) -> dict[str, Any] | None:
+        """The tuning copy's request, warm-starting from the stopped original (see
+        clone.warm_start_from) once SageMaker accepts it as a parent; None while it is still
+        stopping, so that the copy does not start its search over."""
         warm, reason = warm_start_from(request, job.name)
-        if reason is None and not self._await_terminal(api, job.name):
-            reason = f"{job.name} was still stopping after {self.warm_start_wait_seconds:.0f} s"
         if reason is not None:
             run.notes.append(f"the copy starts its search over: {reason}")
             return request
-        run.notes.append(f"the copy warm-starts from {job.name} and does not repeat its completed training jobs")
-        return warm
-
-    def _await_terminal(self, api: JobApi, name: str) -> bool:
-        deadline = time.monotonic() + self.warm_start_wait_seconds
-        while True:
-            if self._describe(api, name)[api.status_member] in _TERMINAL:
-                return True
-            if time.monotonic() + WARM_START_POLL_SECONDS > deadline:
-                return False
-            self._sleep(WARM_START_POLL_SECONDS)
+        status = self._describe(api, job.name)[api.status_member]
+        if status in _TERMINAL:
+            run.notes.append(f"the copy warm-starts from {job.name} and does not repeat its completed training jobs")
+            return warm
+        waited = self._clock() - recorded_at
+        if waited >= STOP_WAIT_LIMIT_SECONDS:
+            run.notes.append(
+                f"the copy starts its search over: {job.name} was still {status} {waited / 60:.0f} min after the stop"
+            )
+            return request
+        return None
 
     def _ended_before_stop(self, run: Run, job: Job) -> dict[str, Any]:
         """The job left InProgress between describe and stop: it finished on its own."""

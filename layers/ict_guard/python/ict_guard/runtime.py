@@ -65,7 +65,8 @@ def job_guard_runtime() -> JobGuardRuntime:
         raise ConfigurationError("ALERT_TOPIC_ARN and IDEMPOTENCY_TABLE_NAME must be set")
     clients = AwsClients()
     config = IdempotencyConfig(
-        event_key_jmespath="key",
+        # One record per job and purpose: deciding on the job, or finishing its owed re-launch.
+        event_key_jmespath="[key, purpose]",
         raise_on_no_idempotency_key=True,
         expires_after_seconds=IDEMPOTENCY_EXPIRY_SECONDS,
     )

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from ict_guard.errors import StillStopping
 from ict_guard.jobs import JOB_APIS, JobKind
 from ict_guard.remediation import SWEEP_EVENT_PREFIX, JobGuard, JobRef
 from ict_guard.settings import ConfigurationError
@@ -110,12 +111,12 @@ class Sweeper:
         self._region = region
         self._clock = clock
 
-    def running_jobs(self, kind: JobKind) -> Iterator[str]:
-        """Names of the InProgress jobs of `kind` created within the look-back window."""
+    def running_jobs(self, kind: JobKind, status: str = "InProgress") -> Iterator[str]:
+        """Names of the jobs of `kind` in `status` created within the look-back window."""
         operation, key = _LIST[kind]
         since = self._clock() - self._settings.lookback
         pages = self._sagemaker.get_paginator(operation).paginate(
-            StatusEquals="InProgress",
+            StatusEquals=status,
             CreationTimeAfter=since,
             PaginationConfig={"PageSize": PAGE_SIZE},
         )
@@ -135,17 +136,32 @@ class Sweeper:
                 JobRef.for_job(kind, name, account=account, region=self._region, event_id=f"{SWEEP_EVENT_PREFIX}{sweep_id}")
                 for name in names
             ]
-        self._logger.info("sweep listed running jobs", extra={"listed": report.listed})
+        # Tuning jobs the guard stopped wait for their stop to finish before their copy is
+        # created (SageMaker's state-change event triggers it); the sweep makes up for a lost one.
+        stopped = [
+            name
+            for status in ("Stopping", "Stopped")
+            for name in self.running_jobs(JobKind.TUNING, status)
+        ]
+        report.listed["stopped-tuning-job"] = len(stopped)
+        work: list[tuple[JobRef, bool]] = [(ref, False) for ref in refs]
+        work += [
+            (JobRef.for_job(JobKind.TUNING, name, account=account, region=self._region, event_id=f"{SWEEP_EVENT_PREFIX}{sweep_id}"), True)
+            for name in stopped
+        ]
+        self._logger.info("sweep listed jobs", extra={"listed": report.listed})
 
-        pending = iter(refs)
+        pending = iter(work)
         with ThreadPoolExecutor(max_workers=self._settings.max_workers) as pool:
             running: dict[Future[dict[str, Any]], JobRef] = {}
             while True:
                 while len(running) < self._settings.max_workers and remaining_ms() > self._settings.reserve_ms:
-                    ref = next(pending, None)
-                    if ref is None:
+                    item = next(pending, None)
+                    if item is None:
                         break
-                    running[pool.submit(self._guard.remediate, ref, busy_is_ok=True)] = ref
+                    ref, resume = item
+                    handle = self._guard.resume_if_owed if resume else self._guard.remediate
+                    running[pool.submit(handle, ref, busy_is_ok=True)] = ref
                 if not running:
                     break
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -167,6 +183,8 @@ class Sweeper:
     def _record(self, report: SweepReport, ref: JobRef, future: Future[dict[str, Any]]) -> None:
         try:
             outcome = future.result()
+        except StillStopping:
+            outcome = {"outcome": "waiting-for-stop"}  # the next sweep or the state change
         except Exception:
             # One job's trouble does not stop the sweep; it is raised at the end (Lambda retries
             # the sweep; every job already handled meets its idempotency record).
