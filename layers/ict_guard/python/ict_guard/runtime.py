@@ -58,21 +58,46 @@ def _account_of(context: Any) -> str | None:
     return parts[4] if len(parts) > 4 and parts[4] else None
 
 
+@dataclass(frozen=True)
+class _Wiring:
+    """What every function's runtime starts from: settings, clients, and Powertools idempotency
+    on the shared table (each caller with its own key and, through the function it wraps, its
+    own records)."""
+
+    settings: Settings
+    clients: AwsClients
+    config: IdempotencyConfig
+    persistence: DynamoDBPersistenceLayer
+
+    @classmethod
+    def from_env(cls, event_key_jmespath: str) -> _Wiring:
+        settings = Settings.from_env(os.environ)
+        if not settings.alert_topic_arn or not settings.idempotency_table_name:
+            raise ConfigurationError("ALERT_TOPIC_ARN and IDEMPOTENCY_TABLE_NAME must be set")
+        clients = AwsClients()
+        config = IdempotencyConfig(
+            event_key_jmespath=event_key_jmespath,
+            raise_on_no_idempotency_key=True,
+            expires_after_seconds=IDEMPOTENCY_EXPIRY_SECONDS,
+        )
+        persistence = DynamoDBPersistenceLayer(
+            table_name=settings.idempotency_table_name, boto3_client=clients.dynamodb
+        )
+        return cls(settings, clients, config, persistence)
+
+    def idempotent(self, data_keyword_argument: str) -> Any:
+        return lambda fn: idempotent_function(
+            data_keyword_argument=data_keyword_argument,
+            persistence_store=self.persistence,
+            config=self.config,
+        )(fn)
+
+
 @cache
 def job_guard_runtime() -> JobGuardRuntime:
-    settings = Settings.from_env(os.environ)
-    if not settings.alert_topic_arn or not settings.idempotency_table_name:
-        raise ConfigurationError("ALERT_TOPIC_ARN and IDEMPOTENCY_TABLE_NAME must be set")
-    clients = AwsClients()
-    config = IdempotencyConfig(
-        # One record per job and purpose: deciding on the job, or finishing its owed re-launch.
-        event_key_jmespath="[key, purpose]",
-        raise_on_no_idempotency_key=True,
-        expires_after_seconds=IDEMPOTENCY_EXPIRY_SECONDS,
-    )
-    persistence = DynamoDBPersistenceLayer(
-        table_name=settings.idempotency_table_name, boto3_client=clients.dynamodb
-    )
+    # One record per job and purpose: deciding on the job, or finishing its owed re-launch.
+    wiring = _Wiring.from_env(event_key_jmespath="[key, purpose]")
+    settings, clients = wiring.settings, wiring.clients
     guard = JobGuard(
         settings=settings,
         sagemaker=clients.sagemaker,
@@ -84,13 +109,11 @@ def job_guard_runtime() -> JobGuardRuntime:
         logger=logger,
         metrics=metrics,
         region=clients.region,
-        idempotent=lambda fn: idempotent_function(
-            data_keyword_argument="job", persistence_store=persistence, config=config
-        )(fn),
+        idempotent=wiring.idempotent("job"),
         findings=_security_hub_findings(settings, clients),
     )
-    config.response_hook = guard.on_duplicate
-    return JobGuardRuntime(guard=guard, idempotency=config, clients=clients)
+    wiring.config.response_hook = guard.on_duplicate
+    return JobGuardRuntime(guard=guard, idempotency=wiring.config, clients=clients)
 
 
 def _alert_publisher(sns: Any, topic_arn: str, settings: Settings) -> AlertPublisher:
@@ -132,18 +155,8 @@ def sg_guard_runtime() -> SecurityGroupGuardRuntime:
     `sg/<group>/<eventID>`)."""
     from ict_guard.sg_guard import SecurityGroupGuard
 
-    settings = Settings.from_env(os.environ)
-    if not settings.alert_topic_arn or not settings.idempotency_table_name:
-        raise ConfigurationError("ALERT_TOPIC_ARN and IDEMPOTENCY_TABLE_NAME must be set")
-    clients = AwsClients()
-    config = IdempotencyConfig(
-        event_key_jmespath="key",
-        raise_on_no_idempotency_key=True,
-        expires_after_seconds=IDEMPOTENCY_EXPIRY_SECONDS,
-    )
-    persistence = DynamoDBPersistenceLayer(
-        table_name=settings.idempotency_table_name, boto3_client=clients.dynamodb
-    )
+    wiring = _Wiring.from_env(event_key_jmespath="key")
+    settings, clients = wiring.settings, wiring.clients
     guard = SecurityGroupGuard(
         settings=settings,
         ec2=clients.ec2,
@@ -152,12 +165,10 @@ def sg_guard_runtime() -> SecurityGroupGuardRuntime:
         logger=logger,
         metrics=metrics,
         region=clients.region,
-        idempotent=lambda fn: idempotent_function(
-            data_keyword_argument="change", persistence_store=persistence, config=config
-        )(fn),
+        idempotent=wiring.idempotent("change"),
     )
-    config.response_hook = guard.on_duplicate
-    return SecurityGroupGuardRuntime(guard=guard, idempotency=config, clients=clients)
+    wiring.config.response_hook = guard.on_duplicate
+    return SecurityGroupGuardRuntime(guard=guard, idempotency=wiring.config, clients=clients)
 
 
 @dataclass(frozen=True)
