@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from bench.account import BenchAccount
 from bench.calls import IDEMPOTENCY, LEDGER, StopPosition
-from bench.scenarios import PATHS, Path, PathRun, Unavailable, run_path
+from bench.scenarios import PATHS, Path, PathRun, run_path
 from bench.stats import Summary
 
 
@@ -81,7 +81,6 @@ class CallsResult:
     history_sizes: tuple[int, ...]
     repeats: int
     counts: dict[str, dict[int, PathCounts]] = field(default_factory=dict)
-    unavailable: dict[str, str] = field(default_factory=dict)
     seeding_seconds: dict[int, float] = field(default_factory=dict)
 
     def paths(self) -> list[Path]:
@@ -118,16 +117,8 @@ def measure_calls(
             result.seeding_seconds[history] = time.perf_counter() - start
             seeded = history
         for path in paths:
-            if path.key in result.unavailable:
-                continue
-            try:
-                if warmup:
-                    run_path(account, path, f"{path.key}-h{history}-w")
-                runs = [
-                    run_path(account, path, f"{path.key}-h{history}-r{i}") for i in range(repeats)
-                ]
-            except Unavailable as exc:
-                result.unavailable[path.key] = str(exc)
-                continue
+            if warmup:
+                run_path(account, path, f"{path.key}-h{history}-w")
+            runs = [run_path(account, path, f"{path.key}-h{history}-r{i}") for i in range(repeats)]
             result.counts.setdefault(path.key, {})[history] = PathCounts(path, history, runs)
     return result

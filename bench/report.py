@@ -118,15 +118,6 @@ def headline(results: Results) -> list[tuple[str, str, str, str]]:
                     f"idempotency + {counts.ledger.count()} ledger"
                 )
                 rows.append((f"AWS calls per event, {key}", text, "-", ""))
-            elif key in calls.unavailable:
-                rows.append(
-                    (
-                        f"AWS calls per event, {key}",
-                        "not measured: " + calls.unavailable[key],
-                        "-",
-                        "",
-                    )
-                )
         grows = [k for k in calls.counts if calls.grows(k)]
         sizes = ", ".join(f"{h:,}" for h in calls.history_sizes)
         text = "unchanged on every path" if not grows else f"grow: {grows}"
@@ -247,9 +238,6 @@ def _calls_section(calls: CallsResult, add: Add) -> None:
     )
     smallest = min(calls.history_sizes)
     for path in PATHS:
-        if path.key in calls.unavailable:
-            add(_row(path.title, "-", f"not measured: {calls.unavailable[path.key]}", "-", "-"))
-            continue
         counts = calls.counts[path.key][smallest]
         sequence = " → ".join(counts.sequence) + ("" if counts.stable else " (runs differed)")
         add(
@@ -449,13 +437,6 @@ def _warm_section(warm: WarmResult, add: Add) -> None:
         )
     )
     for path in PATHS:
-        if path.key in warm.unavailable:
-            add(
-                _row(
-                    path.key, "-", f"not measured: {warm.unavailable[path.key]}", "", "", "", "", ""
-                )
-            )
-            continue
         cost = warm.costs.get(path.key)
         if cost is None:
             continue

@@ -11,10 +11,6 @@ from bench.account import BenchAccount, Invocation
 from bench.calls import CallLog
 
 
-class Unavailable(Exception):
-    """The path cannot run in this tree yet (a feature another change is still adding)."""
-
-
 @dataclass(frozen=True)
 class Subject:
     """What a path started: the job's name, and the strings (by role: job, group0, …) that a
@@ -34,9 +30,6 @@ class Path:
     start: Starter
     policy: dict[str, str] = field(default_factory=dict)  # function environment overrides
     stop_operation: str | None = None  # the call that must be the first to change the account
-    # The path depends on a feature that may not be in the tree yet: when the handler does not
-    # take it (no event routed, no stop), report "not measured" instead of failing.
-    pending_feature: str | None = None
 
 
 def _training(**request: Any) -> Starter:
@@ -64,13 +57,8 @@ def _training_in_fresh_groups(**request: Any) -> Starter:
 
 def _tuning(**request: Any) -> Starter:
     def start(account: BenchAccount, tag: str) -> Subject:
-        create = getattr(account.sandbox, "create_tuning_job", None)
-        if create is None:
-            raise Unavailable(
-                "the embedded AWS has no tuning jobs yet (GuardSandbox.create_tuning_job)"
-            )
         name = f"{tag}"[:32]
-        create(name, **request)
+        account.sandbox.create_tuning_job(name, **request)
         return Subject(name, {"job": name})
 
     return start
@@ -137,11 +125,6 @@ def start_subject(account: BenchAccount, path: Path, tag: str) -> tuple[Subject,
     events = account.routed_events()
     mine = [e for e in events if _names_job(e, subject.name)]
     if not mine:
-        if path.pending_feature:
-            raise Unavailable(
-                f"the template's rules routed no event for it to JobGuardFunction "
-                f"({path.pending_feature} not wired in yet)"
-            )
         raise AssertionError(
             f"{path.key}: no event routed for {subject.name}; got {len(events)} other(s)"
         )
@@ -153,13 +136,6 @@ def run_path(account: BenchAccount, path: Path, tag: str) -> PathRun:
     invocation = account.invoke(event)
     follow_ups = len(account.routed_events())
     outcome = invocation.result.get("outcome") if isinstance(invocation.result, dict) else None
-    if path.pending_feature and path.stop_operation:
-        stopped = any(c.operation == path.stop_operation for c in invocation.log.guard_calls)
-        if not stopped:
-            raise Unavailable(
-                f"the handler did not stop it (outcome {outcome!r}; "
-                f"{path.pending_feature} not handled yet)"
-            )
     if outcome in (None, "malformed"):
         raise AssertionError(f"{path.key}: handler returned {invocation.result!r}")
     return PathRun(path, subject, invocation, follow_ups)

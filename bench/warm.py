@@ -16,7 +16,7 @@ import boto3
 
 from bench.account import BenchAccount
 from bench.replay import BareClients, Recording
-from bench.scenarios import PATHS, Path, Unavailable, run_path, start_subject
+from bench.scenarios import PATHS, Path, run_path, start_subject
 from bench.stats import Summary
 
 
@@ -61,7 +61,6 @@ class WarmCost:
 class WarmResult:
     repeats: int
     costs: dict[str, WarmCost] = field(default_factory=dict)
-    unavailable: dict[str, str] = field(default_factory=dict)
 
 
 def measure_warm(
@@ -72,13 +71,9 @@ def measure_warm(
     # guard's, so both sides pay the same (small) recording overhead.
     bare = BareClients(boto3.session.Session(region_name=account.session.region_name))
     for path in paths:
-        try:
-            # Also warms the container up. Replays substitute names of the same length: some
-            # payloads (the alert's subject) are cut to a limit, and must stay within it.
-            recorded = run_path(account, path, f"{path.key}-wrec")
-        except Unavailable as exc:
-            result.unavailable[path.key] = str(exc)
-            continue
+        # Also warms the container up. Replays substitute names of the same length: some
+        # payloads (the alert's subject) are cut to a limit, and must stay within it.
+        recorded = run_path(account, path, f"{path.key}-wrec")
         recording = Recording.of(recorded.log.guard_calls, recorded.subject.tokens)
         cost = WarmCost(path, len(recording), [], [])
         # One unmeasured pair first: the bare clients are created on their first call.
