@@ -5,8 +5,12 @@ security groups, and a role for SageMaker jobs. Shared by the demo and the integ
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+
+import boto3
 
 from sandbox import template as sam_template
 
@@ -327,3 +331,27 @@ class GuardSandbox:
             for message in messages:
                 records.append(json.loads(message["Body"]))
                 self.sqs.delete_message(QueueUrl=self.env.dead_letter_queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+@contextmanager
+def deployed_guard(setenv: Callable[[str, str], None]) -> Iterator[GuardSandbox]:
+    """moto in-process with the SageMaker extension, an account provisioned from template.yaml,
+    and the real job-guard handler behind its rules in relaunch mode; `setenv` sets the
+    function's environment (pytest's monkeypatch.setenv, so that it is undone afterwards)."""
+    from moto import mock_aws
+
+    from functions.job_guard.app import lambda_handler
+    from ict_guard.runtime import job_guard_runtime
+    from sandbox import sagemaker_extension
+
+    with mock_aws():
+        sagemaker_extension.install()
+        session = boto3.session.Session(region_name=REGION)
+        env = provision(session)
+        for key, value in env.function_environment().items():
+            setenv(key, value)
+        job_guard_runtime.cache_clear()
+        try:
+            yield GuardSandbox(session, env, lambda_handler)
+        finally:
+            job_guard_runtime.cache_clear()

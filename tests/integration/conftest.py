@@ -3,30 +3,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
-from functions.job_guard.app import lambda_handler
 from ict_guard.runtime import JobGuardRuntime, job_guard_runtime
-from sandbox import sagemaker_extension
-from sandbox.environment import GuardSandbox, provision
+from sandbox.environment import GuardSandbox, deployed_guard
 
 
 @pytest.fixture
 def sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[GuardSandbox]:
     """moto in-process, the SageMaker extension, the template's rules and resources, and the
     real handler behind them, configured in relaunch mode (reconfigure with `configure`)."""
-    with mock_aws():
-        sagemaker_extension.install()
-        session = boto3.session.Session(region_name="us-east-1")
-        env = provision(session)
-        for key, value in env.function_environment().items():
-            monkeypatch.setenv(key, value)
-        job_guard_runtime.cache_clear()
-        yield GuardSandbox(session, env, lambda_handler)
-        job_guard_runtime.cache_clear()
+    with deployed_guard(monkeypatch.setenv) as account:
+        yield account
 
 
 @pytest.fixture

@@ -7,14 +7,10 @@ import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from functions.job_guard.app import lambda_handler
 from ict_guard.runtime import job_guard_runtime
-from sandbox import sagemaker_extension
-from sandbox.environment import GuardSandbox, provision
+from sandbox.environment import GuardSandbox, deployed_guard
 from sandbox.faults import FaultInjector, FaultProfile, guard_clients
 from sandbox.reliability import CampaignReport, Verdict
 
@@ -25,15 +21,8 @@ FIGURES = "reliability figures"
 def guard(monkeypatch: pytest.MonkeyPatch) -> Iterator[GuardSandbox]:
     """An account with the guard deployed (relaunch mode, template defaults) and the real handler
     behind the template's rules with Lambda's asynchronous retry semantics."""
-    with mock_aws():
-        sagemaker_extension.install()
-        session = boto3.session.Session(region_name="us-east-1")
-        env = provision(session)
-        for key, value in env.function_environment().items():
-            monkeypatch.setenv(key, value)
-        job_guard_runtime.cache_clear()
-        yield GuardSandbox(session, env, lambda_handler)
-        job_guard_runtime.cache_clear()
+    with deployed_guard(monkeypatch.setenv) as account:
+        yield account
 
 
 @pytest.fixture
