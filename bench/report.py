@@ -185,15 +185,12 @@ def headline(results: Results) -> list[tuple[str, str, str, str]]:
         ok = total > 0 and dropped == total
         rows.append(("filtered at the door", text, "100 % of compliant without VPC", _verdict(ok)))
     if results.sweeper:
-        if results.sweeper.not_measured:
-            rows.append(("sweeper", results.sweeper.not_measured, "-", ""))
-        else:
-            text = "; ".join(
-                f"{s.in_progress} running: {SweepSize.calls(s.first).count()} calls"
-                for s in results.sweeper.sizes
-            )
-            label = f"sweeper, {results.sweeper.completed:,} completed jobs"
-            rows.append((label, text, "grows with running jobs only", ""))
+        text = "; ".join(
+            f"{s.in_progress} running: {SweepSize.calls(s.first).count()} calls"
+            for s in results.sweeper.sizes
+        )
+        label = f"sweeper, {results.sweeper.completed:,} completed jobs"
+        rows.append((label, text, "grows with running jobs only", ""))
     if results.package:
         size = results.package.zipped_bytes
         rows.append(
@@ -492,16 +489,6 @@ def _door_section(door: DoorResult, add: Add) -> None:
 
 def _sweeper_section(sweeper: SweeperResult, add: Add) -> None:
     add("## 6. Sweeper\n")
-    if sweeper.not_measured:
-        add(
-            _para(f"""
-            {sweeper.not_measured}. The harness (`bench/sweeper.py`) is ready: it seeds
-            {sweeper.completed:,} completed jobs and 0/50/500 running ones per fresh account, runs
-            `functions.sweeper.app.lambda_handler` on a scheduled event with template.yaml's
-            `SweeperFunction` environment, counts calls by operation and times a first sweep and a
-            second one.""")
-        )
-        return
     add(
         _para(f"""
         {sweeper.completed:,} completed jobs (seeded in moto's backend, created 30 days ago) and N

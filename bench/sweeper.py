@@ -11,8 +11,6 @@ the idempotency records the first one left.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
 import time
 import uuid
@@ -25,7 +23,6 @@ from bench.account import ACCOUNT, REGION, LambdaContext, embedded_account
 from bench.calls import CallLog, CallRecorder
 from bench.stats import Summary
 
-SWEEPER_MODULE = "functions.sweeper.app"
 SWEEPER_FUNCTION = "SweeperFunction"
 
 Handler = Callable[[Any, Any], Any]
@@ -66,21 +63,6 @@ class SweeperResult:
     completed: int
     repeats: int
     sizes: list[SweepSize] = field(default_factory=list)
-    not_measured: str | None = None
-
-
-def load_sweeper() -> Handler | str:
-    """The sweeper's handler, or why there is none."""
-    if importlib.util.find_spec("functions.sweeper") is None:
-        return "not measured: sweeper not built yet (functions/sweeper/app.py does not exist)"
-    try:
-        module = importlib.import_module(SWEEPER_MODULE)
-    except Exception as exc:  # a sweeper being written can fail to import in many ways
-        return f"not measured: {SWEEPER_MODULE} does not import ({type(exc).__name__}: {exc})"
-    handler = getattr(module, "lambda_handler", None)
-    if handler is None:
-        return f"not measured: {SWEEPER_MODULE} has no lambda_handler"
-    return handler
 
 
 def scheduled_event() -> dict[str, Any]:
@@ -105,23 +87,16 @@ def measure_sweeper(
     handler: Handler | None = None,
     function: str = SWEEPER_FUNCTION,
 ) -> SweeperResult:
-    result = SweeperResult(completed, repeats)
     if handler is None:
-        loaded = load_sweeper()
-        if isinstance(loaded, str):
-            result.not_measured = loaded
-            return result
-        handler = loaded
-    try:
-        for running in in_progress:
-            size = SweepSize(completed, running)
-            for _ in range(repeats):
-                first, again = _sweep_fresh_account(handler, function, completed, running)
-                size.first.append(first)
-                size.again.append(again)
-            result.sizes.append(size)
-    except Exception as exc:  # report what stopped the measurement instead of a traceback
-        result.not_measured = f"not measured: the sweep failed ({type(exc).__name__}: {exc})"
+        from functions.sweeper.app import lambda_handler as handler
+    result = SweeperResult(completed, repeats)
+    for running in in_progress:
+        size = SweepSize(completed, running)
+        for _ in range(repeats):
+            first, again = _sweep_fresh_account(handler, function, completed, running)
+            size.first.append(first)
+            size.again.append(again)
+        result.sizes.append(size)
     return result
 
 
