@@ -360,7 +360,9 @@ def _email_text(sandbox: Any, alert: dict[str, Any]) -> str:
         action=AlertAction(alert["action"]), resource_type=alert["resource"]["type"],
         name=alert["resource"]["name"], arn=alert["resource"]["arn"], account=alert["account"],
         region=alert["region"], event_id=alert["event_id"], reason=alert["reason"], mode=alert["mode"],
-        initiated_by=alert.get("initiated_by"), instance_count=alert.get("instance_count"),
+        initiated_by=alert.get("initiated_by"), acting_for=alert.get("acting_for"),
+        action_needed=alert.get("action_needed", False), notes=alert.get("notes", []),
+        relaunch_command=alert.get("relaunch_command"), instance_count=alert.get("instance_count"),
         relaunched_as=alert.get("relaunched_as"), security_groups=alert.get("security_groups", []),
         rules_added=alert.get("rules_added", []), problems=alert.get("problems", []),
         # The job guard's alerts say how to exempt a job; the security-group guard's do not.

@@ -1,8 +1,8 @@
 """`explain JOB`: what the guard would do with one job and why, changing nothing.
 
 The decision comes from `ict_guard.remediation.evaluate_job`, the function the deployed job guard
-runs (Describe*, ListTags, the ledger for an ended job, `policy.decide`); the steps listed for
-each action follow `JobGuard._execute`. The security-group check is `missing_ipsec_rules`, the
+runs (Describe*, ListTags, the ledger for an ended job, `policy.decide`); the steps are the plan
+the guard itself builds (`ict_guard.plan.plan_remediation`), copy preflight included. The security-group check is `missing_ipsec_rules`, the
 coverage test the repair uses.
 """
 
@@ -12,11 +12,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
-from ict_guard.clone import build_encrypted_clone
 from ict_guard.errors import JobGone, error_code
-from ict_guard.jobs import JOB_APIS, REMEDIATION_TAG, JobKind, RemediationTag, security_group_sets
+from ict_guard.jobs import JOB_APIS, JobKind
 from ict_guard.ledger import LedgerEntry, RemediationLedger
-from ict_guard.policy import Action, Intent, history_from_tag
+from ict_guard.plan import (
+    CreateCopy,
+    Publish,
+    RecordIntent,
+    RemediateParent,
+    RemediationPlan,
+    RepairGroups,
+    StopJob,
+    plan_remediation,
+)
+from ict_guard.policy import Action
+from ict_guard.ports import BotoSageMakerJobs
 from ict_guard.remediation import Evaluation, JobRef, describe_job, evaluate_job
 from ict_guard.security_groups import RuleNeed, missing_ipsec_rules
 from ict_guard.settings import Settings
@@ -87,10 +97,11 @@ class Explanation:
     relaunch_request: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
     parent: Explanation | None = None
+    plan: RemediationPlan | None = None
 
     @property
     def action(self) -> Action:
-        return self.evaluation.decision.action
+        return self.plan.action if self.plan is not None else self.evaluation.decision.action
 
     @property
     def acts(self) -> bool:
@@ -132,7 +143,10 @@ class Explanation:
             "ledger": None
             if entry is None
             else {"intent": entry.intent.value, "settled": entry.settled, "outcome": entry.outcome},
-            "decision": {"action": self.action.value, "reason": self.evaluation.decision.reason},
+            "decision": {
+                "action": self.action.value,
+                "reason": self.plan.reason if self.plan is not None else self.evaluation.decision.reason,
+            },
             "would_act": self.acts,
             "steps": self.steps,
             "security_groups": [g.as_dict() for g in self.groups],
@@ -161,7 +175,7 @@ def explain_job(
         kind, name, account=aws.account, region=aws.region_name, event_id=EXPLAIN_EVENT_ID
     )
     try:
-        evaluation = evaluate_job(sagemaker, settings, ref, ledger)
+        evaluation = evaluate_job(BotoSageMakerJobs(sagemaker), settings, ref, ledger)
     except JobGone:
         raise CliError(
             f"no {kind.value} named {name} in account {aws.account}, region {aws.region_name}",
@@ -233,76 +247,40 @@ def _rules_text(checks: list[GroupCheck]) -> str:
 
 
 def _plan(explanation: Explanation, sagemaker: Any) -> None:
-    """The steps `JobGuard._execute` takes for this decision, in its order."""
+    """The steps of the plan the deployed guard builds for this job (`plan.plan_remediation`,
+    the same pure function), printed with what explain read of the security groups."""
     evaluation, settings = explanation.evaluation, explanation.settings
-    job, action, api = evaluation.job, evaluation.decision.action, evaluation.api
+    job, api = evaluation.job, evaluation.api
+    plan = plan_remediation(evaluation, settings, sagemaker.meta.service_model)
+    explanation.plan = plan
+    explanation.relaunch_request = dict(plan.relaunch_request) if plan.relaunch_request else None
+    explanation.notes += list(plan.notes)
+    explanation.notes += [f"cannot be re-launched as the same workload: {r.message}" for r in plan.refusals]
     steps = explanation.steps
-    if action is Action.NOTHING:
-        steps.append("nothing: no call that changes the account, no alert")
-    elif action is Action.LEAVE_TO_PARENT:
-        steps.append(
-            f"nothing on this job; the guard remediates its parent {job.parent_arn} instead"
-        )
-    elif action is Action.NOTIFY:
-        steps.append("publish a 'notified' alert; the job is not touched")
-    elif action is Action.REPAIR_SECURITY_GROUPS:
-        steps.append(_rules_text(explanation.groups))
-        if any(c.missing for c in explanation.groups):
-            steps.append("publish a 'security_groups_repaired' alert")
-    else:
-        intent = _intent(evaluation)
-        first_time = action is not Action.RESUME
-        if intent is Intent.STOP:
-            if first_time:
-                steps += [
-                    "record the intent to stop in the ledger",
-                    f"{api.stop_operation} {job.name}",
-                ]
-            steps += [
-                f"tag {job.name} {REMEDIATION_TAG}={RemediationTag.STOPPED}",
-                "publish a 'stopped' alert",
-            ]
-        else:
-            request = (
-                evaluation.entry.relaunch_request if evaluation.entry else None
-            ) or build_encrypted_clone(
-                api, evaluation.described, evaluation.tags, sagemaker.meta.service_model
-            )
-            explanation.relaunch_request = request
-            new_name = request[api.name_member]
-            if first_time:
-                steps += [
-                    "record the re-launch request in the ledger",
-                    f"{api.stop_operation} {job.name}",
-                    f"tag {job.name} {REMEDIATION_TAG}={RemediationTag.RELAUNCH_PENDING}",
-                ]
-            request_groups = security_group_sets(api.kind, request)
-            if settings.repair_security_groups and request_groups:
+    for step in plan.steps:
+        match step:
+            case RecordIntent():
+                steps.append(f"{step.describe()} in the ledger")
+            case StopJob():
+                steps.append(f"{api.stop_operation} {step.name}")
+            case RepairGroups():
                 steps.append(_rules_text(explanation.groups))
-            if api.kind is JobKind.TUNING:
-                steps.append(f"wait for {job.name} to be Stopped and warm-start the copy from it")
-            steps += [
-                f"{api.create_operation} {new_name} with EnableInterContainerTrafficEncryption=true",
-                f"tag {job.name} {REMEDIATION_TAG}={RemediationTag.RELAUNCHED}",
-                "publish a 'relaunched' alert",
-            ]
-    if (
-        job.security_group_sets
-        and not settings.repair_security_groups
-        and any(c.missing for c in explanation.groups)
-    ):
+            case CreateCopy():
+                steps.append(f"{api.create_operation} {step.name} with EnableInterContainerTrafficEncryption=true")
+            case Publish(only_if_repaired=True):
+                if any(c.missing for c in explanation.groups):
+                    steps.append(f"publish a '{step.action.value}' alert")
+            case Publish():
+                needed = " (action needed)" if step.action_needed else ""
+                steps.append(f"publish a '{step.action.value}' alert{needed}")
+            case RemediateParent():
+                steps.append(f"nothing on this job; the guard remediates its parent {job.parent_arn} instead")
+            case _:
+                if text := step.describe():
+                    steps.append(text)
+    if not steps:
+        steps.append("nothing: no call that changes the account, no alert")
+    if job.security_group_sets and not settings.repair_security_groups and any(c.missing for c in explanation.groups):
         explanation.notes.append(
             "security-group repair is off (RepairSecurityGroups=false): the missing rules stay missing"
         )
-
-
-def _intent(evaluation: Evaluation) -> Intent:
-    if evaluation.decision.action is Action.STOP:
-        return Intent.STOP
-    if evaluation.decision.action is Action.RESUME:
-        if evaluation.entry is not None:
-            return evaluation.entry.intent
-        history = history_from_tag(evaluation.job.remediation_tag)
-        if history is not None:
-            return history.intent
-    return Intent.RELAUNCH

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from ict_guard.alerts import Alert, AlertAction, Severity, sns_publish_arguments
+from ict_guard.alerts import Alert, AlertAction, Severity
+from ict_guard.publishing import sns_publish_arguments
 
 pytestmark = pytest.mark.unit
 

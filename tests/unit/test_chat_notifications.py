@@ -10,7 +10,9 @@ import pytest
 from botocore.exceptions import ClientError
 from test_alerts import alert
 
-from ict_guard.alerts import AlertAction, AlertPublisher, chat_notification, chat_publish_arguments
+from ict_guard.alerts import AlertAction
+from ict_guard.chat import chat_notification, chat_publish_arguments
+from ict_guard.publishing import AlertPublisher
 
 pytestmark = pytest.mark.unit
 

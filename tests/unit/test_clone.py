@@ -10,11 +10,14 @@ from hypothesis import strategies as st
 
 from sandbox.shapes import example_value
 from ict_guard.clone import (
-    build_encrypted_training_clone,
+    MAX_USER_TAGS,
+    build_encrypted_copy,
     cloneable_members,
     filter_to_shape,
+    output_only_paths,
     relaunch_name,
 )
+from ict_guard.jobs import TRAINING_API
 
 pytestmark = pytest.mark.unit
 
@@ -39,9 +42,9 @@ def described_job(**overrides):
 
 
 def clone(described, tags=None, sent=True):
-    return build_encrypted_training_clone(
-        described, tags or {}, MODEL, metric_definitions_sent=(sent,)
-    )
+    return build_encrypted_copy(
+        TRAINING_API, described, tags or {}, MODEL, metric_definitions_sent=(sent,)
+    ).request
 
 
 def test_the_clone_of_a_fully_populated_description_is_a_valid_create_request():
@@ -121,6 +124,12 @@ METRICS = [{"Name": "validation:rmse", "Regex": ".*rmse=(\\S+)"}]
         ({"TrainingImage": "acct.dkr.ecr.us-east-1.amazonaws.com/mine:1"}, None, True),
         # Filled in by SageMaker for a built-in algorithm: the caller did not send them.
         ({"TrainingImage": "acct.dkr.ecr.us-east-1.amazonaws.com/xgboost:1"}, False, False),
+        # No hint (the sweep, a tuning job's child, a resume): SageMaker's own registries say it.
+        ({"TrainingImage": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"}, None, False),
+        ({"TrainingImage": "683313688378.dkr.ecr.us-east-1.amazonaws.com/xgboost:1.7-1"}, None, False),
+        ({"TrainingImage": "382416733822.dkr.ecr.us-east-1.amazonaws.com/kmeans:1"}, None, False),
+        # The same repository name in the customer's own account is the customer's image.
+        ({"TrainingImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/xgboost:1.7-1"}, None, True),
         # Algorithm resources define their metrics themselves.
         ({"AlgorithmName": "my-algorithm"}, True, False),
         ({"AlgorithmName": "my-algorithm"}, None, False),
@@ -166,3 +175,40 @@ def test_a_63_character_original_keeps_a_readable_prefix():
 def test_shorter_limits_for_other_kinds_of_job(original, limit):
     name = relaunch_name(original, limit)
     assert len(name) <= limit and NAME_PATTERN.match(name)
+
+
+def test_output_only_members_are_found_by_their_documentation_as_a_class():
+    # The model documents these as "read-only and isn't accepted in CreateTrainingJob requests";
+    # a member SageMaker adds with the same sentence joins the list by itself.
+    assert set(output_only_paths(CREATE)) >= {
+        "ResourceConfig.SelectedInstanceType",
+        "ResourceConfig.SelectedInstanceCount",
+    }
+
+
+def test_selected_instance_fields_never_reach_the_copy():
+    described = described_job(
+        ResourceConfig={
+            "InstancePreferences": [{"InstanceType": "ml.p5.48xlarge", "InstanceCount": 2}, {"InstanceType": "ml.p4d.24xlarge", "InstanceCount": 2}],
+            "InstanceCount": 2,
+            "InstanceType": "ml.p5.48xlarge",
+            "SelectedInstanceType": "ml.p5.48xlarge",
+            "SelectedInstanceCount": 2,
+            "VolumeSizeInGB": 30,
+        }
+    )
+    resource = clone(described)["ResourceConfig"]
+    assert "SelectedInstanceType" not in resource and "SelectedInstanceCount" not in resource
+    # InstancePreferences excludes InstanceType (API reference, ResourceConfig).
+    assert "InstanceType" not in resource and len(resource["InstancePreferences"]) == 2
+
+
+def test_fifty_user_tags_leave_no_room_for_the_link_which_the_copy_then_does_without():
+    tags = {f"k{i}": "v" for i in range(MAX_USER_TAGS)} | {"aws:cloudformation:stack-name": "s"}
+    copy = build_encrypted_copy(TRAINING_API, described_job(), tags, MODEL)
+    keys = [t["Key"] for t in copy.request["Tags"]]
+    assert len(keys) == MAX_USER_TAGS and "ict-guard:relaunched-from" not in keys
+    assert keys == [f"k{i}" for i in range(MAX_USER_TAGS)]  # the user's own tags come first
+    assert not copy.linked_by_tag and any("ledger" in note for note in copy.notes)
+    roomy = build_encrypted_copy(TRAINING_API, described_job(), {f"k{i}": "v" for i in range(49)}, MODEL)
+    assert roomy.linked_by_tag and roomy.request["Tags"][-1]["Key"] == "ict-guard:relaunched-from"

@@ -12,7 +12,7 @@ from ict_guard.settings import RemediationMode, Settings
 
 pytestmark = pytest.mark.unit
 
-RELAUNCH = Settings()
+RELAUNCH = Settings(mode=RemediationMode.RELAUNCH)
 
 
 def job(**overrides) -> Job:
@@ -53,15 +53,16 @@ def test_exempt_job_is_notified_not_touched_and_tag_value_is_case_insensitive():
 
 
 def test_exemption_uses_the_configured_tag_key():
-    settings = Settings(exempt_tag_key="team:skip-ict")
+    settings = Settings(mode=RemediationMode.RELAUNCH, exempt_tag_key="team:skip-ict")
     assert decide(job(tags={"team:skip-ict": "true"}), settings).action is Action.NOTIFY
     assert decide(job(tags={"ict-guard:exempt": "true"}), settings).action is Action.RELAUNCH
 
 
 def test_below_minimum_instance_count_is_ignored():
     assert decide(job(instance_count=1), RELAUNCH).action is Action.NOTHING
-    assert decide(job(instance_count=3), Settings(min_instance_count=4)).action is Action.NOTHING
-    assert decide(job(instance_count=4), Settings(min_instance_count=4)).action is Action.RELAUNCH
+    four = Settings(mode=RemediationMode.RELAUNCH, min_instance_count=4)
+    assert decide(job(instance_count=3), four).action is Action.NOTHING
+    assert decide(job(instance_count=4), four).action is Action.RELAUNCH
 
 
 def test_encrypted_vpc_job_gets_only_security_groups_and_only_when_repair_is_on():
@@ -144,17 +145,6 @@ def test_safety_properties_of_every_decision(j, s, h):
         assert h is not None and not h.settled and not j.in_progress
     if j.encrypted:
         assert action not in (Action.STOP, Action.RELAUNCH, Action.RESUME)
-
-
-def test_relaunch_mode_does_not_stop_a_job_whose_role_it_may_not_pass():
-    limited = Settings(relaunch_role_pattern="service-role/AmazonSageMaker-ExecutionRole-*")
-    allowed = job(role_arns=("arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRole-2025",))
-    other = job(role_arns=("arn:aws:iam::123456789012:role/TeamRole",))
-    assert decide(allowed, limited).action is Action.RELAUNCH
-    decision = decide(other, limited)
-    assert decision.action is Action.NOTIFY and "TeamRole" in decision.reason
-    # Stop mode needs no PassRole: it stops regardless.
-    assert decide(other, Settings(mode=RemediationMode.STOP, relaunch_role_pattern="x*")).action is Action.STOP
 
 
 @pytest.mark.parametrize(

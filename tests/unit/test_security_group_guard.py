@@ -17,6 +17,7 @@ from ict_guard.security_groups import (
     SecurityGroupRepairer,
     self_referencing_permission,
 )
+from ict_guard.reporting import Reporter
 from ict_guard.settings import Settings
 from ict_guard.sg_guard import SecurityGroupGuard, is_managed, needs_to_restore
 from sandbox.template import EVENTS_DIR
@@ -169,9 +170,8 @@ def make_guard(ec2: FakeEc2, **settings: Any):
         settings=Settings(alert_topic_arn="arn:aws:sns:us-east-1:123456789012:t", **settings),
         ec2=ec2,
         repairer=SecurityGroupRepairer(ec2),
-        alerts=alerts,
+        reporter=Reporter(alerts=alerts, logger=logger, metrics=metrics),
         logger=logger,
-        metrics=metrics,
         region="us-east-1",
     )
     return guard, alerts, logger, metrics

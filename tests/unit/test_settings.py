@@ -9,8 +9,9 @@ pytestmark = pytest.mark.unit
 
 def test_defaults_follow_the_policy_table():
     settings = Settings.from_env({})
+    # notify: a deployment with default parameters watches first (issue 12); prod opts in.
     assert settings == Settings(
-        mode=RemediationMode.RELAUNCH,
+        mode=RemediationMode.NOTIFY,
         min_instance_count=2,
         exempt_tag_key="ict-guard:exempt",
         repair_security_groups=True,

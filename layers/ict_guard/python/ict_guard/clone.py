@@ -3,15 +3,20 @@
 The fields copied are the Create operation's inputs that the Describe operation returns, walked
 recursively against the Create input shapes, so a field SageMaker adds tomorrow is carried over
 by the boto3 in the Lambda runtime without a change here. What Describe returns that Create
-rejects is handled below, one explicit rule each.
+refuses is handled below, one rule per class of field (each rule names its AWS source); what the
+copy still cannot carry is checked before the stop by `preflight`.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ict_guard.algorithms import builtin_algorithm
 from ict_guard.jobs import (
     GUARD_TAG_PREFIX,
     RELAUNCHED_FROM_TAG,
@@ -19,16 +24,27 @@ from ict_guard.jobs import (
     TRAINING_API,
     TUNING_API,
     JobApi,
+    tuning_definitions,
 )
 
 if TYPE_CHECKING:
     from botocore.model import ServiceModel, Shape
 
 CLONE_MARK = "-enc-"
-MAX_WARM_START_PARENTS = 5  # HyperParameterTuningJobWarmStartConfig.ParentHyperParameterTuningJobs
-# Warm start uses the results of earlier tuning jobs to choose what to try next; SageMaker offers
-# it for Bayesian and Random search only.
-WARM_START_STRATEGIES = {"Bayesian", "Random"}
+# Create* and AddTags refuse more than 50 user tags on one resource; keys with the reserved `aws:`
+# prefix do not count and may not be sent (SageMaker API reference: AddTags, "Each resource can
+# have a maximum of 50 tags"; Tag: "You can't use aws: as a prefix").
+MAX_USER_TAGS = 50
+
+# Members of Create input shapes that SageMaker documents as output-only: Describe returns them,
+# Create refuses them. The botocore model carries the service's own wording, e.g.
+# ResourceConfig.SelectedInstanceType: "This field is read-only and isn't accepted in
+# CreateTrainingJob requests." Matching the documentation covers the whole class, including
+# members SageMaker adds later with the same sentence.
+_OUTPUT_ONLY = re.compile(
+    r"read-only and (?:isn't|is not) accepted|(?:isn't|is not) accepted in \w*Create\w* requests",
+    re.IGNORECASE,
+)
 
 
 def relaunch_name(original: str, max_length: int = TRAINING_API.name_max_length) -> str:
@@ -50,16 +66,48 @@ def cloneable_members(service_model: ServiceModel, create_op: str, describe_op: 
     return [name for name in create_input.members if name in describe_output.members]
 
 
+def is_output_only(member: Shape) -> bool:
+    """Whether the model documents this input member as read-only (refused by Create)."""
+    return bool(_OUTPUT_ONLY.search(member.documentation or ""))
+
+
+@functools.cache
+def _input_members(shape: Shape) -> dict[str, Shape]:
+    return {name: m for name, m in shape.members.items() if not is_output_only(m)}
+
+
+def output_only_paths(shape: Shape, prefix: str = "", _seen: frozenset[str] = frozenset()) -> list[str]:
+    """Dotted paths of every output-only member under `shape` (for tests and the preflight)."""
+    paths: list[str] = []
+    if shape.name in _seen:
+        return paths
+    seen = _seen | {shape.name}
+    if shape.type_name == "structure":
+        for name, member in shape.members.items():
+            path = f"{prefix}.{name}" if prefix else name
+            if is_output_only(member):
+                paths.append(path)
+            else:
+                paths += output_only_paths(member, path, seen)
+    elif shape.type_name == "list":
+        paths += output_only_paths(shape.member, f"{prefix}[]", seen)
+    elif shape.type_name == "map":
+        paths += output_only_paths(shape.value, f"{prefix}{{}}", seen)
+    return paths
+
+
 def filter_to_shape(value: Any, shape: Shape) -> Any:
     """Keep only what `shape` (an input shape) can carry; drop empty containers.
 
-    Describe shapes can hold output-only members; Create rejects unknown members and empty lists
-    or maps below a `min` length constraint, and an empty container means the same as absent.
+    Describe shapes can hold output-only members; Create refuses unknown members, output-only
+    ones, and empty lists or maps below a `min` length constraint, and an empty container means
+    the same as absent.
     """
     if shape.type_name == "structure" and isinstance(value, Mapping):
+        members = _input_members(shape)
         kept = {}
         for key, item in value.items():
-            member = shape.members.get(key)
+            member = members.get(key)
             if member is None:
                 continue
             filtered = filter_to_shape(item, member)
@@ -67,9 +115,7 @@ def filter_to_shape(value: Any, shape: Shape) -> Any:
                 kept[key] = filtered
         return kept
     if shape.type_name == "list" and isinstance(value, list):
-        return [
-            f for f in (filter_to_shape(item, shape.member) for item in value) if not _is_empty(f)
-        ]
+        return [f for f in (filter_to_shape(item, shape.member) for item in value) if not _is_empty(f)]
     if shape.type_name == "map" and isinstance(value, Mapping):
         return {k: filter_to_shape(v, shape.value) for k, v in value.items()}
     return value
@@ -79,15 +125,42 @@ def _is_empty(value: Any) -> bool:
     return value is None or (isinstance(value, (list, dict, str)) and len(value) == 0)
 
 
-def carried_tags(tags: Mapping[str, str], original_name: str) -> list[dict[str, str]]:
-    """ListTags of the original, minus keys Create rejects or that describe the guard's own work."""
+def user_tag_count(tags: Mapping[str, str]) -> int:
+    """Tags that count against the 50-tag limit: every key but the reserved `aws:` ones."""
+    return sum(1 for key in tags if not key.startswith(RESERVED_TAG_PREFIX))
+
+
+def has_room_for_tag(tags: Mapping[str, str], key: str) -> bool:
+    """Whether AddTags of `key` keeps the resource within the limit (a key it already has is
+    overwritten, not added)."""
+    return key in tags or user_tag_count(tags) < MAX_USER_TAGS
+
+
+def carried_tags(tags: Mapping[str, str], original_name: str) -> tuple[list[dict[str, str]], bool]:
+    """The copy's tags, and whether the link to the original fits among them.
+
+    The user's own tags come first (ListTags of the original minus `aws:` keys, which Create
+    refuses, and minus the guard's own); `ict-guard:relaunched-from` is added only while the copy
+    stays within the 50-tag limit. Without it the link lives in the ledger and the alert.
+    """
     kept = [
         {"Key": k, "Value": v}
         for k, v in tags.items()
         if not k.startswith(RESERVED_TAG_PREFIX) and not k.startswith(GUARD_TAG_PREFIX)
     ]
-    kept.append({"Key": RELAUNCHED_FROM_TAG, "Value": original_name})
-    return kept
+    linked = len(kept) < MAX_USER_TAGS
+    if linked:
+        kept.append({"Key": RELAUNCHED_FROM_TAG, "Value": original_name})
+    return kept, linked
+
+
+@dataclass(frozen=True)
+class EncryptedCopy:
+    """The Create* request of the encrypted copy, and what about it a person should know."""
+
+    request: dict[str, Any]
+    notes: tuple[str, ...] = ()
+    linked_by_tag: bool = True
 
 
 def _model_copy(api: JobApi, described: Mapping[str, Any], service_model: ServiceModel) -> dict[str, Any]:
@@ -106,105 +179,137 @@ def _encrypted_definition(definition: dict[str, Any], metric_definitions_sent: b
     definition = dict(definition)
     definition["EnableInterContainerTrafficEncryption"] = True
 
-    # ResourceConfig: InstanceGroups (heterogeneous clusters) cannot be combined with
-    # InstanceType/InstanceCount, which Describe may still report for such jobs.
+    # ResourceConfig: InstanceGroups (heterogeneous clusters) and InstancePreferences (an ordered
+    # list SageMaker picks from) each exclude InstanceType, which Describe may still report for
+    # such jobs (API reference, ResourceConfig).
     resource = definition.get("ResourceConfig")
-    if resource and resource.get("InstanceGroups"):
-        definition["ResourceConfig"] = {
-            k: v for k, v in resource.items() if k not in ("InstanceType", "InstanceCount")
-        }
+    if resource and (resource.get("InstanceGroups") or resource.get("InstancePreferences")):
+        dropped = ("InstanceType", "InstanceCount") if resource.get("InstanceGroups") else ("InstanceType",)
+        definition["ResourceConfig"] = {k: v for k, v in resource.items() if k not in dropped}
 
     # AlgorithmSpecification.MetricDefinitions: Describe returns the metrics that SageMaker
     # defines for its built-in algorithms and for algorithm resources (AlgorithmName), and Create
-    # refuses metric definitions for those. Keep them only when the caller sent them, or when
-    # CloudTrail did not record whether it did and there is no AlgorithmName.
+    # refuses metric definitions for those. Keep them only when the caller sent them (the
+    # CloudTrail hint), or, without a hint, when the image is not one of SageMaker's algorithms.
     algorithm = definition.get("AlgorithmSpecification")
-    if algorithm and "MetricDefinitions" in algorithm:
-        if algorithm.get("AlgorithmName") or metric_definitions_sent is False:
-            definition["AlgorithmSpecification"] = {
-                k: v for k, v in algorithm.items() if k != "MetricDefinitions"
-            }
+    if algorithm and "MetricDefinitions" in algorithm and not _keeps_metric_definitions(algorithm, metric_definitions_sent):
+        definition["AlgorithmSpecification"] = {k: v for k, v in algorithm.items() if k != "MetricDefinitions"}
     return definition
+
+
+def _keeps_metric_definitions(algorithm: Mapping[str, Any], sent: bool | None) -> bool:
+    if algorithm.get("AlgorithmName") or sent is False:
+        return False
+    return sent is True or builtin_algorithm(algorithm.get("TrainingImage")) is None
 
 
 def _hint(hints: Sequence[bool | None], index: int) -> bool | None:
     return hints[index] if index < len(hints) else None
 
 
-def build_encrypted_training_clone(
-    described: Mapping[str, Any],
-    tags: Mapping[str, str],
-    service_model: ServiceModel,
-    *,
-    metric_definitions_sent: Sequence[bool | None] = (),
-) -> dict[str, Any]:
-    """The CreateTrainingJob request for an encrypted copy of the described training job."""
-    request = _encrypted_definition(
-        _model_copy(TRAINING_API, described, service_model), _hint(metric_definitions_sent, 0)
-    )
-    original = described[TRAINING_API.name_member]
-    request[TRAINING_API.name_member] = relaunch_name(original, TRAINING_API.name_max_length)
-    request["Tags"] = carried_tags(tags, original)
-    return request
-
-
-def build_encrypted_tuning_clone(
-    described: Mapping[str, Any],
-    tags: Mapping[str, str],
-    service_model: ServiceModel,
-    *,
-    metric_definitions_sent: Sequence[bool | None] = (),
-) -> dict[str, Any]:
-    """The CreateHyperParameterTuningJob request for an encrypted copy: every definition
-    encrypted; WarmStartConfig and Autotune kept as they were."""
-    request = _model_copy(TUNING_API, described, service_model)
-    if "TrainingJobDefinition" in request:
-        request["TrainingJobDefinition"] = _encrypted_definition(
-            request["TrainingJobDefinition"], _hint(metric_definitions_sent, 0)
-        )
-    if "TrainingJobDefinitions" in request:
-        request["TrainingJobDefinitions"] = [
-            _encrypted_definition(d, _hint(metric_definitions_sent, i))
-            for i, d in enumerate(request["TrainingJobDefinitions"])
-        ]
-    original = described[TUNING_API.name_member]
-    request[TUNING_API.name_member] = relaunch_name(original, TUNING_API.name_max_length)
-    request["Tags"] = carried_tags(tags, original)
-    return request
-
-
-def build_encrypted_clone(
+def build_encrypted_copy(
     api: JobApi,
     described: Mapping[str, Any],
     tags: Mapping[str, str],
     service_model: ServiceModel,
     *,
     metric_definitions_sent: Sequence[bool | None] = (),
-) -> dict[str, Any]:
-    build = build_encrypted_tuning_clone if api is TUNING_API else build_encrypted_training_clone
-    return build(described, tags, service_model, metric_definitions_sent=metric_definitions_sent)
+) -> EncryptedCopy:
+    """The Create* request for an encrypted copy of the described training or tuning job.
 
-
-def warm_start_from(request: Mapping[str, Any], parent_name: str) -> tuple[dict[str, Any], str | None]:
-    """Add the stopped original as a warm-start parent of its encrypted copy.
-
-    With IDENTICAL_DATA_AND_ALGORITHM the copy continues the original's search instead of
-    starting over: it learns from the training jobs the original completed, and those count
-    against the copy's MaxNumberOfTrainingJobs, so completed work is not paid for twice. An
-    existing warm start keeps its type and gains the original as one more parent. Returns the
-    request and, when the warm start cannot be added, the reason.
+    Every training specification gets EnableInterContainerTrafficEncryption=True; the name is
+    `relaunch_name`; the tags are `carried_tags`. A tuning job's WarmStartConfig is dropped: the
+    service refuses a warm start whose training definition differs from its parents' outside
+    AlgorithmSpecification, InputDataConfig, OutputDataConfig, StaticHyperParameters, RoleArn,
+    ResourceConfig, StoppingCondition, VpcConfig, EnableManagedSpotTraining and CheckpointConfig
+    (its error text, quoted in SageMaker Python SDK issue 3693). The original's parents match the
+    original (the service checked them when it accepted it), so each of them, like the original
+    itself, differs from the encrypted copy in EnableInterContainerTrafficEncryption.
     """
-    strategy = (request.get("HyperParameterTuningJobConfig") or {}).get("Strategy")
-    if strategy not in WARM_START_STRATEGIES:
-        return dict(request), f"warm start is not available for the {strategy} strategy"
-    existing = request.get("WarmStartConfig") or {}
-    parents = list(existing.get("ParentHyperParameterTuningJobs") or [])
-    if any(p.get("HyperParameterTuningJobName") == parent_name for p in parents):
-        return dict(request), None
-    if len(parents) >= MAX_WARM_START_PARENTS:
-        return dict(request), f"the copy already has {len(parents)} warm-start parents, the maximum"
-    warm = {
-        "ParentHyperParameterTuningJobs": [*parents, {"HyperParameterTuningJobName": parent_name}],
-        "WarmStartType": existing.get("WarmStartType") or "IDENTICAL_DATA_AND_ALGORITHM",
-    }
-    return {**request, "WarmStartConfig": warm}, None
+    request = _model_copy(api, described, service_model)
+    notes: list[str] = []
+    if api is TUNING_API:
+        if "TrainingJobDefinition" in request:
+            request["TrainingJobDefinition"] = _encrypted_definition(
+                request["TrainingJobDefinition"], _hint(metric_definitions_sent, 0)
+            )
+        if "TrainingJobDefinitions" in request:
+            request["TrainingJobDefinitions"] = [
+                _encrypted_definition(d, _hint(metric_definitions_sent, i))
+                for i, d in enumerate(request["TrainingJobDefinitions"])
+            ]
+        parents = (request.pop("WarmStartConfig", None) or {}).get("ParentHyperParameterTuningJobs") or []
+        names = ", ".join(str(p.get("HyperParameterTuningJobName")) for p in parents)
+        notes.append(
+            "the copy starts its search over: SageMaker refuses a warm start from a parent whose "
+            "training definition differs in EnableInterContainerTrafficEncryption, so neither "
+            f"{described[api.name_member]} nor {'its parents (' + names + ')' if names else 'any other job'} "
+            "can be a parent; the training jobs the original completed are not reused"
+        )
+    else:
+        request = _encrypted_definition(request, _hint(metric_definitions_sent, 0))
+    original = described[api.name_member]
+    request[api.name_member] = relaunch_name(original, api.name_max_length)
+    request["Tags"], linked = carried_tags(tags, original)
+    if not linked:
+        notes.append(
+            f"the copy carries the original's {MAX_USER_TAGS} tags, the most SageMaker allows, so "
+            f"it has no {RELAUNCHED_FROM_TAG} tag: the link to {original} is in this alert and "
+            "the guard's ledger"
+        )
+    return EncryptedCopy(request, tuple(notes), linked)
+
+
+# -- fallbacks: tried once each, in this order, when SageMaker refuses the copy after the stop ------
+
+
+def _definitions_of(request: dict[str, Any]) -> list[dict[str, Any]]:
+    if "TrainingJobDefinition" in request or "TrainingJobDefinitions" in request:
+        return [dict(d) for d in tuning_definitions(request)]
+    return [request]
+
+
+def without_warm_start(request: Mapping[str, Any]) -> dict[str, Any] | None:
+    if "WarmStartConfig" not in request:
+        return None
+    return {k: v for k, v in request.items() if k != "WarmStartConfig"}
+
+
+def without_metric_definitions(request: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The request without AlgorithmSpecification.MetricDefinitions anywhere (the service filled
+    them in for an algorithm this guard did not recognise), or None when it has none."""
+    copy = dict(request)
+    changed = False
+
+    def strip(definition: Mapping[str, Any]) -> dict[str, Any]:
+        nonlocal changed
+        algorithm = definition.get("AlgorithmSpecification") or {}
+        if "MetricDefinitions" not in algorithm:
+            return dict(definition)
+        changed = True
+        return {**definition, "AlgorithmSpecification": {k: v for k, v in algorithm.items() if k != "MetricDefinitions"}}
+
+    if "TrainingJobDefinition" in copy:
+        copy["TrainingJobDefinition"] = strip(copy["TrainingJobDefinition"])
+    elif "TrainingJobDefinitions" in copy:
+        copy["TrainingJobDefinitions"] = [strip(d) for d in copy["TrainingJobDefinitions"]]
+    else:
+        copy = strip(copy)
+    return copy if changed else None
+
+
+def without_guard_tag(request: Mapping[str, Any]) -> dict[str, Any] | None:
+    tags = request.get("Tags") or []
+    kept = [t for t in tags if not str(t.get("Key", "")).startswith(GUARD_TAG_PREFIX)]
+    if len(kept) == len(tags):
+        return None
+    return {**request, "Tags": kept}
+
+
+Fallback = Callable[[Mapping[str, Any]], "dict[str, Any] | None"]
+# (what it gives up, the transformation); each returns None where it would change nothing.
+FALLBACKS: tuple[tuple[str, Fallback], ...] = (
+    ("without the warm start", without_warm_start),
+    ("without the metric definitions SageMaker filled in", without_metric_definitions),
+    (f"without the guard's {RELAUNCHED_FROM_TAG} tag", without_guard_tag),
+)

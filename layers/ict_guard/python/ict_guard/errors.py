@@ -17,9 +17,17 @@ class JobBusy(Exception):
     """The job's idempotency record is INPROGRESS: raised so that Lambda retries once it expires."""
 
 
-class StillStopping(Exception):
-    """A resumed re-launch must wait: the stopped tuning job is not Stopped yet (not a failure;
-    raised so that no idempotency record keeps the answer)."""
+class CopyRefused(Exception):
+    """SageMaker refused the Create* request of the encrypted copy (ValidationException): the
+    request, not the moment, is wrong; repeating it fails the same way."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotStoppable(Exception):
+    """Stop* was refused because the job is not InProgress (ValidationException)."""
 
 
 class DescribedOtherJob(Exception):

@@ -57,10 +57,16 @@ class JobCall:
     account: str
     region: str
     initiated_by: str | None
+    # The person behind a shared role (SageMaker Studio's execution role): CloudTrail's
+    # sessionContext.sourceIdentity, or onBehalfOf for trusted identity propagation.
+    acting_for: str | None
     requested_encryption: bool | None  # None: absent somewhere (the API default is false)
     # Per training definition (one for a training job): whether the caller sent
     # MetricDefinitions; None where CloudTrail did not record the algorithm specification.
     metric_definitions_sent: tuple[bool | None, ...]
+    # SessionChainingConfig.EnableSessionTagChaining as sent (None: not recorded); Describe never
+    # returns it, so only the event can tell.
+    session_chaining: bool | None = None
 
 
 class FailedCall(Exception):
@@ -144,8 +150,10 @@ def parse_job_call(event: Any) -> JobCall:
         account=parsed.account,
         region=parsed.region,
         initiated_by=initiator(detail.user_identity),
+        acting_for=acting_for(detail.user_identity),
         requested_encryption=requested,
         metric_definitions_sent=tuple(_metric_definitions_sent(d) for d in definitions),
+        session_chaining=_session_chaining(request),
     )
 
 
@@ -198,6 +206,36 @@ def initiator(identity: dict[str, Any] | None) -> str | None:
         if isinstance(candidate, str) and candidate:
             return candidate[:512]
     return None
+
+
+def acting_for(identity: dict[str, Any] | None) -> str | None:
+    """The person a shared role acted for, when CloudTrail says so.
+
+    SageMaker Studio runs every user's calls as the domain's execution role; when the domain sets
+    a source identity, CloudTrail records it as `userIdentity.sessionContext.sourceIdentity`, and
+    with IAM Identity Center trusted identity propagation as `userIdentity.onBehalfOf.userId`
+    (CloudTrail userIdentity element, AWS CloudTrail User Guide).
+    """
+    if not isinstance(identity, dict):
+        return None
+    context = identity.get("sessionContext")
+    source = context.get("sourceIdentity") if isinstance(context, dict) else None
+    if isinstance(source, str) and source:
+        return source[:256]
+    behalf = identity.get("onBehalfOf")
+    user = behalf.get("userId") if isinstance(behalf, dict) else None
+    if isinstance(user, str) and user:
+        store = behalf.get("identityStoreArn")
+        return f"{user[:128]} (identity store {store[:256]})" if isinstance(store, str) and store else user[:128]
+    return None
+
+
+def _session_chaining(request: dict[str, Any]) -> bool | None:
+    config = request.get("sessionChainingConfig")
+    if not isinstance(config, dict):
+        return None
+    value = config.get("enableSessionTagChaining")
+    return value if isinstance(value, bool) else None
 
 
 def _request_definitions(request: dict[str, Any], spec: JobApi) -> list[dict[str, Any]]:

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ict_guard.alerts import SECURITY_GROUP, Alert, AlertAction, console_url, initiator_label, kind_label
+from ict_guard.alerts import SECURITY_GROUP, Alert, AlertAction, console_url, kind_label
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger, Metrics
@@ -103,7 +103,7 @@ def build_finding(alert: Alert, now: dt.datetime) -> dict[str, Any]:
         f"arn:{partition}:sagemaker:{alert.region}:{alert.account}:{alert.resource_type}/{alert.name.lower()}"
     )
     description = (
-        f"{_sentence(alert.what_happened())} Started by {initiator_label(alert.initiated_by)}. "
+        f"{_sentence(alert.what_happened())} Started by {alert.who()}. "
         f"What the guard did: {alert.what_was_done()} Why: {alert.reason}."
     )
     details = {

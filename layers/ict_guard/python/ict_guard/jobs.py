@@ -15,6 +15,11 @@ RELAUNCHED_FROM_TAG = "ict-guard:relaunched-from"
 MANAGED_TAG = "ict-guard:managed"
 GUARD_TAG_PREFIX = "ict-guard:"
 RESERVED_TAG_PREFIX = "aws:"  # Create* rejects tag keys with this prefix
+# SageMaker Pipelines tags every job a step starts with the execution and the step; a copy made
+# outside the pipeline would leave the step failed and the copy orphaned (developer guide,
+# "Pipelines" tagging; the tags appear on the job's ListTags).
+PIPELINE_EXECUTION_TAG = "sagemaker:pipeline-execution-arn"
+PIPELINE_STEP_TAG = "sagemaker:pipeline-step-name"
 
 
 class JobKind(enum.StrEnum):
@@ -95,13 +100,21 @@ def tags_to_dict(tags: Iterable[Mapping[str, str]]) -> dict[str, str]:
 
 
 def instance_count(resource_config: Mapping[str, Any] | None) -> int:
-    """Instances of a job: InstanceCount, or the sum over InstanceGroups (heterogeneous cluster)."""
+    """Instances of a job, as many as it may run on.
+
+    InstanceCount, or the sum over InstanceGroups (heterogeneous cluster). A job that lets
+    SageMaker choose from InstancePreferences runs one preference with its own InstanceCount;
+    once chosen, Describe reports SelectedInstanceCount. The largest of these counts is what the
+    job gets or may get (API reference, ResourceConfig).
+    """
     if not resource_config:
         return 0
     groups = resource_config.get("InstanceGroups") or []
     if groups:
         return sum(int(g.get("InstanceCount") or 0) for g in groups)
-    return int(resource_config.get("InstanceCount") or 0)
+    counts = [int(resource_config.get("InstanceCount") or 0), int(resource_config.get("SelectedInstanceCount") or 0)]
+    counts += [int(p.get("InstanceCount") or 0) for p in resource_config.get("InstancePreferences") or ()]
+    return max(counts)
 
 
 def definition_instance_count(definition: Mapping[str, Any]) -> int:
@@ -207,6 +220,14 @@ class Job:
     @property
     def remediation_tag(self) -> str | None:
         return self.tags.get(REMEDIATION_TAG)
+
+    @property
+    def pipeline_execution_arn(self) -> str | None:
+        return self.tags.get(PIPELINE_EXECUTION_TAG)
+
+    @property
+    def pipeline_step_name(self) -> str | None:
+        return self.tags.get(PIPELINE_STEP_TAG)
 
     @property
     def parent_kind(self) -> JobKind | None:

@@ -2,8 +2,14 @@
 
 If a function dies between StopTrainingJob and a later step, the job is no longer InProgress and
 nothing on it may say who stopped it; this record does, and carries the exact re-launch request,
-so the retry finishes the work and nothing of the original specification is lost. It shares the
-idempotency table (same key and TTL attributes as Powertools, a prefix of its own).
+so the retry finishes the work and nothing of the original specification is lost. A copy that
+SageMaker refused after the stop is recorded too (`refusal`), so that retries and sweeps neither
+repeat the request nor the alert. It shares the idempotency table (same key and TTL attributes as
+Powertools, a prefix of its own).
+
+Items are (de)serialized with boto3's DynamoDB TypeSerializer. The re-launch request and rule
+summaries are stored as JSON strings: they hold floats (DynamoDB numbers need Decimal) and are
+read back whole, never queried.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
 from ict_guard.policy import History, Intent
 
 if TYPE_CHECKING:
@@ -21,6 +29,8 @@ if TYPE_CHECKING:
 
 KEY_PREFIX = "ict-guard-ledger#"
 RETENTION_SECONDS = 30 * 24 * 3600
+_SERIALIZER = TypeSerializer()
+_DESERIALIZER = TypeDeserializer()
 
 
 @dataclass(frozen=True)
@@ -32,13 +42,23 @@ class LedgerEntry:
     recorded_at: float | None = None
     # Security-group rules an earlier run added (alert summaries), for the run that finishes.
     rules_added: list[dict[str, Any]] = field(default_factory=list)
+    # SageMaker's message when it refused the copy after the stop (fallbacks included): the job
+    # needs a person; the request above is the last one tried.
+    refusal: str | None = None
 
     @property
     def history(self) -> History:
         return History(self.intent, self.settled)
 
 
+def _item(values: dict[str, Any]) -> dict[str, Any]:
+    return {key: _SERIALIZER.serialize(value) for key, value in values.items()}
+
+
 class RemediationLedger:
+    """The ledger on the idempotency table (DynamoDB GetItem, PutItem, UpdateItem; ClientError
+    raised as botocore gives it)."""
+
     def __init__(
         self,
         dynamodb: DynamoDBClient,
@@ -55,7 +75,7 @@ class RemediationLedger:
         self._clock = clock
 
     def _key(self, job_key: str) -> dict[str, Any]:
-        return {self._key_attr: {"S": KEY_PREFIX + job_key}}
+        return _item({self._key_attr: KEY_PREFIX + job_key})
 
     def location(self, job_key: str) -> str:
         """Where a person finds the record (and its full re-launch request)."""
@@ -63,49 +83,53 @@ class RemediationLedger:
 
     def record(self, job_key: str, intent: Intent, relaunch_request: dict[str, Any] | None) -> None:
         now = int(self._clock())
-        item = {
-            **self._key(job_key),
-            self._expiry_attr: {"N": str(now + RETENTION_SECONDS)},
-            "intent": {"S": intent.value},
-            "settled": {"BOOL": False},
-            "recorded_at": {"N": str(now)},
+        values: dict[str, Any] = {
+            self._key_attr: KEY_PREFIX + job_key,
+            self._expiry_attr: now + RETENTION_SECONDS,
+            "intent": intent.value,
+            "settled": False,
+            "recorded_at": now,
         }
         if relaunch_request is not None:
-            item["relaunch_request"] = {"S": json.dumps(relaunch_request, sort_keys=True)}
-        self._db.put_item(TableName=self._table, Item=item)
+            values["relaunch_request"] = json.dumps(relaunch_request, sort_keys=True)
+        self._db.put_item(TableName=self._table, Item=_item(values))
 
     def lookup(self, job_key: str) -> LedgerEntry | None:
-        item = self._db.get_item(TableName=self._table, Key=self._key(job_key), ConsistentRead=True)
-        item = item.get("Item")
-        if not item or "intent" not in item:
+        raw = self._db.get_item(TableName=self._table, Key=self._key(job_key), ConsistentRead=True).get("Item")
+        if not raw or "intent" not in raw:
             return None
-        request = item.get("relaunch_request", {}).get("S")
+        item = {key: _DESERIALIZER.deserialize(value) for key, value in raw.items()}
+        request = item.get("relaunch_request")
         return LedgerEntry(
-            intent=Intent(item["intent"]["S"]),
-            settled=bool(item.get("settled", {}).get("BOOL", False)),
+            intent=Intent(item["intent"]),
+            settled=bool(item.get("settled", False)),
             relaunch_request=json.loads(request) if request else None,
-            outcome=item.get("outcome", {}).get("S"),
-            recorded_at=float(item["recorded_at"]["N"]) if "recorded_at" in item else None,
-            rules_added=json.loads(item["rules_added"]["S"]) if "rules_added" in item else [],
+            outcome=item.get("outcome"),
+            recorded_at=float(item["recorded_at"]) if "recorded_at" in item else None,
+            rules_added=json.loads(item["rules_added"]) if "rules_added" in item else [],
+            refusal=item.get("refusal"),
+        )
+
+    def _update(self, job_key: str, values: dict[str, Any]) -> None:
+        names = {f"#{i}": name for i, name in enumerate(values)}
+        self._db.update_item(
+            TableName=self._table,
+            Key=self._key(job_key),
+            UpdateExpression="SET " + ", ".join(f"{n} = :{n[1:]}" for n in names),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={f":{n[1:]}": _SERIALIZER.serialize(values[v]) for n, v in names.items()},
         )
 
     def remember_rules(self, job_key: str, rules_added: list[dict[str, Any]]) -> None:
         """Keep what this run added for the run that finishes the work (and reports it)."""
-        self._db.update_item(
-            TableName=self._table,
-            Key=self._key(job_key),
-            UpdateExpression="SET rules_added = :r",
-            ExpressionAttributeValues={":r": {"S": json.dumps(rules_added, sort_keys=True)}},
+        self._update(job_key, {"rules_added": json.dumps(rules_added, sort_keys=True)})
+
+    def record_refusal(self, job_key: str, message: str, relaunch_request: dict[str, Any]) -> None:
+        """SageMaker refused the copy (every fallback too): later runs alert once, then settle."""
+        self._update(
+            job_key,
+            {"refusal": message[:2000], "relaunch_request": json.dumps(relaunch_request, sort_keys=True)},
         )
 
     def settle(self, job_key: str, outcome: str) -> None:
-        self._db.update_item(
-            TableName=self._table,
-            Key=self._key(job_key),
-            UpdateExpression="SET settled = :t, outcome = :o, settled_at = :now",
-            ExpressionAttributeValues={
-                ":t": {"BOOL": True},
-                ":o": {"S": outcome},
-                ":now": {"N": str(int(self._clock()))},
-            },
-        )
+        self._update(job_key, {"settled": True, "outcome": outcome, "settled_at": int(self._clock())})

@@ -89,15 +89,8 @@ def decide(job: Job, settings: Settings, history: History | None = None) -> Deci
             return Decision(Action.NOTIFY, f"{what}; mode is notify")
         case RemediationMode.STOP:
             return Decision(Action.STOP, f"{what}; mode is stop")
-    blocked = [role for role in job.role_arns if not settings.may_pass_role(role)]
-    if blocked:
-        # Stopping a job the guard may not re-launch would lose it: report it instead.
-        return Decision(
-            Action.NOTIFY,
-            f"{what}; mode is relaunch, but the guard may not pass its role {blocked[0]} "
-            f"(outside SageMakerRoleNamePattern {settings.relaunch_role_pattern}), so it is not "
-            "stopped: re-launch it with encryption by hand, or widen the pattern",
-        )
+    # Whether the job can be re-launched as the same workload (its copy, its pipeline, its role)
+    # is the plan's preflight: plan.plan_remediation.
     return Decision(Action.RELAUNCH, f"{what}; mode is relaunch")
 
 

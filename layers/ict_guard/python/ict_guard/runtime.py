@@ -17,10 +17,12 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 
-from ict_guard.alerts import AlertPublisher
 from ict_guard.aws import AwsClients, LazyClient
 from ict_guard.ledger import RemediationLedger
+from ict_guard.ports import BotoSageMakerJobs
+from ict_guard.publishing import AlertPublisher
 from ict_guard.remediation import JobGuard
+from ict_guard.reporting import Reporter
 from ict_guard.security_groups import SecurityGroupRepairer
 from ict_guard.settings import ConfigurationError, Settings
 
@@ -100,19 +102,22 @@ def job_guard_runtime() -> JobGuardRuntime:
     settings, clients = wiring.settings, wiring.clients
     guard = JobGuard(
         settings=settings,
-        sagemaker=clients.sagemaker,
+        sagemaker=BotoSageMakerJobs(clients.sagemaker),
         # EC2 only when a job has security groups to check, SNS only when there is an alert:
         # an ignored job's event creates neither client.
         security_groups=SecurityGroupRepairer(LazyClient(clients, "ec2")),
-        alerts=_alert_publisher(LazyClient(clients, "sns"), settings.alert_topic_arn, settings),
+        reporter=Reporter(
+            alerts=_alert_publisher(LazyClient(clients, "sns"), settings.alert_topic_arn, settings),
+            logger=logger,
+            metrics=metrics,
+            findings=_security_hub_findings(settings, clients),
+        ),
         ledger=RemediationLedger(clients.dynamodb, settings.idempotency_table_name),
         logger=logger,
-        metrics=metrics,
         region=clients.region,
         idempotent=wiring.idempotent("job"),
-        findings=_security_hub_findings(settings, clients),
     )
-    wiring.config.response_hook = guard.on_duplicate
+    wiring.config.response_hook = guard.run_once.on_duplicate
     return JobGuardRuntime(guard=guard, idempotency=wiring.config, clients=clients)
 
 
@@ -161,13 +166,14 @@ def sg_guard_runtime() -> SecurityGroupGuardRuntime:
         settings=settings,
         ec2=clients.ec2,
         repairer=SecurityGroupRepairer(clients.ec2),
-        alerts=_alert_publisher(clients.sns, settings.alert_topic_arn, settings),
+        reporter=Reporter(
+            alerts=_alert_publisher(clients.sns, settings.alert_topic_arn, settings), logger=logger, metrics=metrics
+        ),
         logger=logger,
-        metrics=metrics,
         region=clients.region,
         idempotent=wiring.idempotent("change"),
     )
-    wiring.config.response_hook = guard.on_duplicate
+    wiring.config.response_hook = guard.run_once.on_duplicate
     return SecurityGroupGuardRuntime(guard=guard, idempotency=wiring.config, clients=clients)
 
 
@@ -200,7 +206,7 @@ def sweeper_runtime() -> SweeperRuntime:
         guard=jobs.guard,
         settings=SweepSettings.from_env(os.environ),
         logger=logger,
-        metrics=metrics,
+        reporter=jobs.guard.reporter,
         region=jobs.clients.region,
     )
     return SweeperRuntime(sweeper=sweeper, idempotency=jobs.idempotency)

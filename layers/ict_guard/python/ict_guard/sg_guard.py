@@ -21,17 +21,15 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-)
 from botocore.exceptions import ClientError
 
-from ict_guard.alerts import SECURITY_GROUP, Alert, AlertAction, AlertPublisher
-from ict_guard.errors import JobBusy, SecurityGroupGone, is_security_group_not_found
+from ict_guard.alerts import SECURITY_GROUP, Alert, AlertAction
+from ict_guard.errors import SecurityGroupGone, is_security_group_not_found
 from ict_guard.intake import admit
 from ict_guard.jobs import MANAGED_TAG
+from ict_guard.outcomes import Outcome, Result
 from ict_guard.rule_changes import parse_rule_change
+from ict_guard.run_once import IdempotencyWrapper, RunOnce
 from ict_guard.security_groups import (
     Direction,
     RepairResult,
@@ -42,8 +40,10 @@ from ict_guard.security_groups import (
 from ict_guard.settings import Settings
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools import Logger, Metrics
+    from aws_lambda_powertools import Logger
     from mypy_boto3_ec2 import EC2Client
+
+    from ict_guard.reporting import Reporter
 
 
 # -- pure decisions -------------------------------------------------------------------------------
@@ -96,9 +96,6 @@ class GroupChangeRef:
         return cls(**{**data, "directions": tuple(data["directions"])})
 
 
-IdempotencyWrapper = Callable[[Callable[..., dict[str, Any]]], Callable[..., dict[str, Any]]]
-
-
 class SecurityGroupGuard:
     def __init__(
         self,
@@ -106,20 +103,19 @@ class SecurityGroupGuard:
         settings: Settings,
         ec2: EC2Client,
         repairer: SecurityGroupRepairer,
-        alerts: AlertPublisher,
+        reporter: Reporter,
         logger: Logger,
-        metrics: Metrics,
         region: str,
         idempotent: IdempotencyWrapper | None = None,
     ) -> None:
         self._settings = settings
         self._ec2 = ec2
         self._repairer = repairer
-        self._alerts = alerts
+        self._reporter = reporter
         self._logger = logger
-        self._metrics = metrics
         self._region = region
-        self._restore_once = idempotent(self._restore) if idempotent else self._restore
+        # Per event: a later removal on the same group is new work.
+        self.run_once = RunOnce(self._restore, argument="change", idempotent=idempotent, reporter=reporter, logger=logger)
 
     def handle(self, event: Any, account: str | None = None) -> dict[str, Any]:
         """Handle one EventBridge event; `account` is the function's own account, if known."""
@@ -143,20 +139,7 @@ class SecurityGroupGuard:
             changed_by=change.changed_by,
             directions=tuple(d.value for d in change.directions),
         )
-        try:
-            return self._restore_once(change=asdict(ref))
-        except IdempotencyAlreadyInProgressError as exc:
-            # Raised, not acknowledged: the record may be this invocation's own lock whose answer
-            # was lost, or a crashed run's; Lambda retries once it expires (see JobGuard.remediate).
-            self._logger.info("this event is being handled elsewhere")
-            self._count("ConcurrentDuplicateEvents")
-            raise JobBusy(ref.key) from exc
-
-    def on_duplicate(self, response: Any, record: Any) -> Any:
-        """Powertools idempotency hook: a repeated event gets the first outcome, and is counted."""
-        self._logger.info("duplicate event; it was already handled", extra={"outcome": response})
-        self._count("DuplicateEvents")
-        return response
+        return self.run_once(asdict(ref), key=ref.key, subject=change.group)
 
     # -- decision and action ----------------------------------------------------------------------
 
@@ -167,24 +150,24 @@ class SecurityGroupGuard:
         except SecurityGroupGone:
             self._logger.info("security group not found; nothing to do")
             self._count("SecurityGroupsNotFound")
-            return {"outcome": "not-found", "group": ref.group_id or ref.group_name}
+            return _result(Outcome.NOT_FOUND, ref.group_id or ref.group_name)
         group_id = group["GroupId"]
         if not is_managed(group):
             # Never managed, or released by a person who removed the tag: not ours to touch.
             self._logger.info("security group is not managed by the guard; left alone")
             self._count("UnmanagedGroupEvents")
-            return {"outcome": "not-managed", "group": group_id}
+            return _result(Outcome.NOT_MANAGED, group_id)
         needs = needs_to_restore(group, {Direction(d) for d in ref.directions})
         if not needs:
             self._logger.info("managed group still allows the IPsec traffic; nothing to restore")
-            return {"outcome": "intact", "group": group_id}
+            return _result(Outcome.INTACT, group_id)
         if not self._settings.repair_security_groups:
             self._logger.warning(
                 "managed group lost IPsec rules, but REPAIR_SECURITY_GROUPS is false",
                 extra={"missing": [n.describe() for n in needs]},
             )
             self._count("SecurityGroupRestoresSkipped")
-            return {"outcome": "repair-disabled", "group": group_id}
+            return _result(Outcome.REPAIR_DISABLED, group_id)
 
         result = self._repairer.add([group_id], needs)
         if result.added:
@@ -197,16 +180,16 @@ class SecurityGroupGuard:
             )
         if not result.added and not result.problems:
             # Every rule came back meanwhile (InvalidPermission.Duplicate): somebody else did it.
-            return {"outcome": "intact", "group": group_id}
+            return _result(Outcome.INTACT, group_id)
         alert = self._alert(ref, group_id, result)
         self._publish(alert)
-        return {
-            "outcome": "restored" if result.added else "restore-failed",
-            "group": group_id,
-            "rules_added": len(result.added),
-            "problems": result.problems,
-            "alert": alert.action.value,
-        }
+        return _result(
+            Outcome.RESTORED if result.added else Outcome.RESTORE_FAILED,
+            group_id,
+            rules_added=len(result.added),
+            problems=result.problems,
+            alert=alert.action.value,
+        )
 
     def _describe(self, ref: GroupChangeRef) -> dict[str, Any]:
         query = {"GroupIds": [ref.group_id]} if ref.group_id else {"GroupNames": [ref.group_name]}
@@ -249,11 +232,11 @@ class SecurityGroupGuard:
         )
 
     def _publish(self, alert: Alert) -> None:
-        message_id = self._alerts.publish(alert)
-        self._count(f"Alerts{alert.action.value.title().replace('_', '')}")
-        self._logger.info(
-            "alert published", extra={"alert_action": alert.action.value, "message_id": message_id}
-        )
+        self._reporter.publish(alert)
 
     def _count(self, name: str, value: int = 1) -> None:
-        self._metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+        self._reporter.count(name, value)
+
+
+def _result(outcome: Outcome, group: str | None, **details: Any) -> dict[str, Any]:
+    return Result(outcome, group, subject_key="group", details=details).as_dict()

@@ -17,19 +17,16 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.metrics import MetricUnit
-
-from ict_guard.errors import StillStopping
 from ict_guard.jobs import JOB_APIS, JobKind
+from ict_guard.outcomes import Result
 from ict_guard.remediation import SWEEP_EVENT_PREFIX, JobGuard, JobRef
 from ict_guard.settings import ConfigurationError
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools import Logger, Metrics
+    from aws_lambda_powertools import Logger
     from mypy_boto3_sagemaker import SageMakerClient
 
-# Outcomes that mean the sweep, not the real-time path, found something to do.
-_CATCHES = {"stop", "relaunch", "resume", "notify"}
+    from ict_guard.reporting import Reporter
 _LIST = {
     JobKind.TRAINING: ("list_training_jobs", "TrainingJobSummaries"),
     JobKind.TUNING: ("list_hyper_parameter_tuning_jobs", "HyperParameterTuningJobSummaries"),
@@ -99,7 +96,7 @@ class Sweeper:
         guard: JobGuard,
         settings: SweepSettings,
         logger: Logger,
-        metrics: Metrics,
+        reporter: Reporter,
         region: str,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
@@ -107,7 +104,7 @@ class Sweeper:
         self._guard = guard
         self._settings = settings
         self._logger = logger
-        self._metrics = metrics
+        self._reporter = reporter
         self._region = region
         self._clock = clock
 
@@ -136,8 +133,9 @@ class Sweeper:
                 JobRef.for_job(kind, name, account=account, region=self._region, event_id=f"{SWEEP_EVENT_PREFIX}{sweep_id}")
                 for name in names
             ]
-        # Tuning jobs the guard stopped wait for their stop to finish before their copy is
-        # created (SageMaker's state-change event triggers it); the sweep makes up for a lost one.
+        # A tuning job the guard stopped whose run died before the copy (Lambda's retries spent):
+        # its ledger entry is still owed. SageMaker's state-change event resumes it when the stop
+        # completes; the sweep makes up for a lost event.
         stopped = [
             name
             for status in ("Stopping", "Stopped")
@@ -182,23 +180,19 @@ class Sweeper:
 
     def _record(self, report: SweepReport, ref: JobRef, future: Future[dict[str, Any]]) -> None:
         try:
-            outcome = future.result()
-        except StillStopping:
-            outcome = {"outcome": "waiting-for-stop"}  # the next sweep or the state change
+            result = Result.from_dict(future.result())
         except Exception:
             # One job's trouble does not stop the sweep; it is raised at the end (Lambda retries
             # the sweep; every job already handled meets its idempotency record).
             self._logger.exception("sweep could not handle a job", extra={"job": ref.key})
             report.failed.append(ref.key)
             return
-        name = str(outcome.get("outcome"))
+        name = result.outcome.value
         report.outcomes[name] = report.outcomes.get(name, 0) + 1
-        fresh = not outcome.get("duplicate")
-        acted = name in _CATCHES or (name == "repair-security-groups" and outcome.get("rules_added"))
-        if fresh and acted:
+        if result.acted and not result.duplicate:
             # Each catch is an event the real-time path missed (or had not handled yet).
             report.caught.append(ref.key)
             self._logger.warning("sweep caught a job the real-time path missed", extra={"job": ref.key, "outcome": name})
 
     def _count(self, name: str, value: int) -> None:
-        self._metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+        self._reporter.count(name, value)

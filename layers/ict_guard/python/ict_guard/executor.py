@@ -1,0 +1,341 @@
+"""Runs a RemediationPlan against AWS, one step at a time, recording each step done.
+
+What was done is what a failure alert reports. Two answers from AWS change the rest of the plan
+(by replacing the steps left with a pure function of plan.py): the job ended by itself before the
+stop (`ended_before_stop`), and SageMaker refused the copy and every fallback (`copy_refused`).
+Every other error is raised: Lambda retries, and the ledger written before the stop lets the
+retry finish the work.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from botocore import xform_name
+
+from ict_guard.alerts import Alert, AlertAction
+from ict_guard.clone import FALLBACKS
+from ict_guard.errors import CopyRefused, JobGone, NotStoppable, error_code
+from ict_guard.jobs import IN_PROGRESS, REMEDIATION_TAG, RELAUNCHED_FROM_TAG, Job, JobApi
+from ict_guard.policy import Action
+from ict_guard.plan import (
+    CreateCopy,
+    Publish,
+    RecordIntent,
+    RemediateParent,
+    RemediationPlan,
+    RepairGroups,
+    Settle,
+    Step,
+    StopJob,
+    TagOriginal,
+    copy_refused,
+    ended_before_stop,
+)
+from ict_guard.security_groups import RepairResult
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from aws_lambda_powertools import Logger
+
+    from ict_guard.ledger import LedgerEntry, RemediationLedger
+    from ict_guard.ports import SageMakerJobs
+    from ict_guard.reporting import Reporter
+    from ict_guard.security_groups import SecurityGroupRepairer
+    from ict_guard.settings import Settings
+
+_STOPPED = {"Stopping", "Stopped"}
+
+
+@dataclass(frozen=True)
+class Subject:
+    """The job a plan is about, and where the event that named it came from."""
+
+    key: str
+    job: Job
+    api: JobApi
+    account: str
+    region: str
+    event_id: str
+    initiated_by: str | None = None
+    acting_for: str | None = None  # the person behind a shared role (sourceIdentity, onBehalfOf)
+    found_by_sweep: bool = False
+    entry: LedgerEntry | None = None
+
+
+@dataclass
+class Run:
+    """Progress of one plan: what a failure alert reports."""
+
+    plan: RemediationPlan
+    subject: Subject
+    done: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    remaining: list[Step] = field(default_factory=list)
+    repair: RepairResult = field(default_factory=lambda: RepairResult(()))
+    created: str | None = None
+    created_new: bool = False
+    request: dict[str, Any] | None = None
+    refusal: str | None = None
+    ended_before_stop: bool = False
+    alert: AlertAction | None = None
+    parent: dict[str, Any] | None = None
+
+    @property
+    def pending(self) -> list[str]:
+        return [text for step in self.remaining if (text := step.describe())]
+
+
+class Executor:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        sagemaker: SageMakerJobs,
+        security_groups: SecurityGroupRepairer,
+        ledger: RemediationLedger | None,
+        reporter: Reporter,
+        logger: Logger,
+        remediate_parent: Callable[[Subject, RemediateParent], dict[str, Any]] | None = None,
+    ) -> None:
+        self._settings = settings
+        self._sagemaker = sagemaker
+        self._groups = security_groups
+        self._ledger = ledger
+        self._reporter = reporter
+        self._logger = logger
+        self._remediate_parent = remediate_parent
+
+    def execute(self, plan: RemediationPlan, subject: Subject) -> Run:
+        """Run every step of `plan`; raises what AWS raised, after a `failed` alert when the job
+        was already stopped (by this run, or an earlier one this run resumes)."""
+        run = Run(plan, subject, notes=list(plan.notes), remaining=list(plan.steps))
+        run.request = dict(plan.relaunch_request) if plan.relaunch_request is not None else None
+        try:
+            while run.remaining:
+                step = run.remaining[0]
+                self._run_step(step, run)
+                if run.remaining and run.remaining[0] is step:
+                    run.remaining.pop(0)
+        except Exception as exc:
+            self._reporter.count("RemediationFailures")
+            if run.done or plan.action is Action.RESUME:
+                self._alert_failure(run, exc)
+            raise
+        return run
+
+    # -- steps ------------------------------------------------------------------------------------
+
+    def _run_step(self, step: Step, run: Run) -> None:
+        subject = run.subject
+        match step:
+            case RecordIntent():
+                if self._ledger is not None:
+                    self._ledger.record(subject.key, step.intent, dict(step.request) if step.request else None)
+                run.done.append(step.describe())
+            case StopJob():
+                if self._stop(subject):
+                    run.done.append(f"stopped {step.name}")
+                else:
+                    run.ended_before_stop = True
+                    run.done.append("found the job already ended; nothing stopped")
+                    run.remaining = [step, *ended_before_stop(run.plan)]
+            case TagOriginal():
+                self._sagemaker.add_tags(subject.job.arn, {REMEDIATION_TAG: step.value.value})
+                run.done.append(f"tagged {step.name} {REMEDIATION_TAG}={step.value}")
+            case RepairGroups():
+                run.repair = self._repair(step.group_sets)
+                added = f": {len(run.repair.added)} rule(s) added" if run.repair.added else ""
+                run.done.append("checked the security groups" + added)
+            case CreateCopy():
+                self._create(step, run)
+            case Publish():
+                self._publish(step, run)
+            case Settle():
+                self._settle(step, run)
+            case RemediateParent():
+                if self._remediate_parent is not None:
+                    run.parent = self._remediate_parent(subject, step)
+
+    def _stop(self, subject: Subject) -> bool:
+        """Stop the job; False when it had already ended by itself (Completed or Failed)."""
+        api, name = subject.api, subject.job.name
+        try:
+            self._sagemaker.stop(api, name)
+        except NotStoppable:
+            try:
+                status = self._sagemaker.describe(api, name)[api.status_member]
+            except JobGone:
+                return False
+            if status == IN_PROGRESS:
+                raise
+            if status not in _STOPPED:
+                return False
+            # Stopping or Stopped right after the guard asked: its own earlier attempt of this
+            # call stopped it and the answer was lost (botocore's retry then meets the stopped
+            # job). The intent is recorded, so the work goes on as after a stop.
+        self._reporter.count("JobsStopped")
+        return True
+
+    def _create(self, step: CreateCopy, run: Run) -> None:
+        """Create the copy; on a refusal try each fallback once (cumulatively), then settle."""
+        request = dict(step.request)
+        tried: list[str] = []
+        try:
+            run.created_new = self._sagemaker.create(run.subject.api, request)
+        except CopyRefused as refused:
+            message = refused.message
+            for label, fallback in FALLBACKS:
+                changed = fallback(request)
+                if changed is None:
+                    continue
+                request = changed
+                tried.append(label)
+                try:
+                    run.created_new = self._sagemaker.create(run.subject.api, request)
+                except CopyRefused as again:
+                    message = again.message
+                    continue
+                run.notes.append(
+                    f"SageMaker refused the copy as planned ({refused.message}); it was created {label}"
+                )
+                if not any(t.get("Key") == RELAUNCHED_FROM_TAG for t in request.get("Tags") or []):
+                    run.notes.append(f"the copy has no {RELAUNCHED_FROM_TAG} tag: the link is in this alert and the ledger")
+                break
+            else:
+                run.request = request
+                run.refusal = message
+                self._reporter.count("RelaunchesRefused")
+                if self._ledger is not None:
+                    self._ledger.record_refusal(run.subject.key, message, request)
+                if tried:
+                    run.notes.append("fallbacks tried, each refused: " + "; ".join(tried))
+                run.done.append(f"SageMaker refused {step.name}; nothing created")
+                run.remaining = [step, *copy_refused(message)]
+                return
+        run.request = request
+        run.created = step.name
+        run.done.append(f"created {step.name}" if run.created_new else f"found {step.name} already created")
+        if run.created_new:
+            self._reporter.count("JobsRelaunched")
+
+    def _repair(self, group_sets: tuple[tuple[str, ...], ...]) -> RepairResult:
+        repair = RepairResult(tuple(g for groups in group_sets for g in groups))
+        for groups in group_sets:
+            part = self._groups.repair(groups)
+            repair.added += part.added
+            repair.problems += part.problems
+        if repair.added:
+            self._reporter.count("SecurityGroupRulesAdded", len(repair.added))
+            self._reporter.count("SecurityGroupsRepaired", len(repair.changed_groups))
+        if repair.problems:
+            self._reporter.count("SecurityGroupRepairProblems", len(repair.problems))
+            self._logger.warning("security groups not fully repaired", extra={"problems": repair.problems})
+        return repair
+
+    def _publish(self, step: Publish, run: Run) -> None:
+        action = step.action
+        reason = step.reason
+        if step.only_if_repaired:
+            job = run.subject.job
+            if run.repair.added:
+                pass
+            elif run.repair.problems and RELAUNCHED_FROM_TAG in job.tags:
+                return  # the guard's own re-launch: its re-launch alert already named these problems
+            elif run.repair.problems:
+                action, reason = AlertAction.FAILED, "encrypted job whose security groups could not be repaired"
+            else:
+                return
+        alert = self.alert(run, action, reason=reason, action_needed=step.action_needed)
+        self._reporter.publish(alert)
+        run.alert = action
+
+    def _settle(self, step: Settle, run: Run) -> None:
+        if self._ledger is None:
+            return
+        if run.alert is None:
+            self._ledger.settle(run.subject.key, step.outcome)
+            return
+        try:
+            self._ledger.settle(run.subject.key, step.outcome)
+        except Exception:  # the alert went out: a retry would repeat it for a bookkeeping write
+            self._logger.exception("could not settle the ledger after the alert", extra={"outcome": step.outcome})
+            self._reporter.count("LedgerSettleFailures")
+
+    # -- alerts -----------------------------------------------------------------------------------
+
+    def alert(
+        self,
+        run: Run,
+        action: AlertAction,
+        *,
+        reason: str | None = None,
+        action_needed: bool = False,
+        pending: list[str] | None = None,
+    ) -> Alert:
+        """The complete alert about this run (built once, never changed afterwards)."""
+        subject, repair, job = run.subject, run.repair, run.subject.job
+        rules = repair.summary()
+        entry = subject.entry
+        if action is AlertAction.RELAUNCHED and entry is not None and entry.rules_added:
+            rules = [*entry.rules_added, *rules]  # added by the run that stopped the job
+        needs_request = action is AlertAction.FAILED or action_needed
+        request = run.request if needs_request else None
+        notes = [*run.notes]
+        if subject.found_by_sweep:
+            notes.append("found by the scheduled sweep: the CloudTrail event never reached the guard, or late")
+        return Alert(
+            action=action,
+            resource_type=job.kind.value,
+            name=job.name,
+            arn=job.arn,
+            account=subject.account,
+            region=subject.region,
+            event_id=subject.event_id,
+            reason=reason or run.plan.reason,
+            mode=self._settings.mode.value,
+            initiated_by=subject.initiated_by,
+            acting_for=subject.acting_for,
+            instance_count=job.instance_count,
+            relaunched_as=run.created if action is AlertAction.RELAUNCHED else None,
+            security_groups=sorted({r["group_id"] for r in rules}),
+            rules_added=rules,
+            problems=list(repair.problems),
+            notes=notes,
+            steps_done=list(run.done),
+            steps_pending=list(pending or []),
+            relaunch_request=request,
+            relaunch_request_location=(
+                self._ledger.location(subject.key) if request is not None and self._ledger is not None else None
+            ),
+            relaunch_command=create_command(subject.api, subject.region, request) if request else None,
+            exempt_tag_key=self._settings.exempt_tag_key,
+            encrypted=job.encrypted,
+            action_needed=action_needed,
+        )
+
+    def _alert_failure(self, run: Run, exc: Exception) -> None:
+        code = error_code(exc) if hasattr(exc, "response") else type(exc).__name__
+        alert = self.alert(
+            run,
+            AlertAction.FAILED,
+            reason=f"{run.plan.reason}; stopped part-way by {code}; Lambda will retry",
+            pending=run.pending,
+        )
+        try:
+            self._reporter.publish(alert)
+        except Exception:  # the original failure is what Lambda must see; this one is only logged
+            self._logger.exception("could not publish the failure alert")
+
+
+def create_command(api: JobApi, region: str, request: dict[str, Any]) -> str:
+    """A ready AWS CLI command that sends `request` (`aws sagemaker create-training-job ...`)."""
+    operation = xform_name(api.create_operation, "-")
+    return (
+        f"aws sagemaker {operation} --region {shlex.quote(region)} "
+        f"--cli-input-json {shlex.quote(json.dumps(request, sort_keys=True, default=str))}"
+    )

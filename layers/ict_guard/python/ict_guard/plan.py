@@ -1,0 +1,321 @@
+"""The remediation plan: a value, built by one pure function from what the guard read.
+
+`plan_remediation` turns the evaluation (described job, tags, decision, ledger entry), the
+settings and the event's hints into a `RemediationPlan`: an ordered tuple of typed steps. The
+executor (executor.py) runs them against AWS; `ict-guard explain` prints the same plan. Rules the
+plan keeps, whatever the input (tests/unit/test_plan.py checks them with hypothesis):
+
+- the stop is the first step that changes the account;
+- a copy is planned at most once, and never after a refused preflight;
+- the intent (and the exact re-launch request) is recorded before the stop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ict_guard.alerts import AlertAction
+from ict_guard.clone import EncryptedCopy, build_encrypted_copy, has_room_for_tag
+from ict_guard.jobs import REMEDIATION_TAG, Job, JobApi, JobKind, RemediationTag, security_group_sets
+from ict_guard.policy import Action, Decision, Intent, history_from_tag
+from ict_guard.preflight import Refusal, preflight, workload_refusals
+from ict_guard.settings import UnrelaunchableJobAction
+
+if TYPE_CHECKING:
+    from botocore.model import ServiceModel
+
+    from ict_guard.ledger import LedgerEntry
+    from ict_guard.settings import Settings
+
+
+# -- steps ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordIntent:
+    """Ledger PutItem: what the guard owes the job, durable before the stop."""
+
+    intent: Intent
+    request: Mapping[str, Any] | None = None
+
+    def describe(self) -> str:
+        return "record the re-launch request" if self.request is not None else "record the intent to stop"
+
+
+@dataclass(frozen=True)
+class StopJob:
+    name: str
+
+    def describe(self) -> str:
+        return f"stop {self.name}"
+
+
+@dataclass(frozen=True)
+class TagOriginal:
+    name: str
+    value: RemediationTag
+
+    def describe(self) -> str:
+        return f"tag {self.name} {REMEDIATION_TAG}={self.value}"
+
+
+@dataclass(frozen=True)
+class RepairGroups:
+    group_sets: tuple[tuple[str, ...], ...]
+
+    def describe(self) -> str:
+        return "check and repair the security groups"
+
+
+@dataclass(frozen=True)
+class CreateCopy:
+    name: str
+    request: Mapping[str, Any]
+
+    def describe(self) -> str:
+        return f"create {self.name} with encryption on"
+
+
+@dataclass(frozen=True)
+class Publish:
+    """The alert. `only_if_repaired`: only when the security-group step changed or found
+    something (an encrypted job's repair)."""
+
+    action: AlertAction
+    reason: str | None = None  # None: the decision's reason
+    action_needed: bool = False
+    only_if_repaired: bool = False
+
+    def describe(self) -> str:
+        return "alert"
+
+
+@dataclass(frozen=True)
+class Settle:
+    """Ledger UpdateItem: the job needs nothing more (`outcome` says how it ended)."""
+
+    outcome: str
+
+    def describe(self) -> str | None:
+        return None  # bookkeeping, not a step a person finishes by hand
+
+
+@dataclass(frozen=True)
+class RemediateParent:
+    """A tuning job's training job: the parent is remediated instead, once."""
+
+    kind: JobKind
+    name: str
+
+    def describe(self) -> str:
+        return f"remediate the parent {self.kind.value} {self.name}"
+
+
+Step = RecordIntent | StopJob | TagOriginal | RepairGroups | CreateCopy | Publish | Settle | RemediateParent
+MUTATING_STEPS = (StopJob, TagOriginal, RepairGroups, CreateCopy)
+
+
+@dataclass(frozen=True)
+class RemediationPlan:
+    """What the guard will do with one job, in order, and why."""
+
+    action: Action
+    reason: str
+    steps: tuple[Step, ...] = ()
+    copy: EncryptedCopy | None = None
+    refusals: tuple[Refusal, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def relaunch_request(self) -> Mapping[str, Any] | None:
+        created = [s for s in self.steps if isinstance(s, CreateCopy)]
+        if created:
+            return created[0].request
+        return self.copy.request if self.copy is not None else None
+
+    @property
+    def unrelaunchable(self) -> bool:
+        return bool(self.refusals)
+
+    def descriptions(self) -> list[str]:
+        return [text for step in self.steps if (text := step.describe())]
+
+
+def ended_before_stop(plan: RemediationPlan) -> tuple[Step, ...]:
+    """What replaces the rest of `plan` when the job ended by itself before the guard's stop."""
+    return (
+        Settle("ended-before-stop"),
+        Publish(
+            AlertAction.NOTIFIED,
+            reason="unencrypted; the job ended before the guard could stop it, so it is not re-launched",
+        ),
+    )
+
+
+def copy_refused(message: str) -> tuple[Step, ...]:
+    """What replaces the rest of a plan when SageMaker refused the copy and every fallback."""
+    return (
+        Publish(AlertAction.FAILED, reason=f"SageMaker refused the encrypted copy: {message}", action_needed=True),
+        Settle("relaunch-refused"),
+    )
+
+
+# -- the planner ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hints:
+    """What only the CloudTrail event knows (the sweep and a resume have none: None)."""
+
+    metric_definitions_sent: tuple[bool | None, ...] = ()
+    session_chaining: bool | None = None
+
+
+@dataclass(frozen=True)
+class PlanInput:
+    api: JobApi
+    described: Mapping[str, Any]
+    tags: Mapping[str, str]
+    job: Job
+    entry: LedgerEntry | None
+    decision: Decision
+    hints: Hints = field(default_factory=Hints)
+
+
+def plan_remediation(source: PlanInput, settings: Settings, service_model: ServiceModel) -> RemediationPlan:
+    """The plan for one evaluated job (pure: the same input gives the same plan)."""
+    job, decision = source.job, source.decision
+    action = decision.action
+    base = RemediationPlan(action, decision.reason)
+    match action:
+        case Action.NOTHING:
+            return base
+        case Action.LEAVE_TO_PARENT:
+            if job.parent_kind is None or job.parent_name is None:
+                return base  # AutoML parents are outside the guard's scope
+            return _with(base, RemediateParent(job.parent_kind, job.parent_name))
+        case Action.NOTIFY:
+            return _with(base, Publish(AlertAction.NOTIFIED))
+        case Action.REPAIR_SECURITY_GROUPS:
+            return _with(base, RepairGroups(job.security_group_sets), Publish(AlertAction.SECURITY_GROUPS_REPAIRED, only_if_repaired=True))
+        case Action.STOP:
+            return _stop_plan(base, job)
+        case Action.RESUME:
+            return _resume_plan(base, source, settings, service_model)
+    return _relaunch_plan(base, source, settings, service_model)
+
+
+def _with(plan: RemediationPlan, *steps: Step, **changes: Any) -> RemediationPlan:
+    return RemediationPlan(
+        action=changes.get("action", plan.action),
+        reason=changes.get("reason", plan.reason),
+        steps=plan.steps + steps,
+        copy=changes.get("copy", plan.copy),
+        refusals=changes.get("refusals", plan.refusals),
+        notes=plan.notes + tuple(changes.get("notes", ())),
+    )
+
+
+def _tag(job: Job, value: RemediationTag) -> tuple[tuple[Step, ...], tuple[str, ...]]:
+    """The remediation tag, when the original has room for it among its 50 user tags."""
+    if has_room_for_tag(job.tags, REMEDIATION_TAG):
+        return (TagOriginal(job.name, value),), ()
+    return (), (
+        f"{job.name} already holds 50 user tags, the most SageMaker allows, so it carries no "
+        f"{REMEDIATION_TAG} tag: what the guard did is in this alert and its ledger",
+    )
+
+
+def _stop_plan(base: RemediationPlan, job: Job, *, action_needed: bool = False, reason: str | None = None) -> RemediationPlan:
+    tag, notes = _tag(job, RemediationTag.STOPPED)
+    return _with(
+        base,
+        RecordIntent(Intent.STOP),
+        StopJob(job.name),
+        *tag,
+        Publish(AlertAction.STOPPED, reason=reason, action_needed=action_needed),
+        Settle("stopped"),
+        notes=notes,
+    )
+
+
+def _copy_steps(job: Job, api: JobApi, request: Mapping[str, Any], settings: Settings) -> tuple[Step, ...]:
+    groups = security_group_sets(api.kind, request)
+    repair: tuple[Step, ...] = (RepairGroups(groups),) if settings.repair_security_groups and groups else ()
+    return (*repair, CreateCopy(str(request[api.name_member]), request))
+
+
+def _relaunch_plan(base: RemediationPlan, source: PlanInput, settings: Settings, model: ServiceModel) -> RemediationPlan:
+    job, api = source.job, source.api
+    copy = build_encrypted_copy(
+        api, source.described, source.tags, model, metric_definitions_sent=source.hints.metric_definitions_sent
+    )
+    refusals = workload_refusals(job, settings, session_chaining=source.hints.session_chaining)
+    refusals += preflight(api, copy.request, model)
+    if refusals:
+        why = "; ".join(r.message for r in refusals)
+        if settings.unrelaunchable_job_action is UnrelaunchableJobAction.STOP:
+            reason = f"{base.reason}, but the guard cannot re-launch it as the same workload, so it is only stopped: {why}"
+            plan = _stop_plan(_with(base, copy=copy, refusals=tuple(refusals)), job, action_needed=True, reason=reason)
+            return _with(plan, action=Action.STOP)
+        reason = f"{base.reason}, but the guard cannot re-launch it as the same workload, so it is left running: {why}"
+        return _with(
+            base,
+            Publish(AlertAction.NOTIFIED, reason=reason, action_needed=True),
+            action=Action.NOTIFY,
+            reason=reason,
+            copy=copy,
+            refusals=tuple(refusals),
+        )
+    pending, notes = _tag(job, RemediationTag.RELAUNCH_PENDING)
+    done, _ = _tag(job, RemediationTag.RELAUNCHED)
+    return _with(
+        base,
+        RecordIntent(Intent.RELAUNCH, copy.request),
+        StopJob(job.name),
+        *pending,
+        *_copy_steps(job, api, copy.request, settings),
+        *done,
+        Publish(AlertAction.RELAUNCHED),
+        Settle("relaunched"),
+        copy=copy,
+        notes=copy.notes + notes,
+    )
+
+
+def _resume_plan(base: RemediationPlan, source: PlanInput, settings: Settings, model: ServiceModel) -> RemediationPlan:
+    """Finish what an earlier run started after its stop (it crashed, or timed out)."""
+    job, entry = source.job, source.entry
+    if entry is not None and entry.refusal is not None:
+        return _with(base, *copy_refused(entry.refusal))
+    intent = entry.intent if entry is not None else (history_from_tag(job.remediation_tag) or _NO_HISTORY).intent
+    if intent is Intent.STOP:
+        tag, notes = _tag(job, RemediationTag.STOPPED)
+        return _with(base, *tag, Publish(AlertAction.STOPPED), Settle("stopped"), notes=notes)
+    request = entry.relaunch_request if entry is not None and entry.relaunch_request else None
+    copy = None
+    if request is None:
+        copy = build_encrypted_copy(
+            source.api, source.described, source.tags, model,
+            metric_definitions_sent=source.hints.metric_definitions_sent,
+        )
+        request = copy.request
+    done, notes = _tag(job, RemediationTag.RELAUNCHED)
+    return _with(
+        base,
+        *_copy_steps(job, source.api, request, settings),
+        *done,
+        Publish(AlertAction.RELAUNCHED),
+        Settle("relaunched"),
+        copy=copy,
+        notes=(copy.notes if copy else ()) + notes,
+    )
+
+
+class _NoHistory:
+    intent = Intent.RELAUNCH
+
+
+_NO_HISTORY = _NoHistory()
