@@ -109,7 +109,7 @@ def headline(results: Results) -> list[tuple[str, str, str, str]]:
     rows: list[tuple[str, str, str, str]] = []
     calls = results.calls
     if calls:
-        for key in ("ignored", "stop", "relaunch-sg", "tuning", "tuning-copy"):
+        for key in ("ignored", "stop", "relaunch-sg", "tuning", "unrelaunchable"):
             by_history = calls.counts.get(key)
             if by_history:
                 counts = by_history[min(by_history)]
@@ -578,10 +578,11 @@ def _limits_section(results: Results, add: Add) -> None:
         )
     add(
         _para("""
-        **Tuning re-launch.** The function does not wait for a stopped tuning job to reach
-        `Stopped`: the first event stops it and leaves the copy owed (path `tuning`), and SageMaker's
-        state-change event creates the warm-starting copy (path `tuning-copy`), so both cost what
-        the other paths cost.""")
+        **Tuning re-launch.** SageMaker refuses a warm start from a parent whose training
+        definition differs in EnableInterContainerTrafficEncryption, so the encrypted copy never
+        waits for its original to reach `Stopped`: one event stops it and creates the copy (path
+        `tuning`), at the cost of a training-job re-launch. A job the guard cannot re-launch as the
+        same workload (path `unrelaunchable`, a pipeline step) costs the reads and one alert.""")
     )
     add(
         _para("""

@@ -64,24 +64,15 @@ def _tuning(**request: Any) -> Starter:
     return start
 
 
-def _stopped_tuning(**request: Any) -> Starter:
-    """A tuning job the guard has already stopped: its CloudTrail event is handled (not measured)
-    and the path is SageMaker's Stopped state change, on which the warm-starting copy is created."""
-    start_tuning = _tuning(**request)
-
-    def start(account: BenchAccount, tag: str) -> Subject:
-        subject = start_tuning(account, tag)
-        for event in account.routed_events():
-            account.invoke(event, record=False)  # the stop; the copy is owed
-        return subject
-
-    return start
-
-
 STOP_TRAINING = "StopTrainingJob"
 STOP_TUNING = "StopHyperParameterTuningJob"
 
 NOTIFY = {"REMEDIATION_MODE": "notify"}
+# A job a SageMaker Pipelines step started: never re-launched behind the pipeline's back.
+PIPELINE_TAGS = {
+    "sagemaker:pipeline-execution-arn": "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/x1",
+    "sagemaker:pipeline-step-name": "TrainStep",
+}
 STOP = {"REMEDIATION_MODE": "stop"}
 
 PATHS: tuple[Path, ...] = (
@@ -95,10 +86,10 @@ PATHS: tuple[Path, ...] = (
          stop_operation=STOP_TRAINING),
     Path("sg-check", "encrypted VPC job: group repair only",
          _training_in_fresh_groups(encrypted=True)),
-    Path("tuning", "tuning job: stop, copy owed (no VPC)", _tuning(encrypted=False, vpc=False),
+    Path("tuning", "tuning job: stop and encrypted copy (no VPC)", _tuning(encrypted=False, vpc=False),
          stop_operation=STOP_TUNING),
-    Path("tuning-copy", "tuning job: copy on its Stopped state change",
-         _stopped_tuning(encrypted=False, vpc=False)),
+    Path("unrelaunchable", "pipeline step in relaunch mode: left running, action needed",
+         _training(vpc=False, tags=PIPELINE_TAGS)),
 )  # fmt: skip
 
 

@@ -38,8 +38,15 @@ class GuardEnvironment:
     def function_environment(self, function: str = "JobGuardFunction", **policy: str) -> dict[str, str]:
         """A function's environment (the job guard's unless `function` names another) as
         template.yaml sets it with default parameters, with this account's table and topic, and
-        `policy` overriding parameters (REMEDIATION_MODE=...)."""
-        resolved = {"ALERT_TOPIC_ARN": self.topic_arn, "IDEMPOTENCY_TABLE_NAME": self.table_name, **policy}
+        `policy` overriding parameters (REMEDIATION_MODE=...). The embedded account runs the guard
+        in relaunch mode unless told otherwise: the template's default (notify) watches first, and
+        what the tests, the demo and the benchmarks exercise is the remediation."""
+        resolved = {
+            "ALERT_TOPIC_ARN": self.topic_arn,
+            "IDEMPOTENCY_TABLE_NAME": self.table_name,
+            "REMEDIATION_MODE": "relaunch",
+            **policy,
+        }
         return sam_template.function_environment(self.template, function, resolved)
 
 

@@ -24,10 +24,10 @@ EXPECTED_COUNTS = {
     "relaunch": (7, 2, 2),  # + Stop, AddTags pending, CreateTrainingJob, AddTags relaunched
     "relaunch-sg": (11, 2, 2),  # + DescribeSecurityGroups, 2 x AuthorizeIngress, CreateTags
     "sg-check": (7, 2, 0),  # Describe, ListTags, the group repair, Publish
-    "tuning": (5, 2, 1),  # Describe, ListTags, Stop, AddTags pending, Describe (still stopping)
-    # On the Stopped state change: Describe, ListTags, ledger GetItem, Describe (stopped: warm
-    # start), Create, AddTags relaunched, Publish, ledger UpdateItem.
-    "tuning-copy": (6, 2, 2),
+    # As "relaunch": the copy cannot warm-start from its original, so nothing waits for the stop.
+    "tuning": (7, 2, 2),
+    "unrelaunchable": (3, 2, 0),  # Describe, ListTags, Publish (action needed); nothing stopped
+
 }
 DECISION_READS = {"DescribeTrainingJob", "DescribeHyperParameterTuningJob", "ListTags"}
 

@@ -121,7 +121,7 @@ def test_scan_finds_unencrypted_jobs_lacking_groups_the_missing_trail_and_stack(
     sandbox.create_training_job("flag-absent", encrypted=None)
     sandbox.create_tuning_job("hpo-search", encrypted=False)
 
-    code, document = scan_json()
+    code, document = scan_json("--mode", "relaunch")  # no guard stack: judged as if in relaunch mode
 
     assert code == ExitCode.FINDINGS
     assert document["schema_version"] == "1.0"
@@ -513,7 +513,8 @@ def test_explain_after_the_guard_acted(sandbox):
 
 def test_explain_text_output(sandbox):
     sandbox.create_training_job("resnet-ddp")
-    result = run("explain", "resnet-ddp", "--show-request")
+    # No guard stack here: the CLI judges with the template's defaults (notify) unless told.
+    result = run("explain", "resnet-ddp", "--show-request", "--mode", "relaunch")
     assert result.exit_code == ExitCode.FINDINGS
     for text in (
         "Decision: relaunch",
@@ -533,10 +534,10 @@ def test_explain_a_tuning_job_and_a_child(sandbox):
         ACCOUNT, REGION, "hpo-parent-001-abcdef12", "hpo-parent"
     )
 
-    result = run("--json", "explain", "hpo-parent", "--kind", "tuning")
+    result = run("--json", "explain", "hpo-parent", "--kind", "tuning", "--mode", "relaunch")
     assert json.loads(result.stdout)["decision"]["action"] == "relaunch"
 
-    result = run("--json", "explain", "hpo-parent-001-abcdef12")
+    result = run("--json", "explain", "hpo-parent-001-abcdef12", "--mode", "relaunch")
     document = json.loads(result.stdout)
     assert document["decision"]["action"] == "leave-to-parent"
     assert document["parent"]["decision"]["action"] == "relaunch"

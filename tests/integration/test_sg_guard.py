@@ -229,7 +229,7 @@ def test_a_duplicate_delivery_restores_once_and_alerts_once(guarded):
 
     duplicate = guarded.sg_function.invoke(first.event)
 
-    assert duplicate.result == first.result
+    assert duplicate.result == {**first.result, "duplicate": True}
     assert UDP_IN not in ipsec_rules(guarded.group(group_id))
     [second_event] = sg_results(guarded.deliver())
     assert second_event["outcome"] == "restored"

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from functions.job_guard.app import lambda_handler
 from functions.sweeper.app import lambda_handler as sweeper_handler
 from ict_guard.clone import relaunch_name
 from ict_guard.runtime import sweeper_runtime
@@ -89,8 +90,7 @@ def test_a_tuning_job_and_its_training_jobs_are_remediated_once(sandbox, lambda_
     report = sweeper_handler(SCHEDULED, lambda_context)
     assert report["caught"] == ["hyper-parameter-tuning-job/sweep-hpo"]
     assert report["outcomes"] == {"relaunch": 1, "leave-to-parent": 3}
-    assert sandbox.tuning_job_names() == ["sweep-hpo"]  # stopped; its copy waits for the stop
-    sandbox.deliver()  # SageMaker's Stopped state change
+    # Stopped and copied in one run: the copy cannot warm-start from it, so nothing waits.
     assert sandbox.tuning_job_names() == sorted(["sweep-hpo", relaunch_name("sweep-hpo", 32)])
     assert len(sandbox.training_job_names()) == 3
     assert [a["action"] for a in sandbox.alerts()] == ["relaunched"]
@@ -148,13 +148,22 @@ def test_listing_cost_follows_running_jobs_not_history(sandbox, configure, lambd
     assert len(calls) == quiet == 1
 
 
-def test_a_lost_state_change_is_made_up_for_by_the_sweep(sandbox, lambda_context):
+def test_a_copy_owed_after_a_crash_is_made_up_for_by_the_sweep(sandbox, configure, inject, lambda_context):
+    class Crash(BaseException):
+        pass
+
+    runtime = configure()
+    inject(runtime.clients.sagemaker, "CreateHyperParameterTuningJob", Crash(), times=1)
     sandbox.create_tuning_job("owed-hpo")
     url = sandbox.env.target_queue_urls["JobGuardFunction"]
     (message,) = sandbox.sqs.receive_message(QueueUrl=url)["Messages"]
     sandbox.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-    assert sandbox.function.invoke(json.loads(message["Body"])).result["relaunch_pending"] is True
-    lose_events(sandbox)  # SageMaker's Stopped state change never arrives
+    lambda_context.remaining_ms = 1  # the crashed run's lock expires at once
+    with pytest.raises(Crash):
+        lambda_handler(json.loads(message["Body"]), lambda_context)
+    lambda_context.remaining_ms = 120_000
+    assert sandbox.tuning_tags("owed-hpo")["ict-guard:remediation"] == "relaunch-pending"
+    lose_events(sandbox)  # Lambda's retries and SageMaker's Stopped state change never arrive
 
     report = sweeper_handler(SCHEDULED, lambda_context)
     assert report["listed"]["stopped-tuning-job"] == 1

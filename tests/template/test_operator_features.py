@@ -279,7 +279,7 @@ def _emitted_metric_names() -> set[str]:
     names: set[str] = {findings.FAILURE_METRIC}
     for path in CODE_DIR.glob("*.py"):
         text = path.read_text(encoding="utf-8")
-        names |= set(re.findall(r'_count\(\s*"(\w+)"', text))
+        names |= set(re.findall(r'(?:_count|\.count)\(\s*"(\w+)"', text))
         names |= set(re.findall(r'add_metric\(\s*name="(\w+)"', text))
     return names
 

@@ -47,6 +47,7 @@ CONTRACT_ENVIRONMENT = {
     "REPAIR_SECURITY_GROUPS",
     "ALERT_TOPIC_ARN",
     "IDEMPOTENCY_TABLE_NAME",
+    "UNRELAUNCHABLE_JOB_ACTION",
 }
 ALERT_TOPIC = {
     "Fn::If": ["CreateAlertTopic", {"Ref": "AlertTopic"}, {"Ref": "ExistingAlertTopicArn"}]
@@ -234,6 +235,7 @@ def test_parameter_defaults_make_the_settings_defaults(template: dict[str, Any])
     )
     assert settings.exempt_tag_key == defaults.exempt_tag_key
     assert settings.repair_security_groups == defaults.repair_security_groups
+    assert settings.unrelaunchable_job_action == defaults.unrelaunchable_job_action
     assert sorted(parameters["RemediationMode"]["AllowedValues"]) == sorted(
         m.value for m in RemediationMode
     )

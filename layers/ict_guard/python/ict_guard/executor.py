@@ -253,6 +253,10 @@ class Executor:
         alert = self.alert(run, action, reason=reason, action_needed=step.action_needed)
         self._reporter.publish(alert)
         run.alert = action
+        if action is AlertAction.NOTIFIED:
+            self._reporter.count("JobsNotified")
+        if step.action_needed:
+            self._reporter.count("JobsNeedingAPerson")
 
     def _settle(self, step: Settle, run: Run) -> None:
         if self._ledger is None:
