@@ -51,6 +51,7 @@ __all__ = [
     "check",
     "read_only_members",
     "rule",
+    "tag_list_value",
 ]
 
 CREATE_TRAINING_JOB = "CreateTrainingJob"
@@ -183,14 +184,15 @@ def _tag_lengths(rule: ServiceRule, context: RuleContext) -> None:
             )
 
 
-def _render_tags(tags: Sequence[Mapping[str, str]]) -> str:
+def tag_list_value(tags: Sequence[Mapping[str, str]]) -> str:
+    """A tag list as the tags-max-50 message shows it (the service renders its Java objects)."""
     return "[" + ", ".join(f"Tag(Key={t.get('Key')}, Value={t.get('Value')})" for t in tags) + "]"
 
 
 def _tag_count(rule: ServiceRule, context: RuleContext) -> None:
     tags = list(context.request.get("Tags") or [])
     if len(tags) > MAX_TAGS:  # the TagList shape itself holds at most 50 members
-        raise rule.refuse(value=_render_tags(tags))
+        raise rule.refuse(value=tag_list_value(tags))
     if context.operation != ADD_TAGS:
         return
     # AddTags adds new keys and overwrites existing ones: what counts is the resource's user tags
@@ -198,7 +200,7 @@ def _tag_count(rule: ServiceRule, context: RuleContext) -> None:
     keys = {t["Key"] for t in context.current_tags if not _is_reserved(t["Key"])}
     keys.update(t["Key"] for t in tags if not _is_reserved(t["Key"]))
     if len(keys) > MAX_TAGS:
-        raise rule.refuse(value=_render_tags(tags))
+        raise rule.refuse(value=tag_list_value(tags))
 
 
 @functools.cache
