@@ -18,8 +18,9 @@ whole job happens while a job is *running*, so `install()` patches moto's SageMa
 - StopTrainingJob: `InProgress` → `Stopping`, seen by the next DescribeTrainingJob, then `Stopped`.
 - AddTags overwrites the value of an existing key instead of adding a second tag with that key.
 
-`complete_training_job` lets a test finish a job "by itself", to stage races. Everything else of
-moto's SageMaker (tuning jobs included, for now) is untouched. `install()` also installs CloudTrail
+`complete_training_job` lets a test finish a job "by itself", to stage races; tuning jobs get the
+same lifecycle (`complete_tuning_job`, `set_tuning_progress`). Everything else of moto's SageMaker
+is untouched. `install()` also installs CloudTrail
 emission (`sandbox.cloudtrail`).
 """
 
