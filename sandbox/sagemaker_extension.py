@@ -8,14 +8,19 @@ whole job happens while a job is *running*, so `install()` patches moto's SageMa
 - CreateTrainingJob keeps the request as sent, starts the job `InProgress` (secondary status
   `Training`), and refuses a name already used in the account and region (`ResourceInUse`; SageMaker
   compares names case-insensitively).
+- CreateTrainingJob, CreateHyperParameterTuningJob and AddTags refuse what the real service refuses
+  and moto accepts: the rule table in `sandbox.service_rules` (tag limits, output-only members,
+  metric definitions of built-in algorithms, warm-start restrictions, …), each rule with its source.
 - DescribeTrainingJob returns every member of the create request that its output shape has (from the
   botocore model, so new SageMaker fields carry over), plus what the service fills in. Metric
-  definitions are filled in for built-in algorithms only, as SageMaker does.
+  definitions are filled in for built-in algorithms only (`sandbox.builtin_algorithms`), as
+  SageMaker does; a ResourceConfig with InstancePreferences gets SelectedInstanceType/Count.
 - StopTrainingJob: `InProgress` → `Stopping`, seen by the next DescribeTrainingJob, then `Stopped`.
 - AddTags overwrites the value of an existing key instead of adding a second tag with that key.
 
-`complete_training_job` lets a test finish a job "by itself", to stage races. Everything else of
-moto's SageMaker (tuning jobs included, for now) is untouched. `install()` also installs CloudTrail
+`complete_training_job` lets a test finish a job "by itself", to stage races; tuning jobs get the
+same lifecycle (`complete_tuning_job`, `set_tuning_progress`). Everything else of moto's SageMaker
+is untouched. `install()` also installs CloudTrail
 emission (`sandbox.cloudtrail`).
 """
 
@@ -23,7 +28,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import re
 import threading
 import uuid
 from collections.abc import Callable, Mapping
@@ -45,7 +49,8 @@ from moto.sagemaker.models import (
 from moto.sagemaker.responses import SageMakerResponse
 from moto.sagemaker.utils import arn_formatter
 
-from sandbox import cloudtrail
+from sandbox import cloudtrail, service_rules
+from sandbox.builtin_algorithms import BUILT_IN_ALGORITHM_METRICS, builtin_algorithm
 
 __all__ = [
     "BUILT_IN_ALGORITHM_METRICS",
@@ -53,71 +58,6 @@ __all__ = [
     "complete_training_job",
     "install",
 ]
-
-# What SageMaker returns as AlgorithmSpecification.MetricDefinitions for a few of its built-in
-# algorithms, keyed by the algorithm's ECR repository. The names are the algorithms' documented
-# metrics; the regexes are shaped like SageMaker's (they parse the algorithm's log lines), not
-# copied from it. Images in any other repository are the customer's: no metric definitions unless
-# the request carried them.
-_NUMBER = r"([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)"
-
-
-def _quality(name: str, label: str) -> dict[str, str]:
-    return {"Name": name, "Regex": rf"#quality_metric: host=\S+, {label} <score>=(\S+)"}
-
-
-def _xgboost(channel: str, metric: str) -> dict[str, str]:
-    return {
-        "Name": f"{channel}:{metric}",
-        "Regex": rf".*\[[0-9]+\].*#011{channel}-{metric}:{_NUMBER}.*",
-    }
-
-
-BUILT_IN_ALGORITHM_METRICS: Mapping[str, tuple[dict[str, str], ...]] = {
-    "kmeans": (_quality("test:msd", "test msd"), _quality("test:ssd", "test ssd")),
-    "linear-learner": (
-        _quality("train:objective_loss", "train objective_loss"),
-        _quality("validation:objective_loss", "validation objective_loss"),
-        _quality("test:objective_loss", "test objective_loss"),
-    ),
-    "pca": (_quality("train:loss", "train loss"),),
-    "factorization-machines": (
-        _quality("test:rmse", "test rmse"),
-        _quality("test:binary_classification_accuracy", "test binary_classification_accuracy"),
-    ),
-    "blazingtext": (
-        {"Name": "train:mean_rho", "Regex": rf"#mean_rho: {_NUMBER}"},
-        {"Name": "validation:accuracy", "Regex": rf"#validation_accuracy: {_NUMBER}"},
-    ),
-    "image-classification": (
-        {"Name": "train:accuracy", "Regex": rf"Epoch\S* Train-accuracy={_NUMBER}"},
-        {"Name": "validation:accuracy", "Regex": rf"Epoch\S* Validation-accuracy={_NUMBER}"},
-    ),
-    "object-detection": (
-        {"Name": "validation:mAP", "Regex": rf"#validation_score \(mAP\)={_NUMBER}"},
-    ),
-    "xgboost": (
-        _xgboost("train", "rmse"),
-        _xgboost("validation", "rmse"),
-        _xgboost("validation", "auc"),
-    ),
-}
-
-_ECR_IMAGE = re.compile(
-    r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?/(?P<repository>[^:@]+)"
-)
-
-
-def builtin_algorithm(training_image: str | None) -> str | None:
-    """The built-in algorithm an ECR image runs (`…/xgboost:1` → `xgboost`), or None.
-
-    SageMaker recognises its algorithms by its own registries; the embedded AWS goes by repository
-    name, whatever the registry account.
-    """
-    match = _ECR_IMAGE.match(training_image or "")
-    if match and match["repository"] in BUILT_IN_ALGORITHM_METRICS:
-        return match["repository"]
-    return None
 
 
 @functools.cache
@@ -195,6 +135,21 @@ _SECONDARY_MESSAGES = {
 }
 
 
+def _report_selected_instance(resource_config: dict[str, Any] | None) -> None:
+    """What DescribeTrainingJob adds to a ResourceConfig with InstancePreferences once SageMaker
+    has chosen: SelectedInstanceType and SelectedInstanceCount (output only, refused by Create).
+
+    SageMaker takes the first preference with capacity; the embedded AWS always has capacity.
+    """
+    preferences = (resource_config or {}).get("InstancePreferences") or []
+    if not preferences:
+        return
+    chosen = preferences[0]
+    resource_config["SelectedInstanceType"] = chosen["InstanceType"]
+    if chosen.get("InstanceCount") is not None:
+        resource_config["SelectedInstanceCount"] = chosen["InstanceCount"]
+
+
 class EmulatedTrainingJob(_StoppableJob, FakeTrainingJob):
     """A training job as SageMaker keeps it: the create request as sent, plus its lifecycle.
 
@@ -270,6 +225,7 @@ class EmulatedTrainingJob(_StoppableJob, FakeTrainingJob):
             algorithm["MetricDefinitions"] = copy.deepcopy(
                 list(BUILT_IN_ALGORITHM_METRICS[builtin])
             )
+        _report_selected_instance(description.get("ResourceConfig"))
         # SageMaker reports these flags even when the request left them out.
         for flag in (
             "EnableNetworkIsolation",
@@ -462,6 +418,7 @@ def _require_members(operation_name: str, request: Mapping[str, Any]) -> None:
 def _create_training_job(self: SageMakerResponse) -> ActionResult:
     request = copy.deepcopy(self.params)
     _require_members("CreateTrainingJob", request)
+    service_rules.check(service_rules.CREATE_TRAINING_JOB, request)
     backend = self.sagemaker_backend
     name = request["TrainingJobName"]
     existing = _lookup(backend, _TRAINING, name)
@@ -469,12 +426,6 @@ def _create_training_job(self: SageMakerResponse) -> ActionResult:
         raise ResourceInUseException(
             "Training job names must be unique within an AWS account and region, and a training "
             f"job with this name already exists ({existing.arn})"
-        )
-    algorithm = request.get("AlgorithmSpecification") or {}
-    if algorithm.get("MetricDefinitions") and builtin_algorithm(algorithm.get("TrainingImage")):
-        raise ValidationError(
-            "You can't override the metric definitions for Amazon SageMaker algorithms. "
-            "Please retry the request without specifying metric definitions."
         )
     job = EmulatedTrainingJob(backend.account_id, backend.region_name, request)
     backend.training_jobs[name] = job
@@ -531,22 +482,12 @@ def _create_hyper_parameter_tuning_job(self: SageMakerResponse) -> ActionResult:
         definitions = [request["TrainingJobDefinition"]]
     if not definitions:
         raise ValidationError("Either TrainingJobDefinition or TrainingJobDefinitions is required.")
-    for definition in definitions:
-        algorithm = definition.get("AlgorithmSpecification") or {}
-        if algorithm.get("MetricDefinitions") and builtin_algorithm(algorithm.get("TrainingImage")):
-            raise ValidationError(
-                "You can't override the metric definitions for Amazon SageMaker algorithms."
-            )
-    # A warm-start parent must exist and have ended: SageMaker reads its finished evaluations.
-    for parent in (request.get("WarmStartConfig") or {}).get("ParentHyperParameterTuningJobs") or []:
-        found = _lookup(backend, _TUNING, parent.get("HyperParameterTuningJobName"))
-        if found is None:
-            raise ValidationError(_NOT_FOUND)
-        if found.status not in _TERMINAL:
-            raise ValidationError(
-                f"Parent tuning job {found.hyper_parameter_tuning_job_name} is in status "
-                f"{found.status}; warm start needs Completed, Stopped or Failed parents."
-            )
+
+    def parent(parent_name: str) -> dict[str, Any] | None:
+        found = _lookup(backend, _TUNING, parent_name)
+        return None if found is None else found.describe()
+
+    service_rules.check(service_rules.CREATE_TUNING_JOB, request, tuning_job=parent)
     job = EmulatedTuningJob(backend.account_id, backend.region_name, request)
     backend.hyper_parameter_tuning_jobs[name] = job
     return ActionResult({"HyperParameterTuningJobArn": job.arn})
@@ -646,6 +587,9 @@ def _add_tags(
     # SageMaker's AddTags overwrites the value of a key the resource already has; moto appends a
     # second tag with the same key, which would make a repeated remediation tag ambiguous.
     resource = self._get_resource_from_arn(arn)
+    service_rules.check(
+        service_rules.ADD_TAGS, {"ResourceArn": arn, "Tags": tags}, current_tags=resource.tags
+    )
     for tag in tags:
         current = next((t for t in resource.tags if t["Key"] == tag["Key"]), None)
         if current is None:

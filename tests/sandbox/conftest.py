@@ -15,7 +15,7 @@ import pytest
 from botocore.model import Shape
 from moto import mock_aws
 
-from sandbox import cloudtrail, sagemaker_extension
+from sandbox import cloudtrail, sagemaker_extension, service_rules
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
@@ -156,12 +156,36 @@ def job_request() -> Callable[..., dict[str, Any]]:
     return _training_job_request
 
 
+# Members a request that sets everything must still leave out, because the real SageMaker refuses
+# them together with others (sandbox/service_rules.py): AlgorithmName excludes TrainingImage, and
+# InstancePreferences excludes InstanceType. Read-only members come from the rule table itself.
+_MUTUALLY_EXCLUSIVE = (
+    ("AlgorithmSpecification", "AlgorithmName"),
+    ("ResourceConfig", "InstancePreferences"),
+)
+
+
+def _drop(request: dict[str, Any], path: str) -> None:
+    *parents, last = path.split(".")
+    holder: Any = request
+    for parent in parents:
+        holder = holder.get(parent) if isinstance(holder, dict) else None
+    if isinstance(holder, dict):
+        holder.pop(last, None)
+
+
 @pytest.fixture(scope="session")
 def full_job_request(sagemaker_model: Any) -> Callable[[str], dict[str, Any]]:
-    """`full_job_request(name)`: a CreateTrainingJob request that sets every member of the model."""
+    """`full_job_request(name)`: a CreateTrainingJob request that sets every member of the model
+    the real service accepts together (no read-only members, one of each exclusive pair)."""
 
     def build(name: str) -> dict[str, Any]:
         shape = sagemaker_model.operation_model("CreateTrainingJob").input_shape
-        return {**_example_value(shape), "TrainingJobName": name}
+        request = {**_example_value(shape), "TrainingJobName": name}
+        for path in service_rules.read_only_members("CreateTrainingJob"):
+            _drop(request, path)
+        for parent, member in _MUTUALLY_EXCLUSIVE:
+            _drop(request, f"{parent}.{member}")
+        return request
 
     return build
