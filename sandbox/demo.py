@@ -159,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         problems += _alert_expectations(alerts, args.mode)
         problems += _security_group_guard(sandbox, env)
         problems += _tuning_job(sandbox, args.mode)
+        problems += _pipeline_step(sandbox, args.mode)
         if problems:
             print(f"\nDEMO FAILED: {len(problems)} expectation(s) not met")
             return 1
@@ -169,6 +170,39 @@ def main(argv: list[str] | None = None) -> int:
             requests.post(f"{endpoint}/moto-api/reset", timeout=10)
         finally:
             server.stop()
+
+
+def _pipeline_step(sandbox: Any, mode: str) -> list[str]:
+    """A training job a SageMaker Pipelines step started, without encryption: a copy made outside
+    the pipeline would leave the step failed and the copy orphaned, so relaunch mode does not
+    re-launch it (UnrelaunchableJobAction=notify: left running, HIGH "action needed" alert)."""
+    from ict_guard.clone import relaunch_name
+
+    name = "pipelines-abc123-TrainStep-Xyz"
+    execution = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:pipeline/churn/execution/abc123"
+    print(f"\nA SageMaker Pipelines execution starts the training job {name} (step TrainStep, 2 instances, encryption off):")
+    sandbox.create_training_job(
+        name, vpc=False,
+        tags={"sagemaker:pipeline-execution-arn": execution, "sagemaker:pipeline-step-name": "TrainStep"},
+    )
+    sandbox.deliver()
+    status = sandbox.describe(name)["TrainingJobStatus"]
+    alerts = [a for a in sandbox.alerts() if a["resource"]["name"] == name]
+    print(f"  {name}: {status}; re-launched: {'yes' if relaunch_name(name) in sandbox.training_job_names() else 'no'}")
+    for alert in alerts:
+        print(f"  alert [{alert['severity']}] {alert['action']}: {alert['reason']}")
+    problems = []
+    want = {"relaunch": ("InProgress", "notified", True), "stop": ("Stopping", "stopped", False),
+            "notify": ("InProgress", "notified", False)}[mode]
+    if status not in (want[0], "Stopped" if want[0] == "Stopping" else want[0]):
+        problems.append(f"{name}: {status}, expected {want[0]}")
+    if relaunch_name(name) in sandbox.training_job_names():
+        problems.append(f"{name}: re-launched behind the pipeline's back")
+    if [(a["action"], a.get("action_needed", False)) for a in alerts] != [want[1:]]:
+        problems.append(f"{name}: alerts {[(a['action'], a.get('action_needed')) for a in alerts]}, expected [{want[1:]}]")
+    if mode == "relaunch" and alerts and (execution not in alerts[0]["reason"] or alerts[0]["severity"] != "HIGH"):
+        problems.append(f"{name}: the alert does not name the pipeline execution with severity HIGH")
+    return problems
 
 
 def _scenarios(env: Any, relaunch_name: Callable[[str], str]) -> list[Scenario]:
@@ -212,7 +246,9 @@ def _scenarios(env: Any, relaunch_name: Callable[[str], str]) -> list[Scenario]:
 
 def _tuning_job(sandbox: Any, mode: str) -> list[str]:
     """A hyperparameter tuning job without encryption, 7 of its training jobs done and 2 running:
-    remediated as a whole, its copy continuing the search (warm start) instead of redoing it."""
+    remediated as a whole. Its copy cannot warm-start from the unencrypted original (SageMaker
+    refuses it, and so does the embedded SageMaker), so it starts its search over, and the alert
+    says what that costs."""
     from ict_guard.clone import relaunch_name
     from sandbox import sagemaker_extension
 
@@ -221,11 +257,7 @@ def _tuning_job(sandbox: Any, mode: str) -> list[str]:
           "instances each, VPC, encryption off); 7 trainings completed, 2 running:")
     sandbox.create_tuning_job(name)
     sagemaker_extension.set_tuning_progress(ACCOUNT, REGION, name, completed=7, in_progress=2)
-    invocations = sandbox.deliver()  # its CloudTrail event, then SageMaker's Stopped state change
-    (invocation,) = [i for i in invocations if (i.event["detail"].get("requestParameters") or {}).get("hyperParameterTuningJobName")][:1]
-    waited = [i for i in invocations if i.event.get("detail-type") == "SageMaker HyperParameter Tuning Job State Change"]
-    if waited:
-        print(f"  stopped first; the copy was created on SageMaker's state-change event ({waited[0].event['detail']['HyperParameterTuningJobStatus']})")
+    invocations = sandbox.deliver()  # its CloudTrail event (and the copy's)
     status = sandbox.describe_tuning(name)["HyperParameterTuningJobStatus"]
     print(f"  {name}: {status}, remediation tag {sandbox.tuning_tags(name).get('ict-guard:remediation', '-')}")
     problems = []
@@ -233,13 +265,16 @@ def _tuning_job(sandbox: Any, mode: str) -> list[str]:
         copy = sandbox.describe_tuning(copy_name)
         encrypted = copy["TrainingJobDefinition"]["EnableInterContainerTrafficEncryption"]
         parents = [p["HyperParameterTuningJobName"] for p in copy.get("WarmStartConfig", {}).get("ParentHyperParameterTuningJobs", [])]
-        print(f"  re-launched as {copy_name}: encryption {'on' if encrypted else 'OFF'}, warm start from {parents or 'nothing'}"
-              f" (the 7 completed trainings count against its limit of 20: they are not trained again)")
-        if not encrypted or parents != [name]:
+        print(f"  re-launched as {copy_name}: encryption {'on' if encrypted else 'OFF'}, warm start from {parents or 'nothing'}")
+        if not encrypted or parents:
             problems.append(f"{copy_name}: encrypted={encrypted}, warm-start parents {parents}")
     alerts = [a for a in sandbox.alerts() if a["resource"]["name"] == name]
     for alert in alerts:
         print(f"  alert [{alert['severity']}] {alert['action']}: {alert['reason']}")
+        for note in alert.get("notes", []):
+            print(f"    note: {note}")
+    if mode == "relaunch" and not any("starts its search over" in n for a in alerts for n in a.get("notes", [])):
+        problems.append(f"{name}: the alert does not say the copy starts its search over")
     want_status = {"relaunch": ("Stopping", "Stopped"), "stop": ("Stopping", "Stopped"), "notify": ("InProgress",)}[mode]
     if status not in want_status:
         problems.append(f"{name}: {status}")

@@ -24,7 +24,6 @@ from ict_guard.jobs import (
     TRAINING_API,
     TUNING_API,
     JobApi,
-    tuning_definitions,
 )
 
 if TYPE_CHECKING:
@@ -239,12 +238,14 @@ def build_encrypted_copy(
                 for i, d in enumerate(request["TrainingJobDefinitions"])
             ]
         parents = (request.pop("WarmStartConfig", None) or {}).get("ParentHyperParameterTuningJobs") or []
-        names = ", ".join(str(p.get("HyperParameterTuningJobName")) for p in parents)
+        name = described[api.name_member]
+        also = ", ".join(str(p.get("HyperParameterTuningJobName")) for p in parents)
+        completed = (described.get("TrainingJobStatusCounters") or {}).get("Completed")
+        cost = f"the {completed} training jobs {name} completed are" if completed else "the training jobs the original completed are"
         notes.append(
             "the copy starts its search over: SageMaker refuses a warm start from a parent whose "
-            "training definition differs in EnableInterContainerTrafficEncryption, so neither "
-            f"{described[api.name_member]} nor {'its parents (' + names + ')' if names else 'any other job'} "
-            "can be a parent; the training jobs the original completed are not reused"
+            "training definition differs in EnableInterContainerTrafficEncryption, so it cannot "
+            f"continue from {name}{f' or its own parents ({also})' if also else ''}; {cost} not reused"
         )
     else:
         request = _encrypted_definition(request, _hint(metric_definitions_sent, 0))
@@ -261,12 +262,6 @@ def build_encrypted_copy(
 
 
 # -- fallbacks: tried once each, in this order, when SageMaker refuses the copy after the stop ------
-
-
-def _definitions_of(request: dict[str, Any]) -> list[dict[str, Any]]:
-    if "TrainingJobDefinition" in request or "TrainingJobDefinitions" in request:
-        return [dict(d) for d in tuning_definitions(request)]
-    return [request]
 
 
 def without_warm_start(request: Mapping[str, Any]) -> dict[str, Any] | None:

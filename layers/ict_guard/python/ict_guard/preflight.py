@@ -28,6 +28,31 @@ if TYPE_CHECKING:
     from ict_guard.settings import Settings
 
 MAX_WARM_START_PARENTS = 5
+_NAME_RULE = {JobKind.TRAINING: "training-job-name-max-63", JobKind.TUNING: "tuning-job-name-max-32"}
+# Tag keys up to 128 characters, values up to 256 (API reference, Tag); botocore checks minimums only.
+MAX_TAG_KEY, MAX_TAG_VALUE = 128, 256
+
+# The embedded SageMaker's rules (sandbox/service_rules.py, by id) that this preflight checks, and
+# the ones it need not check, with the reason. tests/unit/test_preflight.py keeps the two in step.
+CHECKED_SERVICE_RULES = frozenset(
+    {
+        "training-job-name-max-63",
+        "tuning-job-name-max-32",
+        "tags-reserved-aws-prefix",
+        "tags-max-50",
+        "tags-key-value-length",
+        "read-only-members",
+        "algorithm-name-xor-training-image",
+        "builtin-algorithm-metric-definitions",
+        "algorithm-resource-metric-definitions",
+        "instance-preferences-exclusive",
+        "warm-start-max-5-parents",
+        "warm-start-definition-unchanged",
+    }
+)
+UNCHECKED_SERVICE_RULES = {
+    "warm-start-parent-ended": "the copy never carries a warm start (see clone.build_encrypted_copy)",
+}
 
 
 @dataclass(frozen=True)
@@ -87,12 +112,12 @@ def preflight(api: JobApi, request: Mapping[str, Any], service_model: ServiceMod
     ]
     refusals += _tag_refusals(request.get("Tags") or [])
     refusals += [
-        Refusal("output-only-member", f"{path} is output-only and refused by {api.create_operation}")
+        Refusal("read-only-members", f"{path} is output-only and refused by {api.create_operation}")
         for path in _output_only_present(request, input_shape)
     ]
     name = str(request.get(api.name_member, ""))
     if len(name) > api.name_max_length:
-        refusals.append(Refusal("name-length", f"{api.name_member} is longer than {api.name_max_length}"))
+        refusals.append(Refusal(f"{_NAME_RULE[api.kind]}", f"{api.name_member} is longer than {api.name_max_length}"))
     definitions = list(tuning_definitions(request)) if api.kind is JobKind.TUNING else [request]
     for definition in definitions:
         refusals += _algorithm_refusals(definition.get("AlgorithmSpecification") or {})
@@ -101,10 +126,10 @@ def preflight(api: JobApi, request: Mapping[str, Any], service_model: ServiceMod
     if warm:
         parents = warm.get("ParentHyperParameterTuningJobs") or []
         if len(parents) > MAX_WARM_START_PARENTS:
-            refusals.append(Refusal("warm-start-max-parents", f"{len(parents)} warm-start parents, at most 5"))
+            refusals.append(Refusal("warm-start-max-5-parents", f"{len(parents)} warm-start parents, at most 5"))
         refusals.append(
             Refusal(
-                "warm-start-frozen-fields",
+                "warm-start-definition-unchanged",
                 "a warm start from parents whose training definition differs in "
                 "EnableInterContainerTrafficEncryption is refused",
             )
@@ -124,9 +149,12 @@ def _tag_refusals(tags: list[Mapping[str, Any]]) -> list[Refusal]:
     refusals = []
     reserved = [k for k in keys if k.startswith(RESERVED_TAG_PREFIX)]
     if reserved:
-        refusals.append(Refusal("tags-reserved-prefix", f"tag key {reserved[0]!r} uses the reserved aws: prefix"))
+        refusals.append(Refusal("tags-reserved-aws-prefix", f"tag key {reserved[0]!r} uses the reserved aws: prefix"))
     if len(keys) > MAX_USER_TAGS:
         refusals.append(Refusal("tags-max-50", f"{len(keys)} tags, at most {MAX_USER_TAGS}"))
+    long = [k for k, t in zip(keys, tags, strict=True) if len(k) > MAX_TAG_KEY or len(str(t.get("Value", ""))) > MAX_TAG_VALUE]
+    if long:
+        refusals.append(Refusal("tags-key-value-length", f"tag {long[0][:40]!r} is longer than SageMaker allows"))
     return refusals
 
 
@@ -149,13 +177,19 @@ def _output_only_present(value: Any, shape: Shape, path: str = "") -> Iterator[s
 def _algorithm_refusals(algorithm: Mapping[str, Any]) -> list[Refusal]:
     refusals = []
     if algorithm.get("AlgorithmName") and algorithm.get("TrainingImage"):
-        refusals.append(Refusal("algorithm-name-xor-image", "AlgorithmName and TrainingImage exclude each other"))
+        refusals.append(Refusal("algorithm-name-xor-training-image", "AlgorithmName and TrainingImage exclude each other"))
     if algorithm.get("MetricDefinitions"):
         builtin = builtin_algorithm(algorithm.get("TrainingImage"))
-        if algorithm.get("AlgorithmName") or builtin:
-            what = f"built-in algorithm {builtin}" if builtin else f"algorithm resource {algorithm['AlgorithmName']}"
+        if builtin:
             refusals.append(
-                Refusal("metric-definitions-for-algorithms", f"metric definitions are refused for the {what}")
+                Refusal("builtin-algorithm-metric-definitions", f"metric definitions are refused for the built-in algorithm {builtin}")
+            )
+        elif algorithm.get("AlgorithmName"):
+            refusals.append(
+                Refusal(
+                    "algorithm-resource-metric-definitions",
+                    f"metric definitions are refused for the algorithm resource {algorithm['AlgorithmName']}",
+                )
             )
     return refusals
 
