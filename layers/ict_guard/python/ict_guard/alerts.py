@@ -113,6 +113,9 @@ class Alert:
     reason: str
     mode: str
     initiated_by: str | None = None
+    # Shown instead of a caller when the guard knows the change was not this event's caller's
+    # (security-group guard); the CloudTrail link is left out too: it would point at that call.
+    initiator_note: str | None = None
     instance_count: int | None = None
     relaunched_as: str | None = None
     security_groups: list[str] = field(default_factory=list)
@@ -195,7 +198,7 @@ class Alert:
         lines = [
             self.headline(),
             "",
-            self._who_label().ljust(13) + initiator_label(self.initiated_by),
+            self._who_label().ljust(13) + (self.initiator_note or initiator_label(self.initiated_by)),
             "What:        " + self.what_happened(),
             "Guard did:   " + self.what_was_done(),
             "Next step:   " + self.next_step(),
@@ -244,7 +247,7 @@ class Alert:
         if self.relaunched_as:
             links.append(("Re-launch", console_url(self.region, self.resource_type, self.relaunched_as)))
         event_url = cloudtrail_event_url(self.region, self.event_id)
-        if event_url:
+        if event_url and not self.initiator_note:
             links.append(("CloudTrail event", event_url))
         return links
 
@@ -334,7 +337,7 @@ _CHAT_ICON = {
 def chat_notification(alert: Alert) -> dict[str, Any]:
     """The alert as a Chatbot custom notification: a card with a title, the facts, next steps."""
     facts = [
-        f"*{alert._who_label()}* {initiator_label(alert.initiated_by)}",
+        f"*{alert._who_label()}* {alert.initiator_note or initiator_label(alert.initiated_by)}",
         f"*What:* {alert.what_happened()}",
         f"*Guard did:* {alert.what_was_done()}",
         f"*Why:* {alert.reason}",
