@@ -240,13 +240,25 @@ def _print_verdict(console: Console, report: ScanReport) -> None:
     findings = report.findings
     for error in report.errors:
         console.print(f"[red]incomplete:[/] {error['check']}: {escape(error['message'])}")
+    # An audit that could not finish never ends in green: the checks that did not run may hold
+    # the findings.
+    incomplete = (
+        f"; [bold red]the scan is incomplete[/] ({len(report.errors)} check(s) could not run)"
+        if report.errors
+        else ""
+    )
     if findings:
         counts = Counter(f.severity for f in findings)
         by_severity = ", ".join(
             f"[{SEVERITY_STYLE.get(s, '')}]{n} {s}[/]" for s, n in counts.most_common()
         )
         console.print(
-            f"[bold]{len(findings)} finding(s)[/] ({by_severity}); exit code {int(report.exit_code)}"
+            f"[bold]{len(findings)} finding(s)[/] ({by_severity}){incomplete}; exit code {int(report.exit_code)}"
+        )
+    elif report.errors:
+        console.print(
+            f"[bold red]Scan incomplete[/]: {len(report.errors)} check(s) could not run, no "
+            f"finding in the checks that did; exit code {int(report.exit_code)}"
         )
     else:
         console.print(f"[bold green]No findings[/]; exit code {int(report.exit_code)}")
