@@ -22,7 +22,7 @@ from rich.markup import escape
 from ict_guard_cli import ExitCode
 from ict_guard_cli import guardrail as guardrails
 from ict_guard_cli.session import AwsContext, CliError, explain_aws_error
-from ict_guard_cli.stack import DEFAULT_STACK_NAME, StackAudit, audit_stack
+from ict_guard_cli.stack import StackAudit, audit_stack, locate_stack
 
 _KINDS = {"training": JobKind.TRAINING, "tuning": JobKind.TUNING}
 _SINCE = re.compile(r"^(?P<number>\d+)\s*(?P<unit>[mhdw])$")
@@ -174,10 +174,12 @@ def _policy_options(function: Callable[..., Any]) -> Callable[..., Any]:
     decorators = [
         click.option(
             "--stack-name",
-            default=DEFAULT_STACK_NAME,
-            show_default=True,
+            default=None,
             envvar="ICT_GUARD_STACK_NAME",
-            help="The guard's CloudFormation stack: its health, and the policy its job guard runs with.",
+            help="The guard's CloudFormation stack: its health, and the policy its job guard runs "
+            "with. Default: the stack in the region whose outputs say it is the guard (any name: "
+            "samconfig.toml's -prod, -dev), else the one samconfig.toml in the current directory "
+            "deploys there, else sagemaker-ict-guard.",
         ),
         click.option(
             "--mode",
@@ -196,8 +198,8 @@ def _policy_options(function: Callable[..., Any]) -> Callable[..., Any]:
     return function
 
 
-def _validate_stack_name(name: str) -> str:
-    if not _STACK_NAME.match(name):
+def _validate_stack_name(name: str | None) -> str | None:
+    if name is not None and not _STACK_NAME.match(name):
         raise click.BadParameter(
             f"{name!r} is not a CloudFormation stack name or ARN", param_hint="--stack-name"
         )
@@ -334,7 +336,11 @@ def scan(
     )
     aws = options.aws()
     aws.account  # noqa: B018 - fail early and clearly on missing or rejected credentials
-    stack = audit_stack(aws, scan_options.stack_name) if "stack" not in scan_options.skip else None
+    stack = (
+        audit_stack(aws, locate_stack(aws, scan_options.stack_name))
+        if "stack" not in scan_options.skip
+        else None
+    )
     settings, source, _ = resolve_settings(aws, stack, mode, min_instance_count, exempt_tag_key)
 
     stderr = Console(stderr=True)
@@ -421,7 +427,7 @@ def explain(
             ExitCode.USAGE,
             "use a profile of the job's account (--profile)",
         )
-    stack = audit_stack(aws, _validate_stack_name(stack_name))
+    stack = audit_stack(aws, locate_stack(aws, _validate_stack_name(stack_name)))
     settings, source, table = resolve_settings(aws, stack, mode, min_instance_count, exempt_tag_key)
     explanation = explain_job(aws, job_kind, job, settings, source, table)
     if options.as_json:

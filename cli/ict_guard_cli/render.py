@@ -205,7 +205,8 @@ def _print_cloudtrail(console: Console, report: ScanReport) -> None:
 def _print_stack(console: Console, report: ScanReport) -> None:
     stack = report.stack
     assert stack is not None
-    console.print(f"[bold]Guard stack {escape(stack.name)}[/]")
+    found_by = f" [dim]({escape(stack.found_by)})[/]" if stack.found_by else ""
+    console.print(f"[bold]Guard stack {escape(stack.name)}[/]{found_by}")
     if stack.error:
         console.print(f"  {FAIL} could not check: {escape(stack.error)}\n")
         return
