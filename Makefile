@@ -20,6 +20,18 @@ help:
 	@echo "make validate-template  sam validate --lint (SAM CLI in its own venv, .venv-sam)"
 	@echo "make lock               re-resolve requirements/dev.txt from requirements/dev.in"
 
+# The SAM CLI's own venv (its pins clash with .venv): `make test` needs it too, for the template
+# tests that run cfn-lint and the SAM translator; scripts/validate-template creates the same venv
+# with the same stamp (a copy of requirements/sam.txt), so either one serves the other.
+SAM_VENV  := .venv-sam
+SAM_STAMP := $(SAM_VENV)/.requirements-sam.txt
+
+$(SAM_STAMP): requirements/sam.txt
+	rm -rf $(SAM_VENV)
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install -qq --disable-pip-version-check -r requirements/sam.txt
+	cp requirements/sam.txt $(SAM_STAMP)
+
 $(STAMP): requirements/dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found %s)" % sys.version.split()[0])'
 	$(PYTHON) -m venv $(VENV)
@@ -43,7 +55,7 @@ sandbox-env: $(STAMP)
 load: $(STAMP)
 	$(PY) -m pytest -m load tests/reliability/test_load.py $(PYTEST_ARGS)
 
-test: $(STAMP)
+test: $(STAMP) $(SAM_STAMP)
 	$(PY) -m pytest -n auto $(PYTEST_ARGS)
 
 # Benchmarks on the embedded AWS (bench/): `bench` runs every figure and writes bench/RESULTS.md;
