@@ -261,6 +261,17 @@ def test_a_removal_found_already_restored_is_alerted_on_with_its_own_caller():
     assert "removed IPsec rules" in alert.reason
 
 
+def test_removing_a_redundant_ipsec_rule_is_no_news():
+    # The UDP 500 self rule is gone, but an all-traffic self rule still covers the group: the
+    # removal took nothing away, and nobody restored anything.
+    all_traffic = {"IpProtocol": "-1", "UserIdGroupPairs": [{"GroupId": GROUP}]}
+    ec2 = FakeEc2({GROUP: group(ESP_IN, UDP_OUT, ESP_OUT, extra_ingress=[all_traffic])})
+    guard, alerts, _, _ = make_guard(ec2)
+
+    assert guard.handle(event()) == {"outcome": "intact", "group": GROUP}
+    assert ec2.authorized == [] and alerts.published == []
+
+
 def test_a_gap_seen_on_an_unrelated_call_is_restored_without_naming_its_caller():
     ec2 = FakeEc2({GROUP: group(ESP_IN, UDP_OUT, ESP_OUT)})
     guard, alerts, _, _ = make_guard(ec2)

@@ -48,9 +48,14 @@ class RuleChange:
     region: str
     changed_by: str | None  # the userIdentity ARN (or principal) that made the call
     directions: tuple[Direction, ...]
-    # Whether this call's own request removed a rule that gave the group IPsec coverage:
-    # True / False when the event says, None when it cannot (see removes_ipsec_coverage).
-    removes_ipsec: bool | None = None
+    # The rules (SDK shape) this call's own request removed that gave the group IPsec coverage;
+    # None when the event cannot tell (see removed_ipsec_rules).
+    ipsec_rules_removed: list[dict[str, Any]] | None = None
+
+    @property
+    def removes_ipsec(self) -> bool | None:
+        """Whether this call's own request removed IPsec coverage (None: cannot tell)."""
+        return None if self.ipsec_rules_removed is None else bool(self.ipsec_rules_removed)
 
     @property
     def group(self) -> str:
@@ -86,7 +91,7 @@ def parse_rule_change(event: Any) -> RuleChange:
         region=parsed.region,
         changed_by=initiator(detail.user_identity),
         directions=directions,
-        removes_ipsec=removes_ipsec_coverage(
+        ipsec_rules_removed=removed_ipsec_rules(
             detail.event_name,
             detail.request_parameters or {},
             detail.response_elements or {},
@@ -123,15 +128,16 @@ def _group_of(request: dict[str, Any]) -> tuple[Any, Any]:
 # read is "unknown" (None), never "did not touch".
 
 
-def removes_ipsec_coverage(
+def removed_ipsec_rules(
     event_name: str,
     request: dict[str, Any],
     response: dict[str, Any],
     group_id: str | None,
     directions: tuple[Direction, ...],
-) -> bool | None:
-    """Whether this call's own request removed a rule that gave the group (alone, as a
-    self-referencing set) IPsec coverage in `directions`; None when the event cannot tell.
+) -> list[dict[str, Any]] | None:
+    """The rules (SDK shape) this call's own request removed that gave the group (alone, as a
+    self-referencing set) IPsec coverage in `directions`: [] when it removed none, None when the
+    event cannot tell.
 
     ModifySecurityGroupRules is always None: its request carries the rules' new definitions,
     never what they were before (an IPsec rule may have been rewritten into anything).
@@ -146,7 +152,9 @@ def removes_ipsec_coverage(
     if not permissions or any(p is None for p in permissions):
         return None  # rule IDs without the response's details, the legacy flat form, omitted
     needs = [need for need in IPSEC_NEEDS if need.direction in directions]
-    return any(permission_covers(p, need, {group_id}) for p in permissions for need in needs)
+    return [
+        p for p in permissions if p is not None and any(permission_covers(p, n, {group_id}) for n in needs)
+    ]
 
 
 def _items(value: Any) -> list[Any]:

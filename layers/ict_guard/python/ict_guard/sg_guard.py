@@ -15,14 +15,15 @@ AWS calls, in order: DescribeSecurityGroups (the event is only a hint), Authoriz
 missing, SNS Publish. None of them is a rule-change call, so the guard never triggers itself.
 
 Who is named. The restore is attributed to the event whose own request removed IPsec coverage
-(rule_changes.removes_ipsec_coverage). Two calls close together (an SSH rule, then the UDP 500
+(rule_changes.removed_ipsec_rules). Two calls close together (an SSH rule, then the UDP 500
 rule) reach the guard in any order, and the first event handled already sees the second's gap.
 An event whose request removed no IPsec rule still restores what is missing — the choice here:
 the event of the call that did it may be lost, late or dead-lettered, and encrypted jobs in the
 group hang meanwhile — but its alert names nobody and links no CloudTrail event: it says the rules
 were removed by another call. The culprit's own event then finds the group intact and, because
-its request did remove IPsec rules, sends the alert that names its caller and its event
-("already-restored"). So a lost event never leaves a gap, and the person who removed the rule is
+its request did remove IPsec rules and one of them is back, sends the alert that names its caller
+and its event ("already-restored"); a removed rule that is not back, in a group another rule
+still covers, was redundant and needs nobody. So a lost event never leaves a gap, and the person who removed the rule is
 named whenever their event arrives. When the event cannot tell (ModifySecurityGroupRules, a revoke
 by rule ID without the response's details) the guard names the caller as the one whose call the
 gap followed, as before.
@@ -79,6 +80,34 @@ def needs_to_restore(group: Mapping[str, Any], directions: Collection[Direction]
     ]
 
 
+_PROTOCOL = {"17": "udp", "esp": "50", "all": "-1"}
+
+
+def _rule_key(permission: Mapping[str, Any]) -> tuple[str, int, int]:
+    protocol = str(permission.get("IpProtocol", "")).lower()
+    low, high = permission.get("FromPort"), permission.get("ToPort")
+    return _PROTOCOL.get(protocol, protocol), -1 if low is None else low, -1 if high is None else high
+
+
+def _any_back(group: Mapping[str, Any], ref: GroupChangeRef) -> bool:
+    """Whether a rule the call removed is in the group again (same protocol, ports and peer)."""
+    key = "IpPermissionsEgress" if ref.event_name == "RevokeSecurityGroupEgress" else "IpPermissions"
+    present = group.get(key) or ()
+    for removed in ref.ipsec_rules_removed or ():
+        peers = {p.get("GroupId") for p in removed.get("UserIdGroupPairs") or ()} | {
+            r.get("CidrIp") for r in removed.get("IpRanges") or ()
+        }
+        for permission in present:
+            if _rule_key(permission) != _rule_key(removed):
+                continue
+            here = {p.get("GroupId") for p in permission.get("UserIdGroupPairs") or ()} | {
+                r.get("CidrIp") for r in permission.get("IpRanges") or ()
+            }
+            if peers & here:
+                return True
+    return False
+
+
 def _partition(region: str) -> str:
     if region.startswith("cn-"):
         return "aws-cn"
@@ -103,7 +132,12 @@ class GroupChangeRef:
     region: str
     changed_by: str | None
     directions: tuple[str, ...]
-    removes_ipsec: bool | None = None  # this request removed IPsec coverage (None: cannot tell)
+    # The IPsec-covering rules this request removed, SDK shape (None: the event cannot tell).
+    ipsec_rules_removed: list[dict[str, Any]] | None = None
+
+    @property
+    def removes_ipsec(self) -> bool | None:
+        return None if self.ipsec_rules_removed is None else bool(self.ipsec_rules_removed)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GroupChangeRef:
@@ -156,7 +190,7 @@ class SecurityGroupGuard:
             region=change.region,
             changed_by=change.changed_by,
             directions=tuple(d.value for d in change.directions),
-            removes_ipsec=change.removes_ipsec,
+            ipsec_rules_removed=change.ipsec_rules_removed,
         )
         try:
             return self._restore_once(change=asdict(ref))
@@ -190,9 +224,11 @@ class SecurityGroupGuard:
             self._count("UnmanagedGroupEvents")
             return {"outcome": "not-managed", "group": group_id}
         needs = needs_to_restore(group, {Direction(d) for d in ref.directions})
-        if not needs and ref.removes_ipsec:
+        if not needs and ref.ipsec_rules_removed and _any_back(group, ref):
             # This call removed IPsec rules, and they are back: restored while the guard handled
             # another event that saw the gap first (or re-added by someone). Name the caller now.
+            # (A removed rule that is not back, in a group still covered by another rule, was
+            # redundant: nothing happened that needs a person.)
             self._logger.info("this call removed IPsec rules; they were already restored")
             self._count("RemovalsAlreadyRestored")
             alert = self._attribution_alert(ref, group_id)
