@@ -6,15 +6,31 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
+MODE   ?= relaunch
+PORT   ?= 5055
 
-.PHONY: help demo test test-fast validate-template lock clean
+.PHONY: help demo sandbox sandbox-env test test-fast validate-template lock clean
 
 help:
-	@echo "make demo               run the guard end to end on the embedded AWS (moto)"
+	@echo "make demo [MODE=stop]   run the guard end to end on the embedded AWS (moto); MODE relaunch|stop|notify"
+	@echo "make sandbox [PORT=5055] the embedded AWS with example jobs on 127.0.0.1, for ict-guard; Ctrl-C stops it"
+	@echo "make -s sandbox-env     shell lines (eval them) that send ict-guard to the sandbox"
 	@echo "make test               run the test suite (unit, integration, template, sandbox)"
 	@echo "make load               1,000 jobs with injected faults through the guard; prints figures"
 	@echo "make validate-template  sam validate --lint (SAM CLI in its own venv, .venv-sam)"
 	@echo "make lock               re-resolve requirements/dev.txt from requirements/dev.in"
+
+# The SAM CLI's own venv (its pins clash with .venv): `make test` needs it too, for the template
+# tests that run cfn-lint and the SAM translator; scripts/validate-template creates the same venv
+# with the same stamp (a copy of requirements/sam.txt), so either one serves the other.
+SAM_VENV  := .venv-sam
+SAM_STAMP := $(SAM_VENV)/.requirements-sam.txt
+
+$(SAM_STAMP): requirements/sam.txt
+	rm -rf $(SAM_VENV)
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install -qq --disable-pip-version-check -r requirements/sam.txt
+	cp requirements/sam.txt $(SAM_STAMP)
 
 $(STAMP): requirements/dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found %s)" % sys.version.split()[0])'
@@ -24,7 +40,14 @@ $(STAMP): requirements/dev.txt pyproject.toml
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m sandbox.demo
+	$(PY) -m sandbox.demo --mode $(MODE)
+
+# The embedded AWS on its own (sandbox/server.py), seeded with example jobs, until Ctrl-C.
+sandbox: $(STAMP)
+	$(PY) -m sandbox.server --port $(PORT)
+
+sandbox-env: $(STAMP)
+	@$(PY) -m sandbox.server --print-env --port $(PORT)
 
 # The load run (tests/reliability/test_load.py, marker `load`, excluded from `make test`):
 # LOAD_JOBS (1000), LOAD_FAULT_RATE (0.2 per HTTP attempt) and LOAD_SEED change it.
@@ -32,7 +55,7 @@ demo: $(STAMP)
 load: $(STAMP)
 	$(PY) -m pytest -m load tests/reliability/test_load.py $(PYTEST_ARGS)
 
-test: $(STAMP)
+test: $(STAMP) $(SAM_STAMP)
 	$(PY) -m pytest -n auto $(PYTEST_ARGS)
 
 # Benchmarks on the embedded AWS (bench/): `bench` runs every figure and writes bench/RESULTS.md;

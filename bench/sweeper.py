@@ -104,6 +104,7 @@ def _sweep_fresh_account(
     handler: Handler, function: str, completed: int, running: int
 ) -> tuple[SweepRun, SweepRun]:
     from sandbox import template as sam_template
+    from sandbox.environment import DEPLOYED_PARAMETERS
 
     recorder = CallRecorder()
     with embedded_account(recorder) as account:
@@ -113,7 +114,9 @@ def _sweep_fresh_account(
             "ALERT_TOPIC_ARN": account.env.topic_arn,
             "IDEMPOTENCY_TABLE_NAME": account.env.table_name,
         }
-        variables = sam_template.function_environment(account.env.template, function, resolved)
+        variables = sam_template.function_environment(
+            account.env.template, function, resolved, DEPLOYED_PARAMETERS
+        )
         saved = {key: os.environ.get(key) for key in variables}
         os.environ.update(variables)
         _clear_runtime_caches()

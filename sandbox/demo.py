@@ -12,6 +12,7 @@ ended where the policy says and exits non-zero if one did not (a wrong pattern f
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -288,7 +289,8 @@ def _tuning_job(sandbox: Any, mode: str) -> list[str]:
 
 def _security_group_guard(sandbox: Any, env: Any) -> list[str]:
     """Somebody tidies up the group the guard repaired for bert-encrypted (every mode repairs
-    it): an unrelated revoke changes nothing, the revoke of a guard rule is undone."""
+    it): an SSH rule and then a guard rule are revoked; the rule comes back and the alerts name
+    the right event for each."""
     from ict_guard.security_groups import IPSEC_NEEDS, self_referencing_permission
 
     group_id, problems = env.second_group_id, []
@@ -311,30 +313,46 @@ def _security_group_guard(sandbox: Any, env: Any) -> list[str]:
     invocations = sandbox.deliver()
     outcomes = [(i.event["detail"]["eventName"], (i.result or {}).get("outcome", "FAILED")) for i in invocations]
     print(f"\nEventBridge delivered {len(invocations)} event(s) to SecurityGroupGuardFunction:")
-    for event_name, outcome in outcomes:
-        print(f"  {event_name:<28} -> {outcome}")
+    for invocation, (event_name, outcome) in zip(invocations, outcomes, strict=True):
+        print(f"  {event_name:<28} {invocation.event['detail']['eventID']} -> {outcome}")
     after = _ipsec_rules(sandbox.group(group_id))
     missing = sorted(before - after)
     mark = "ok " if not missing else "FAIL"
     print(f"  [{mark}] {group_id} IPsec rules afterwards: " + (", ".join(sorted(after)) or "none"))
     if missing:
         problems.append(f"{group_id} lost {missing}")
-    if sorted(o for _, o in outcomes) != ["intact", "restored"]:
-        problems.append(f"security-group guard outcomes {outcomes}, expected one intact and one restored")
     problems += [f"invocation dead-lettered: {i.errors}" for i in invocations if i.dead_lettered]
+
+    # Which event each alert is about, not only the outcomes: the SSH revoke's event sees the
+    # UDP 500 gap first and restores it, but must not name its caller (his request removed no
+    # IPsec rule); the UDP 500 revoke's own event finds the group whole and names who removed it.
+    def event_of(predicate: Callable[[dict[str, Any]], bool]) -> str | None:
+        return next((i.event["detail"]["eventID"] for i in invocations if predicate(i.event["detail"])), None)
+
+    ssh_event = event_of(lambda d: '"fromPort": 22' in json.dumps(d["requestParameters"]))
+    udp_event = event_of(lambda d: '"fromPort": 500' in json.dumps(d["requestParameters"]))
+    by_event = {i.event["detail"]["eventID"]: (i.result or {}).get("outcome", "FAILED") for i in invocations}
+    if (by_event.get(ssh_event), by_event.get(udp_event)) != ("restored", "already-restored"):
+        problems.append(f"security-group guard outcomes {outcomes}, expected the SSH revoke's event "
+                        "to restore and the UDP 500 revoke's event to find it already restored")
 
     alerts = sandbox.alerts()
     print("\nAlerts of the security-group guard:")
     for alert in alerts:
-        print(f"  [{alert['severity']:<8}] {alert['action']:<25} {alert['resource']['name']}")
+        print(f"  [{alert['severity']:<8}] {alert['action']:<25} {alert['resource']['name']} "
+              f"event {alert['event_id']}, changed by {alert['initiated_by'] or 'another call'}")
         print(f"             {alert['reason']}")
-    got = [(a["action"], a["resource"]["name"], a["initiated_by"]) for a in alerts]
-    want = [("security_groups_restored", group_id, f"arn:aws:iam::{ACCOUNT}:user/network-admin")]
+    admin_arn = f"arn:aws:iam::{ACCOUNT}:user/network-admin"
+    got = [(a["action"], a["resource"]["name"], a["event_id"], a["initiated_by"]) for a in alerts]
+    want = [
+        ("security_groups_restored", group_id, ssh_event, None),
+        ("security_groups_restored", group_id, udp_event, admin_arn),
+    ]
     if got != want:
         problems.append(f"security-group alerts {got}, expected {want}")
     else:
-        print("\nIts e-mail text:")
-        print("  " + _email_text(sandbox, alerts[0]).replace("\n", "\n  "))
+        print("\nThe e-mail text of the alert that names who removed the rule:")
+        print("  " + _email_text(sandbox, alerts[1]).replace("\n", "\n  "))
     return problems
 
 
@@ -396,6 +414,7 @@ def _email_text(sandbox: Any, alert: dict[str, Any]) -> str:
         name=alert["resource"]["name"], arn=alert["resource"]["arn"], account=alert["account"],
         region=alert["region"], event_id=alert["event_id"], reason=alert["reason"], mode=alert["mode"],
         initiated_by=alert.get("initiated_by"), acting_for=alert.get("acting_for"),
+        initiator_note=alert.get("initiator_note"),
         action_needed=alert.get("action_needed", False), notes=alert.get("notes", []),
         relaunch_command=alert.get("relaunch_command"), instance_count=alert.get("instance_count"),
         relaunched_as=alert.get("relaunched_as"), security_groups=alert.get("security_groups", []),

@@ -20,6 +20,10 @@ SAGEMAKER_ROLE = "SageMakerExecutionRole"
 TRAINING_IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/distributed-trainer:1"
 
 
+# The parameters the sandbox's accounts deploy the template with (others: their defaults).
+DEPLOYED_PARAMETERS = {"RemediationMode": "relaunch"}
+
+
 @dataclass
 class GuardEnvironment:
     region: str
@@ -37,17 +41,12 @@ class GuardEnvironment:
 
     def function_environment(self, function: str = "JobGuardFunction", **policy: str) -> dict[str, str]:
         """A function's environment (the job guard's unless `function` names another) as
-        template.yaml sets it with default parameters, with this account's table and topic, and
-        `policy` overriding parameters (REMEDIATION_MODE=...). The embedded account runs the guard
-        in relaunch mode unless told otherwise: the template's default (notify) watches first, and
-        what the tests, the demo and the benchmarks exercise is the remediation."""
-        resolved = {
-            "ALERT_TOPIC_ARN": self.topic_arn,
-            "IDEMPOTENCY_TABLE_NAME": self.table_name,
-            "REMEDIATION_MODE": "relaunch",
-            **policy,
-        }
-        return sam_template.function_environment(self.template, function, resolved)
+        template.yaml sets it with default parameters except RemediationMode=relaunch (deployed
+        like samconfig.toml's prod: the template's own default, notify, runs none of the steps the
+        tests and the bench follow), with this account's table and topic, and `policy` overriding
+        variables (REMEDIATION_MODE=...)."""
+        resolved = {"ALERT_TOPIC_ARN": self.topic_arn, "IDEMPOTENCY_TABLE_NAME": self.table_name, **policy}
+        return sam_template.function_environment(self.template, function, resolved, DEPLOYED_PARAMETERS)
 
 
 def provision(session: Any, template: dict[str, Any] | None = None) -> GuardEnvironment:

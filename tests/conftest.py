@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass
+from typing import Any
 
 import botocore.loaders
 import botocore.session
@@ -66,3 +67,26 @@ def _no_network_for_unit_tests(request: pytest.FixtureRequest, monkeypatch: pyte
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+# -- the reliability suites' figures, at the end of the run ---------------------------------------
+
+RELIABILITY_FIGURES = "reliability figures"  # the user property tests/reliability/conftest.py records
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print the figures the reliability suites recorded. Here, in the root conftest, because
+    under xdist only this one is loaded by the controller, which writes the summary; the workers'
+    reports carry the figures as user properties."""
+    blocks = [
+        value
+        for reports in terminalreporter.stats.values()
+        for report in reports
+        if getattr(report, "when", None) == "call"
+        for name, value in getattr(report, "user_properties", ())
+        if name == RELIABILITY_FIGURES
+    ]
+    if blocks:
+        terminalreporter.section(RELIABILITY_FIGURES)
+        for block in blocks:
+            terminalreporter.write_line(block)

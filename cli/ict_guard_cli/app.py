@@ -17,11 +17,12 @@ from ict_guard import __version__
 from ict_guard.jobs import JOB_APIS, JobKind
 from ict_guard.settings import ConfigurationError, RemediationMode, Settings
 from rich.console import Console
+from rich.markup import escape
 
 from ict_guard_cli import ExitCode
 from ict_guard_cli import guardrail as guardrails
 from ict_guard_cli.session import AwsContext, CliError, explain_aws_error
-from ict_guard_cli.stack import DEFAULT_STACK_NAME, StackAudit, audit_stack
+from ict_guard_cli.stack import StackAudit, audit_stack, locate_stack
 
 _KINDS = {"training": JobKind.TRAINING, "tuning": JobKind.TUNING}
 _SINCE = re.compile(r"^(?P<number>\d+)\s*(?P<unit>[mhdw])$")
@@ -86,25 +87,51 @@ def _merge(ctx: click.Context, **given: Any) -> Options:
 
 class GuardCommandGroup(click.Group):
     """Turns AWS and configuration failures into one message and an exit code; --debug shows
-    the traceback as well."""
+    the traceback as well. Usage errors are one line too, and always exit 2."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            # Not standalone, so that click's usage errors (three lines: usage, hint, error)
+            # reach us; `ctx.exit(code)` comes back as the return value.
+            result = super().main(*args, standalone_mode=False, **kwargs)
+        except click.UsageError as exc:
+            where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
+            _print_error(Options(), CliError(exc.format_message() + where, ExitCode.USAGE))
+            sys.exit(int(ExitCode.USAGE))
+        except click.ClickException as exc:
+            _print_error(Options(), CliError(exc.format_message(), ExitCode.USAGE))
+            sys.exit(int(ExitCode.USAGE))
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(130)
+        sys.exit(result if isinstance(result, int) else 0)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (CliError, BotoCoreError, ClientError) as exc:
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            # Anything else, known or not, is one line and exit code 3 (never 1, which a CI
+            # gate reads as "findings"); --debug shows where it came from.
             error = explain_aws_error(exc)
             options = ctx.find_object(Options) or Options()
             if options.debug:
                 traceback.print_exc()
+            elif not isinstance(exc, CliError | BotoCoreError | ClientError):
+                error.hint = error.hint or "rerun with --debug for the traceback"
             _print_error(options, error)
             ctx.exit(int(error.exit_code))
 
 
 def _print_error(options: Options, error: CliError) -> None:
-    console = Console(stderr=True, highlight=False)
-    console.print(f"[bold red]error:[/] {error.message}", markup=True)
+    # soft_wrap: one line however wide the terminal (rich would otherwise break it at 80).
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    console.print(f"[bold red]error:[/] {escape(error.message)}", markup=True)
     if error.hint:
-        console.print(f"[dim]hint: {error.hint}[/]")
+        console.print(f"[dim]hint: {escape(error.hint)}[/]")
     if options.as_json:
         click.echo(
             json.dumps(
@@ -147,10 +174,12 @@ def _policy_options(function: Callable[..., Any]) -> Callable[..., Any]:
     decorators = [
         click.option(
             "--stack-name",
-            default=DEFAULT_STACK_NAME,
-            show_default=True,
+            default=None,
             envvar="ICT_GUARD_STACK_NAME",
-            help="The guard's CloudFormation stack: its health, and the policy its job guard runs with.",
+            help="The guard's CloudFormation stack: its health, and the policy its job guard runs "
+            "with. Default: the stack in the region whose outputs say it is the guard (any name: "
+            "samconfig.toml's -prod, -dev), else the one samconfig.toml in the current directory "
+            "deploys there, else sagemaker-ict-guard.",
         ),
         click.option(
             "--mode",
@@ -169,8 +198,8 @@ def _policy_options(function: Callable[..., Any]) -> Callable[..., Any]:
     return function
 
 
-def _validate_stack_name(name: str) -> str:
-    if not _STACK_NAME.match(name):
+def _validate_stack_name(name: str | None) -> str | None:
+    if name is not None and not _STACK_NAME.match(name):
         raise click.BadParameter(
             f"{name!r} is not a CloudFormation stack name or ARN", param_hint="--stack-name"
         )
@@ -307,7 +336,11 @@ def scan(
     )
     aws = options.aws()
     aws.account  # noqa: B018 - fail early and clearly on missing or rejected credentials
-    stack = audit_stack(aws, scan_options.stack_name) if "stack" not in scan_options.skip else None
+    stack = (
+        audit_stack(aws, locate_stack(aws, scan_options.stack_name))
+        if "stack" not in scan_options.skip
+        else None
+    )
     settings, source, _ = resolve_settings(aws, stack, mode, min_instance_count, exempt_tag_key)
 
     stderr = Console(stderr=True)
@@ -327,7 +360,7 @@ def scan(
 
 
 @cli.command()
-@click.argument("job")
+@click.argument("job", metavar="JOB")
 @click.option(
     "--kind",
     type=click.Choice(list(_KINDS)),
@@ -354,7 +387,8 @@ def explain(
     exempt_tag_key: str | None,
     **given: Any,
 ) -> None:
-    """What the guard would do with JOB, and why, without doing it.
+    """What the guard would do with JOB (a name, or a training or tuning job's ARN), and why,
+    without doing it.
 
     Runs the deployed guard's own decision code (describe, tags, ledger, policy) with the
     policy of the deployed stack, or the defaults; changes nothing. Exit code 0 when the guard
@@ -367,6 +401,18 @@ def explain(
 
     options = _merge(ctx, **given)
     job_kind = _KINDS[kind]
+    if job.startswith("arn:"):
+        kind_given = ctx.get_parameter_source("kind") is not click.core.ParameterSource.DEFAULT
+        job_kind, job, arn_region, arn_account = parse_job_arn(job, job_kind if kind_given else None)
+        if options.region is None:
+            options.region = arn_region  # the job lives there, whatever the profile's region
+        elif options.region != arn_region:
+            raise click.BadParameter(
+                f"the ARN is of region {arn_region}, --region says {options.region}",
+                param_hint="JOB",
+            )
+    else:
+        arn_account = None
     if not JOB_APIS[job_kind].name_pattern.match(job):
         raise click.BadParameter(
             f"{job!r} is not a valid {job_kind.value} name "
@@ -375,7 +421,13 @@ def explain(
         )
     aws = options.aws()
     aws.account  # noqa: B018 - fail early and clearly on missing or rejected credentials
-    stack = audit_stack(aws, _validate_stack_name(stack_name))
+    if arn_account is not None and arn_account != aws.account:
+        raise CliError(
+            f"the job ARN is of account {arn_account}; the credentials are of account {aws.account}",
+            ExitCode.USAGE,
+            "use a profile of the job's account (--profile)",
+        )
+    stack = audit_stack(aws, locate_stack(aws, _validate_stack_name(stack_name)))
     settings, source, table = resolve_settings(aws, stack, mode, min_instance_count, exempt_tag_key)
     explanation = explain_job(aws, job_kind, job, settings, source, table)
     if options.as_json:
@@ -387,6 +439,28 @@ def explain(
             console.print("\n  Re-launch request:")
             console.print_json(json.dumps(explanation.relaunch_request, default=str))
     ctx.exit(int(explanation.exit_code))
+
+
+_JOB_ARN = re.compile(
+    r"^arn:aws[-a-z]*:sagemaker:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
+    r"(?P<type>training-job|hyper-parameter-tuning-job)/(?P<name>[^/]+)$"
+)
+
+
+def parse_job_arn(arn: str, kind: JobKind | None) -> tuple[JobKind, str, str, str]:
+    """(kind, name, region, account) of a training or tuning job's ARN; `kind` is --kind when
+    given, which must agree with the ARN."""
+    match = _JOB_ARN.match(arn)
+    if not match:
+        raise click.BadParameter(
+            f"{arn!r} is not the ARN of a training or tuning job "
+            "(arn:aws:sagemaker:REGION:ACCOUNT:training-job/NAME)",
+            param_hint="JOB",
+        )
+    arn_kind = JobKind(match["type"])
+    if kind is not None and kind is not arn_kind:
+        raise click.BadParameter(f"the ARN names a {arn_kind.value}, --kind says {kind.value}", param_hint="JOB")
+    return arn_kind, match["name"], match["region"], match["account"]
 
 
 # -- guardrail ------------------------------------------------------------------------------------

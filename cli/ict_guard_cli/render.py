@@ -205,7 +205,8 @@ def _print_cloudtrail(console: Console, report: ScanReport) -> None:
 def _print_stack(console: Console, report: ScanReport) -> None:
     stack = report.stack
     assert stack is not None
-    console.print(f"[bold]Guard stack {escape(stack.name)}[/]")
+    found_by = f" [dim]({escape(stack.found_by)})[/]" if stack.found_by else ""
+    console.print(f"[bold]Guard stack {escape(stack.name)}[/]{found_by}")
     if stack.error:
         console.print(f"  {FAIL} could not check: {escape(stack.error)}\n")
         return
@@ -240,13 +241,25 @@ def _print_verdict(console: Console, report: ScanReport) -> None:
     findings = report.findings
     for error in report.errors:
         console.print(f"[red]incomplete:[/] {error['check']}: {escape(error['message'])}")
+    # An audit that could not finish never ends in green: the checks that did not run may hold
+    # the findings.
+    incomplete = (
+        f"; [bold red]the scan is incomplete[/] ({len(report.errors)} check(s) could not run)"
+        if report.errors
+        else ""
+    )
     if findings:
         counts = Counter(f.severity for f in findings)
         by_severity = ", ".join(
             f"[{SEVERITY_STYLE.get(s, '')}]{n} {s}[/]" for s, n in counts.most_common()
         )
         console.print(
-            f"[bold]{len(findings)} finding(s)[/] ({by_severity}); exit code {int(report.exit_code)}"
+            f"[bold]{len(findings)} finding(s)[/] ({by_severity}){incomplete}; exit code {int(report.exit_code)}"
+        )
+    elif report.errors:
+        console.print(
+            f"[bold red]Scan incomplete[/]: {len(report.errors)} check(s) could not run, no "
+            f"finding in the checks that did; exit code {int(report.exit_code)}"
         )
     else:
         console.print(f"[bold green]No findings[/]; exit code {int(report.exit_code)}")

@@ -27,7 +27,7 @@ from ict_guard.settings import Settings
 
 from ict_guard_cli import ExitCode
 from ict_guard_cli.session import AwsContext, explain_aws_error
-from ict_guard_cli.stack import StackAudit, audit_stack
+from ict_guard_cli.stack import StackAudit, audit_stack, locate_stack
 from ict_guard_cli.trails import CloudTrailAudit, audit_cloudtrail, describe_trail
 
 SCHEMA_VERSION = "1.0"
@@ -60,7 +60,7 @@ class ScanOptions:
     statuses: tuple[str, ...] = STATUSES
     skip: frozenset[str] = frozenset()
     concurrency: int = 8
-    stack_name: str = "sagemaker-ict-guard"
+    stack_name: str | None = None  # None: found by its outputs (stack.locate_stack)
 
 
 @dataclass
@@ -618,6 +618,8 @@ def run_scan(
         progress.phase("Checking CloudTrail")
         report.cloudtrail = audit_cloudtrail(aws)
     if "stack" not in options.skip:
-        progress.phase(f"Checking stack {options.stack_name}")
-        report.stack = stack if stack is not None else audit_stack(aws, options.stack_name)
+        progress.phase("Checking the guard stack")
+        report.stack = (
+            stack if stack is not None else audit_stack(aws, locate_stack(aws, options.stack_name))
+        )
     return report

@@ -3,12 +3,16 @@ with the guard's retry configuration, and AWS failures turned into messages a pe
 
 from __future__ import annotations
 
+import difflib
+import html
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.parsers import ResponseParserError
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -58,10 +62,92 @@ class CliError(Exception):
         self.hint = hint
 
 
+def validate_endpoint_url(url: str | None) -> str | None:
+    """An endpoint botocore can use: http(s)://host[:port][/path]. botocore itself raises a bare
+    ValueError deep in client creation (a traceback, exit code 1 = "findings" to a CI gate)."""
+    if url is None:
+        return None
+    value = url.strip()
+    if not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", value):
+        raise CliError(
+            f"--endpoint-url {url!r} has no scheme",
+            ExitCode.USAGE,
+            f"did you mean http://{value}?" if value else "pass a URL such as http://127.0.0.1:5055",
+        )
+    scheme, rest = value.split("://", 1)
+    if scheme.lower() not in ("http", "https"):
+        raise CliError(
+            f"--endpoint-url {url!r}: scheme {scheme!r} is not supported (http or https)",
+            ExitCode.USAGE,
+        )
+    host = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    port = host.rsplit(":", 1)[1] if re.search(r":[^\]]*$", host) else None
+    if not host or host.startswith(":") or (port is not None and not (port.isdigit() and 0 < int(port) < 65536)):
+        raise CliError(f"--endpoint-url {url!r} names no valid host and port", ExitCode.USAGE)
+    return value
+
+
+def known_regions() -> set[str]:
+    """Every region of every partition this botocore knows (its endpoints data)."""
+    loader = boto3.session.Session()._session.get_component("data_loader")
+    return {
+        region
+        for partition in loader.load_data("endpoints")["partitions"]
+        for region in partition.get("regions", {})
+    }
+
+
+def validate_region(region: str) -> str:
+    import botocore
+
+    regions = known_regions()
+    if region in regions:
+        return region
+    close = difflib.get_close_matches(region, sorted(regions), n=3, cutoff=0.6)
+    hint = f"did you mean {' or '.join(close)}?" if close else "pass --region, e.g. us-east-1."
+    raise CliError(
+        f"unknown region {region!r}: not one of the {len(regions)} regions botocore "
+        f"{botocore.__version__} knows",
+        ExitCode.USAGE,
+        hint + " (a region newer than this botocore needs a newer boto3)",
+    )
+
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def summarise_body(body: str | bytes, limit: int = 160) -> str:
+    """A response body as one short line: an HTML page's title and text, never the markup."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
+    title = re.search(r"<title[^>]*>(.*?)</title>", text, re.I | re.S)
+    stripped = re.sub(r"(?is)<(script|style|head)[^>]*>.*?</\1>", " ", text)
+    words = " ".join(html.unescape(_TAG.sub(" ", stripped)).split())
+    if title and title.group(1).strip() and not words.startswith(title.group(1).strip()):
+        words = f"{html.unescape(title.group(1).strip())}: {words}"
+    return words if len(words) <= limit else words[: limit - 1] + "\u2026"
+
+
+def _looks_like_html(text: str) -> bool:
+    return bool(re.search(r"<(!doctype|html|head|body)\b", text, re.I))
+
+
 def explain_aws_error(exc: Exception) -> CliError:
     """What went wrong talking to AWS, and what to do about it."""
     if isinstance(exc, CliError):
         return exc
+    if isinstance(exc, ResponseParserError):
+        # Not AWS (or not this service) behind the endpoint: a web server, a proxy's error page.
+        message = str(exc)
+        body = message.split("\n", 1)[1] if "\n" in message else message
+        if body.startswith(("b'", 'b"')):
+            body = body[2:-1].encode("latin-1", "replace").decode("unicode_escape", "replace")
+        what = "an HTML page" if _looks_like_html(body) else "something that is not an AWS API response"
+        return CliError(
+            f"the endpoint answered with {what}: {summarise_body(body)}",
+            hint="check --endpoint-url (the embedded AWS: `make sandbox` prints it) or a proxy",
+        )
+    if isinstance(exc, ValueError) and str(exc).startswith("Invalid endpoint"):
+        return CliError(f"{exc} (an endpoint URL needs http:// or https://)", ExitCode.USAGE)
     if isinstance(exc, ProfileNotFound):
         return CliError(
             str(exc), ExitCode.USAGE, "list your profiles with `aws configure list-profiles`"
@@ -96,6 +182,15 @@ def explain_aws_error(exc: Exception) -> CliError:
                 hint="the README lists the read-only permissions ict-guard needs",
             )
         message = exc.response.get("Error", {}).get("Message", "")
+        if _looks_like_html(message) or len(message) > 300:
+            message = summarise_body(message)
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if not code and not message and status:
+            # No AWS error document at all (a proxy's or a web server's error page).
+            return CliError(
+                f"{operation} failed: HTTP {status} without an AWS error in the body",
+                hint="check --endpoint-url (the embedded AWS: `make sandbox` prints it) or a proxy",
+            )
         return CliError(f"{operation} failed: {code}: {message}".rstrip(": "))
     if isinstance(exc, BotoCoreError):
         return CliError(f"AWS SDK error: {exc}")
@@ -117,11 +212,22 @@ class AwsContext:
     endpoint_url: str | None = None
     _clients: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
 
+    def __post_init__(self) -> None:
+        self.endpoint_url = validate_endpoint_url(self.endpoint_url)
+
     @cached_property
     def session(self) -> boto3.session.Session:
-        session = boto3.session.Session(profile_name=self.profile, region_name=self.region)
+        if self.region is not None:
+            validate_region(self.region)
+        try:
+            session = boto3.session.Session(profile_name=self.profile, region_name=self.region)
+        except ProfileNotFound as exc:
+            raise explain_aws_error(exc) from None
         if not session.region_name:
             raise explain_aws_error(NoRegionError())
+        # From --region, AWS_REGION or the profile: an unknown one is a typo, not a network
+        # problem (botocore would try https://sts.<typo>.amazonaws.com and fail to connect).
+        validate_region(session.region_name)
         return session
 
     @property
@@ -131,9 +237,12 @@ class AwsContext:
     def client(self, service: str, region: str | None = None) -> Any:
         key = (service, region or self.region_name)
         if key not in self._clients:
-            self._clients[key] = self.session.client(
-                service, region_name=key[1], endpoint_url=self.endpoint_url, config=CLI_CONFIG
-            )
+            try:
+                self._clients[key] = self.session.client(
+                    service, region_name=key[1], endpoint_url=self.endpoint_url, config=CLI_CONFIG
+                )
+            except ValueError as exc:  # AWS_ENDPOINT_URL(_<SERVICE>) without a scheme
+                raise explain_aws_error(exc) from None
         return self._clients[key]
 
     @cached_property

@@ -4,8 +4,10 @@ so that `scan` and `explain` decide as the deployed function does."""
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -15,6 +17,10 @@ from ict_guard_cli.session import AwsContext, explain_aws_error
 
 DEFAULT_STACK_NAME = "sagemaker-ict-guard"  # samconfig.toml's default environment
 JOB_GUARD_FUNCTION = "JobGuardFunction"  # logical id in template.yaml
+# An output only the guard's template has (template.yaml, Outputs): how a stack deployed under
+# any name (samconfig's -prod, -dev; a console or Serverless Application Repository deploy, whose
+# names are the user's choice) is recognised.
+GUARD_OUTPUT = "JobGuardFunctionArn"
 
 _HEALTHY = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"}
 # The stack runs its previous template: working, but the last change did not apply.
@@ -28,8 +34,83 @@ class StackProblem:
 
 
 @dataclass
+class StackLocation:
+    """Which stack `scan` and `explain` read, and how it was chosen."""
+
+    name: str
+    found_by: str
+    others: list[str] = field(default_factory=list)  # further guard stacks in the same region
+
+
+def samconfig_stack_names(path: Path, region: str) -> list[str]:
+    """Stack names the samconfig.toml at `path` deploys to `region`, its default environment
+    first. A file that is missing or not TOML gives none: it is only a hint."""
+    try:
+        config = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return []
+    names: list[str] = []
+    environments = sorted(config.items(), key=lambda item: item[0] != "default")
+    for _, environment in environments:
+        if not isinstance(environment, dict):
+            continue
+        merged: dict[str, Any] = {}
+        for command in ("global", "deploy"):
+            parameters = (environment.get(command) or {}).get("parameters") or {}
+            if isinstance(parameters, dict):
+                merged.update(parameters)
+        name = merged.get("stack_name")
+        if isinstance(name, str) and merged.get("region", region) == region and name not in names:
+            names.append(name)
+    return names
+
+
+def guard_stacks(aws: AwsContext) -> list[str]:
+    """Names of the stacks in the region whose outputs say they are the guard."""
+    found = []
+    pages = aws.client("cloudformation").get_paginator("describe_stacks").paginate()
+    for page in pages:
+        for stack in page["Stacks"]:
+            outputs = {o.get("OutputKey") for o in stack.get("Outputs") or ()}
+            if GUARD_OUTPUT in outputs and stack.get("StackStatus") != "DELETE_COMPLETE":
+                found.append(stack["StackName"])
+    return found
+
+
+def locate_stack(aws: AwsContext, given: str | None, samconfig: Path | None = None) -> StackLocation:
+    """The guard's stack: the one named (--stack-name, ICT_GUARD_STACK_NAME), else the stack in
+    this region whose outputs say it is the guard (samconfig.toml in the current directory breaks
+    a tie), else the name samconfig.toml deploys here, else the default name."""
+    if given:
+        return StackLocation(given, "named by --stack-name")
+    samconfig = samconfig if samconfig is not None else Path.cwd() / "samconfig.toml"
+    configured = samconfig_stack_names(samconfig, aws.region_name)
+    try:
+        deployed = guard_stacks(aws)
+    except ClientError as exc:
+        name = configured[0] if configured else DEFAULT_STACK_NAME
+        return StackLocation(
+            name, f"assumed (stacks not listable: {explain_aws_error(exc).message})"
+        )
+    if len(deployed) == 1:
+        return StackLocation(deployed[0], f"the only stack in {aws.region_name} with the guard's outputs")
+    if deployed:
+        ranked = sorted(deployed, key=lambda n: (configured.index(n) if n in configured else len(configured), n))
+        return StackLocation(
+            ranked[0],
+            "one of several stacks with the guard's outputs"
+            + (" (samconfig.toml names it)" if ranked[0] in configured else ""),
+            others=ranked[1:],
+        )
+    if configured:
+        return StackLocation(configured[0], f"named by {samconfig.name} for {aws.region_name}")
+    return StackLocation(DEFAULT_STACK_NAME, "the default name")
+
+
+@dataclass
 class StackAudit:
     name: str
+    found_by: str | None = None
     found: bool = False
     status: str | None = None
     status_reason: str | None = None
@@ -55,8 +136,16 @@ class StackAudit:
         return data
 
 
-def audit_stack(aws: AwsContext, name: str) -> StackAudit:
-    audit = StackAudit(name)
+def audit_stack(aws: AwsContext, name: str | StackLocation) -> StackAudit:
+    location = name if isinstance(name, StackLocation) else StackLocation(name, "named")
+    name = location.name
+    audit = StackAudit(name, found_by=location.found_by)
+    if location.others:
+        audit.problem(
+            "HIGH",
+            f"{len(location.others) + 1} guard stacks in {aws.region_name} ({', '.join([name, *location.others])}): "
+            "each acts on every job; keep one per account and region (--stack-name picks which to read)",
+        )
     cloudformation = aws.client("cloudformation")
     try:
         stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -17,6 +18,7 @@ from ict_guard.clone import relaunch_name
 from ict_guard_cli import ExitCode
 from ict_guard_cli.app import cli
 from ict_guard_cli.session import AwsContext
+from ict_guard_cli.stack import samconfig_stack_names
 from moto import mock_aws
 from moto.sagemaker.models import sagemaker_backends
 
@@ -96,7 +98,9 @@ def deploy_guard_stack(
                 "Type": "AWS::Events::Rule",
                 "Properties": {"EventPattern": {"source": ["aws.sagemaker"]}, "State": "ENABLED"},
             },
-        }
+        },
+        # The output by which the CLI recognises the guard's stack under any name.
+        "Outputs": {"JobGuardFunctionArn": {"Value": {"Fn::GetAtt": ["JobGuardFunction", "Arn"]}}},
     }
     session.client("cloudformation").create_stack(
         StackName=stack_name, TemplateBody=json.dumps(template)
@@ -439,6 +443,68 @@ def test_an_unhealthy_stack_is_a_finding(sandbox):
     assert any("dead-letter queue" in m for m in messages)
     assert any("DISABLED" in m for m in messages)
     assert document["stack"]["healthy"] is False
+
+
+# -- finding the guard's stack --------------------------------------------------------------------
+
+SAMCONFIG = Path(__file__).resolve().parents[2] / "samconfig.toml"
+
+
+def test_samconfig_names_the_stacks_it_deploys_to_a_region():
+    assert samconfig_stack_names(SAMCONFIG, "us-east-1") == [
+        "sagemaker-ict-guard", "sagemaker-ict-guard-prod", "sagemaker-ict-guard-dev",
+    ]  # fmt: skip
+    assert samconfig_stack_names(SAMCONFIG, "eu-west-1") == ["sagemaker-ict-guard-prod"]
+    assert samconfig_stack_names(SAMCONFIG, "ap-south-1") == []
+    assert samconfig_stack_names(SAMCONFIG.parent / "no-such-file.toml", "us-east-1") == []
+
+
+def test_a_plain_scan_finds_a_stack_deployed_as_prod_and_decides_with_its_policy(
+    sandbox, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)  # no samconfig.toml: the stack's outputs alone find it
+    deploy_guard_stack(sandbox.session, sandbox.env, "sagemaker-ict-guard-prod", REMEDIATION_MODE="stop")
+    sandbox.create_training_job("resnet-ddp")
+
+    _, document = scan_json("--skip", "cloudtrail")
+
+    assert document["stack"]["name"] == "sagemaker-ict-guard-prod"
+    assert document["stack"]["found"] and "guard's outputs" in document["stack"]["found_by"]
+    assert document["settings"]["source"] == "the deployed stack sagemaker-ict-guard-prod"
+    assert rows(document)["resnet-ddp"]["decision"]["action"] == "stop"
+    # explain finds it the same way
+    explained = json.loads(run("--json", "explain", "resnet-ddp").stdout)
+    assert explained["settings"]["source"] == "the deployed stack sagemaker-ict-guard-prod"
+
+
+def test_two_guard_stacks_are_a_finding_and_samconfig_picks_which_to_read(sandbox, tmp_path, monkeypatch):
+    deploy_guard_stack(sandbox.session, sandbox.env, "guard-a", REMEDIATION_MODE="stop")
+    deploy_guard_stack(sandbox.session, sandbox.env, "guard-b", REMEDIATION_MODE="notify")
+    (tmp_path / "samconfig.toml").write_text(
+        'version = 0.1\n[default.deploy.parameters]\nstack_name = "guard-b"\nregion = "us-east-1"\n'
+    )
+    monkeypatch.chdir(tmp_path)
+
+    code, document = scan_json("--skip", "cloudtrail", "--skip", "jobs", "--skip", "security-groups")
+
+    assert document["stack"]["name"] == "guard-b" and document["settings"]["mode"] == "notify"
+    assert code == ExitCode.FINDINGS
+    assert any("2 guard stacks" in f["message"] for f in document["findings"])
+    # --stack-name still wins
+    _, named = scan_json("--stack-name", "guard-a", "--skip", "cloudtrail")
+    assert named["stack"]["name"] == "guard-a" and named["settings"]["mode"] == "stop"
+
+
+def test_without_a_deployed_stack_samconfig_names_the_one_expected(bare_aws, tmp_path, monkeypatch):
+    (tmp_path / "samconfig.toml").write_text(
+        'version = 0.1\n[prod.global.parameters]\nstack_name = "guard-prod"\nregion = "us-east-1"\n'
+    )
+    monkeypatch.chdir(tmp_path)
+
+    _, document = scan_json("--skip", "cloudtrail")
+
+    assert document["stack"]["name"] == "guard-prod" and not document["stack"]["found"]
+    assert document["settings"]["source"] == "defaults: stack guard-prod not found"
 
 
 def test_bad_stack_name_and_since_are_usage_errors(bare_aws):

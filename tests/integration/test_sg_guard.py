@@ -8,6 +8,7 @@ job and tags it ict-guard:managed=true.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -252,3 +253,120 @@ def test_a_throttled_describe_is_retried_by_lambda_and_restores_once(guarded, in
     assert ipsec_rules(guarded.group(group_id)) == set(IPSEC_NEEDS)
     assert [a["action"] for a in guarded.alerts()] == ["security_groups_restored"]
     assert guarded.dead_letters() == []
+
+
+# -- two callers: who is named ----------------------------------------------------------------------
+
+SSH = {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "10.20.0.0/16"}]}
+ALICE = "arn:aws:iam::123456789012:user/alice"
+
+
+def two_callers_revoke(guarded: GuardSandbox) -> Any:
+    """The network admin revokes an SSH rule, then alice the guard's UDP 500 rule, before either
+    event is handled: the SSH revoke's event already sees alice's gap."""
+    group_id = guarded.env.second_group_id
+    guarded.admin.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[SSH])
+    alice = guarded.iam_user_session("alice").client("ec2")
+    guarded.admin.revoke_security_group_ingress(GroupId=group_id, IpPermissions=[SSH])
+    alice.revoke_security_group_ingress(
+        GroupId=group_id, IpPermissions=[self_referencing_permission(group_id, UDP_IN)]
+    )
+    return alice
+
+
+
+def test_a_restore_names_the_caller_whose_request_removed_the_rule_not_the_first_event(guarded):
+    group_id = guarded.env.second_group_id
+    two_callers_revoke(guarded)
+
+    invocations = guarded.deliver()
+
+    ssh_event, udp_event = (i.event["detail"] for i in invocations)
+    assert [e["userIdentity"]["arn"] for e in (ssh_event, udp_event)] == [ADMIN, ALICE]
+    results = sg_results(invocations)
+    # The SSH revoke's event sees the gap first and restores it (see sg_guard's docstring)...
+    assert results[0]["outcome"] == "restored" and results[0]["rules_added"] == 1
+    # ...and alice's own event finds the group intact, and names her.
+    assert results[1]["outcome"] == "already-restored"
+    assert ipsec_rules(guarded.group(group_id)) == set(IPSEC_NEEDS)
+
+    restored, attributed = guarded.alerts()
+    assert restored["event_id"] == ssh_event["eventID"]
+    assert restored["initiated_by"] is None  # not the admin: his request removed no IPsec rule
+    assert ADMIN not in restored["reason"] and "another call" in restored["reason"]
+    assert restored["rules_added"] == [
+        {"group_id": group_id, "direction": "ingress", "protocol": "udp", "port": 500}
+    ]
+    assert attributed["event_id"] == udp_event["eventID"]
+    assert attributed["initiated_by"] == ALICE
+    assert ALICE in attributed["reason"] and "RevokeSecurityGroupIngress" in attributed["reason"]
+    assert guarded.dead_letters() == []
+
+
+def test_the_email_of_a_restore_for_another_call_names_nobody_and_links_no_event(guarded):
+    two_callers_revoke(guarded)
+    invocations = guarded.deliver()
+    ssh_event_id = invocations[0].event["detail"]["eventID"]
+
+    texts = [m["Message"] for m in guarded_alert_texts(guarded)]
+
+    assert "Changed by:  unknown: another call" in texts[0]
+    assert ssh_event_id not in texts[0].split("Links:")[1].split("Account")[0]
+    assert "network-admin" not in texts[0]
+    assert "Changed by:  alice (IAM user" in texts[1]
+    assert f"#/events/{invocations[1].event['detail']['eventID']}" in texts[1]
+
+
+def guarded_alert_texts(guarded: GuardSandbox) -> list[dict[str, Any]]:
+    """The alerts' e-mail texts, rebuilt from their JSON documents the way SNS would send them."""
+    from ict_guard.alerts import Alert, AlertAction
+
+    texts = []
+    for doc in guarded.alerts():
+        alert = Alert(
+            action=AlertAction(doc["action"]), resource_type=doc["resource"]["type"],
+            name=doc["resource"]["name"], arn=doc["resource"]["arn"], account=doc["account"],
+            region=doc["region"], event_id=doc["event_id"], reason=doc["reason"], mode=doc["mode"],
+            initiated_by=doc["initiated_by"], initiator_note=doc["initiator_note"],
+            rules_added=doc["rules_added"], security_groups=doc["security_groups"],
+        )  # fmt: skip
+        texts.append({"Message": alert.text()})
+    return texts
+
+
+def test_when_the_removing_call_s_event_is_lost_the_other_event_still_restores(guarded):
+    group_id = guarded.env.second_group_id
+    two_callers_revoke(guarded)
+    queue = guarded.env.target_queue_urls[SG_GUARD]
+    messages = guarded.sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+    events = [json.loads(m["Body"]) for m in messages]
+    for message in messages:
+        guarded.sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+    [ssh_event] = [e for e in events if e["detail"]["userIdentity"]["arn"] == ADMIN]  # alice's: lost
+
+    invocation = guarded.sg_function.invoke(ssh_event)
+
+    assert invocation.result["outcome"] == "restored"
+    assert ipsec_rules(guarded.group(group_id)) == set(IPSEC_NEEDS)
+    [alert] = guarded.alerts()
+    assert alert["initiated_by"] is None and "another call" in alert["reason"]
+
+
+def test_the_removing_call_handled_first_is_named_and_the_other_event_changes_nothing(guarded):
+    group_id = guarded.env.second_group_id
+    two_callers_revoke(guarded)
+    queue = guarded.env.target_queue_urls[SG_GUARD]
+    messages = guarded.sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+    for message in messages:
+        guarded.sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+    events = sorted(
+        (json.loads(m["Body"]) for m in messages),
+        key=lambda e: e["detail"]["userIdentity"]["arn"] != ALICE,  # alice's event first
+    )
+
+    first, second = (guarded.sg_function.invoke(e) for e in events)
+
+    assert first.result["outcome"] == "restored" and second.result["outcome"] == "intact"
+    assert ipsec_rules(guarded.group(group_id)) == set(IPSEC_NEEDS)
+    [alert] = guarded.alerts()
+    assert alert["initiated_by"] == ALICE and alert["event_id"] == events[0]["detail"]["eventID"]

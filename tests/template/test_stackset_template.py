@@ -15,13 +15,26 @@ from sandbox.template import REPO_ROOT
 pytestmark = pytest.mark.template
 
 SAM_PYTHON = REPO_ROOT / ".venv-sam" / "bin" / "python"
-needs_sam_venv = pytest.mark.skipif(
-    not SAM_PYTHON.exists(), reason="needs .venv-sam (scripts/validate-template creates it)"
-)
+
+
+def _require_sam_venv() -> None:
+    # A failure, not a skip: a template that no longer expands must never pass unnoticed.
+    # `make test` creates .venv-sam first (as `make validate-template` does).
+    if not SAM_PYTHON.exists():
+        pytest.fail("needs .venv-sam with the SAM translator: run `make test` (or `make validate-template`) once")
+
+
+@pytest.fixture
+def _sam_venv() -> None:
+    _require_sam_venv()
+
+
+needs_sam_venv = pytest.mark.usefixtures("_sam_venv")
 
 
 @pytest.fixture(scope="module")
 def expanded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    _require_sam_venv()
     out: Path = tmp_path_factory.mktemp("stackset") / "stackset.json"
     subprocess.run(
         [str(SAM_PYTHON), str(REPO_ROOT / "scripts" / "expand_template.py"), "--check", "-o", str(out)],

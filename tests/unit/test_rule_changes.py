@@ -137,3 +137,74 @@ def test_malformed_events_are_refused_with_a_reason_and_the_event_id(mutate, rea
 def test_garbage_is_malformed(event):
     with pytest.raises(MalformedEvent):
         parse_rule_change(copy.deepcopy(event))
+
+
+# -- whether the call's own request removed IPsec coverage -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("file_name", "removes_ipsec"),
+    [
+        ("sg-revoke-ingress-ipsec-managed.json", True),  # the guard's UDP 500 self rule
+        ("sg-revoke-egress-ipsec-managed.json", True),  # its outbound ESP rule
+        ("sg-revoke-ingress-unrelated.json", False),  # an SSH rule from a CIDR
+        ("sg-modify-rules-managed.json", None),  # a modify never says what the rule was
+    ],
+)
+def test_the_event_says_whether_its_request_removed_ipsec_coverage(file_name, removes_ipsec):
+    assert parse_rule_change(load(file_name)).removes_ipsec is removes_ipsec
+
+
+def _revoke(permissions=None, response=None, group=MANAGED):
+    event = load("sg-revoke-ingress-ipsec-managed.json")
+    request = {"groupId": group}
+    if permissions is not None:
+        request["ipPermissions"] = {"items": permissions}
+    event["detail"]["requestParameters"] = request
+    event["detail"]["responseElements"] = {"requestId": "r", "_return": True, **(response or {})}
+    return parse_rule_change(event).removes_ipsec
+
+
+def _self(protocol, low=None, high=None, peer=MANAGED):
+    item = {"ipProtocol": protocol, "groups": {"items": [{"groupId": peer}]}, "ipRanges": {}}
+    if low is not None:
+        item.update(fromPort=low, toPort=high)
+    return item
+
+
+@pytest.mark.parametrize(
+    ("permissions", "expected"),
+    [
+        ([_self("udp", 500, 500)], True),
+        ([_self("17", 400, 600)], True),  # a range that includes 500, by protocol number
+        ([_self("50", -1, -1)], True),
+        ([_self("-1")], True),  # all traffic covered IPsec too
+        ([_self("udp", 501, 600)], False),
+        ([_self("tcp", 500, 500)], False),
+        ([_self("udp", 500, 500, peer="sg-0123456789abcdef0")], False),  # another group: not self
+        ([{"ipProtocol": "udp", "fromPort": 500, "toPort": 500, "groups": {},
+           "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}}], True),  # anywhere covers the group
+        ([{"ipProtocol": "udp", "fromPort": 500, "toPort": 500,
+           "groups": {"items": [{"groupName": "default"}]}}], None),  # peer by name: cannot tell
+        ([_self("tcp", 22, 22), _self("50", -1, -1)], True),
+    ],
+)  # fmt: skip
+def test_revoked_permissions_are_judged_like_coverage_of_the_group_alone(permissions, expected):
+    assert _revoke(permissions) is expected
+
+
+def test_a_revoke_by_rule_id_is_judged_from_the_revoked_rules_in_the_response():
+    ids = {"securityGroupRuleId": {"items": [{"securityGroupRuleId": "sgr-0abc"}]}}
+    revoked = {"revokedSecurityGroupRuleSet": {"items": [
+        {"securityGroupRuleId": "sgr-0abc", "groupId": MANAGED, "isEgress": False,
+         "ipProtocol": "udp", "fromPort": 500, "toPort": 500, "referencedGroupId": MANAGED},
+    ]}}  # fmt: skip
+    ssh = {"revokedSecurityGroupRuleSet": {"items": [
+        {"securityGroupRuleId": "sgr-0abd", "ipProtocol": "tcp", "fromPort": 22, "toPort": 22,
+         "cidrIpv4": "10.0.0.0/8"},
+    ]}}  # fmt: skip
+    event = load("sg-revoke-ingress-ipsec-managed.json")
+    event["detail"]["requestParameters"] = {"groupId": MANAGED, **ids}
+    assert parse_rule_change(event).removes_ipsec is None  # IDs alone say nothing
+    assert _revoke(response=revoked) is True
+    assert _revoke(response=ssh) is False

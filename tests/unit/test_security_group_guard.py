@@ -232,7 +232,7 @@ def test_a_modify_restores_in_both_directions():
 @pytest.mark.parametrize(
     ("groups", "outcome"),
     [
-        ({GROUP: group(*IPSEC_NEEDS)}, "intact"),
+        ({GROUP: group(*IPSEC_NEEDS)}, "intact"),  # the request removed no IPsec rule
         ({GROUP: group(tags=[])}, "not-managed"),
         ({GROUP: group(tags=[{"Key": "ict-guard:managed", "Value": "false"}])}, "not-managed"),
         ({}, "not-found"),
@@ -242,8 +242,47 @@ def test_no_change_and_no_alert(groups, outcome):
     ec2 = FakeEc2(groups)
     guard, alerts, _, _ = make_guard(ec2)
 
-    assert guard.handle(event())["outcome"] == outcome
+    assert guard.handle(event("sg-revoke-ingress-unrelated.json"))["outcome"] == outcome
     assert ec2.authorized == [] and alerts.published == []
+
+
+def test_a_removal_found_already_restored_is_alerted_on_with_its_own_caller():
+    # Its request removed the UDP 500 self rule, yet the group is whole: an earlier event of
+    # another call restored it. This event names who removed it.
+    ec2 = FakeEc2({GROUP: group(*IPSEC_NEEDS)})
+    guard, alerts, _, metrics = make_guard(ec2)
+
+    result = guard.handle(event())
+
+    assert result["outcome"] == "already-restored" and ec2.authorized == []
+    [alert] = alerts.published
+    assert alert.initiated_by == "arn:aws:sts::123456789012:assumed-role/NetworkAdmin/bob"
+    assert alert.initiator_note is None and alert.event_id == event()["detail"]["eventID"]
+    assert "removed IPsec rules" in alert.reason
+
+
+def test_removing_a_redundant_ipsec_rule_is_no_news():
+    # The UDP 500 self rule is gone, but an all-traffic self rule still covers the group: the
+    # removal took nothing away, and nobody restored anything.
+    all_traffic = {"IpProtocol": "-1", "UserIdGroupPairs": [{"GroupId": GROUP}]}
+    ec2 = FakeEc2({GROUP: group(ESP_IN, UDP_OUT, ESP_OUT, extra_ingress=[all_traffic])})
+    guard, alerts, _, _ = make_guard(ec2)
+
+    assert guard.handle(event()) == {"outcome": "intact", "group": GROUP}
+    assert ec2.authorized == [] and alerts.published == []
+
+
+def test_a_gap_seen_on_an_unrelated_call_is_restored_without_naming_its_caller():
+    ec2 = FakeEc2({GROUP: group(ESP_IN, UDP_OUT, ESP_OUT)})
+    guard, alerts, _, _ = make_guard(ec2)
+
+    result = guard.handle(event("sg-revoke-ingress-unrelated.json"))
+
+    assert result["outcome"] == "restored" and result["rules_added"] == 1
+    [alert] = alerts.published
+    assert alert.initiated_by is None and alert.initiator_note.startswith("unknown: another call")
+    assert "bob" not in alert.text() and "another call removed them" in alert.reason
+    assert [label for label, _ in alert.links()] == ["Security group"]  # no CloudTrail event link
 
 
 def test_restoring_is_off_when_the_deployment_does_not_repair_groups():

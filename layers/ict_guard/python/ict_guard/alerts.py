@@ -52,6 +52,9 @@ class Alert:
     initiated_by: str | None = None
     # The person behind a shared role (CloudTrail sourceIdentity / onBehalfOf), when recorded.
     acting_for: str | None = None
+    # Shown instead of a caller when the guard knows the change was not this event's caller's
+    # (security-group guard); the CloudTrail link is left out too: it would point at that call.
+    initiator_note: str | None = None
     instance_count: int | None = None
     relaunched_as: str | None = None
     security_groups: list[str] = field(default_factory=list)
@@ -121,7 +124,7 @@ class Alert:
         return self.wording.what_was_done(self)
 
     def who(self) -> str:
-        return initiator_label(self.initiated_by, self.acting_for)
+        return self.initiator_note or initiator_label(self.initiated_by, self.acting_for)
 
     def text(self) -> str:
         """E-mail text that reads in five seconds: the first line says what was done to which
@@ -166,6 +169,6 @@ class Alert:
         if copy:
             links.append(("Re-launch", copy))
         event_url = cloudtrail_event_url(self.region, self.event_id)
-        if event_url:
+        if event_url and not self.initiator_note:
             links.append(("CloudTrail event", event_url))
         return links

@@ -38,6 +38,7 @@ class Outcome(enum.StrEnum):
     REPAIR_DISABLED = "repair-disabled"
     RESTORED = "restored"
     RESTORE_FAILED = "restore-failed"
+    ALREADY_RESTORED = "already-restored"  # this call's removal was undone while handling another
 
 
 # Outcomes that changed the account or alerted (the sweeper's "catches" when not a duplicate).
@@ -48,6 +49,7 @@ _ACTING = {
     Outcome.RESUME,
     Outcome.RESTORED,
     Outcome.RESTORE_FAILED,
+    Outcome.ALREADY_RESTORED,
 }
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ict_guard.events import MalformedEvent, initiator, parse_api_call
-from ict_guard.security_groups import Direction
+from ict_guard.security_groups import IPSEC_NEEDS, Direction, permission_covers
 
 # Every call that can take an IPsec rule away from a group, and the directions it can touch.
 # (DeleteSecurityGroup removes the group itself: nothing is left to restore. Description updates
@@ -48,6 +48,14 @@ class RuleChange:
     region: str
     changed_by: str | None  # the userIdentity ARN (or principal) that made the call
     directions: tuple[Direction, ...]
+    # The rules (SDK shape) this call's own request removed that gave the group IPsec coverage;
+    # None when the event cannot tell (see removed_ipsec_rules).
+    ipsec_rules_removed: list[dict[str, Any]] | None = None
+
+    @property
+    def removes_ipsec(self) -> bool | None:
+        """Whether this call's own request removed IPsec coverage (None: cannot tell)."""
+        return None if self.ipsec_rules_removed is None else bool(self.ipsec_rules_removed)
 
     @property
     def group(self) -> str:
@@ -83,6 +91,13 @@ def parse_rule_change(event: Any) -> RuleChange:
         region=parsed.region,
         changed_by=initiator(detail.user_identity),
         directions=directions,
+        ipsec_rules_removed=removed_ipsec_rules(
+            detail.event_name,
+            detail.request_parameters or {},
+            detail.response_elements or {},
+            group_id,
+            directions,
+        ),
     )
 
 
@@ -92,3 +107,85 @@ def _group_of(request: dict[str, Any]) -> tuple[Any, Any]:
     if isinstance(wrapped, dict):
         return wrapped.get("GroupId"), None
     return request.get("groupId"), request.get("groupName")
+
+
+# -- which rules the call itself removed ---------------------------------------------------------
+#
+# Shapes (EC2 API reference, RevokeSecurityGroupIngress/Egress, docs.aws.amazon.com/AWSEC2/latest/
+# APIReference/API_RevokeSecurityGroupIngress.html: "You can specify rules using either rule IDs or
+# security group rule properties"; the response's RevokedSecurityGroupRules, "details about the
+# revoked security group rules", in the SDK references, e.g. the Kotlin SDK's
+# RevokeSecurityGroupIngressResponse; botocore names it revokedSecurityGroupRuleSet on the wire):
+# - by properties, CloudTrail's EC2 shape (events/sg-revoke-ingress-ipsec-managed.json):
+#   {"groupId": "sg-..", "ipPermissions": {"items": [{"ipProtocol": "udp", "fromPort": 500,
+#    "toPort": 500, "groups": {"items": [{"groupId": "sg-.."}]}, "ipRanges": {}, ...}]}};
+# - by rule ID: the request names only IDs; what the rules were is in the response,
+#   {"revokedSecurityGroupRuleSet": {"items": [{"securityGroupRuleId": "sgr-..", "ipProtocol":
+#    "50", "fromPort": -1, "toPort": -1, "referencedGroupId": "sg-..", "isEgress": true}]}},
+#   when EC2 returns it (older records and moto do not).
+# No published CloudTrail record of a revoke by rule ID turned up in our searches of public
+# documentation and pages; the response shape above follows the service model. A request we cannot
+# read is "unknown" (None), never "did not touch".
+
+
+def removed_ipsec_rules(
+    event_name: str,
+    request: dict[str, Any],
+    response: dict[str, Any],
+    group_id: str | None,
+    directions: tuple[Direction, ...],
+) -> list[dict[str, Any]] | None:
+    """The rules (SDK shape) this call's own request removed that gave the group (alone, as a
+    self-referencing set) IPsec coverage in `directions`: [] when it removed none, None when the
+    event cannot tell.
+
+    ModifySecurityGroupRules is always None: its request carries the rules' new definitions,
+    never what they were before (an IPsec rule may have been rewritten into anything).
+    """
+    if event_name not in ("RevokeSecurityGroupIngress", "RevokeSecurityGroupEgress") or not group_id:
+        return None
+    revoked = _items(response.get("revokedSecurityGroupRuleSet"))
+    if revoked:
+        permissions = [_revoked_rule_permission(rule) for rule in revoked]
+    else:
+        permissions = [_permission(item) for item in _items(request.get("ipPermissions"))]
+    if not permissions or any(p is None for p in permissions):
+        return None  # rule IDs without the response's details, the legacy flat form, omitted
+    needs = [need for need in IPSEC_NEEDS if need.direction in directions]
+    return [
+        p for p in permissions if p is not None and any(permission_covers(p, n, {group_id}) for n in needs)
+    ]
+
+
+def _items(value: Any) -> list[Any]:
+    items = value.get("items") if isinstance(value, dict) else None
+    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+
+
+def _permission(item: dict[str, Any]) -> dict[str, Any] | None:
+    """An ipPermissions item in the SDK's shape, or None if it names a peer group only by name
+    (a default-VPC group: we cannot tell whether it is the group itself)."""
+    if "ipProtocol" not in item:
+        return None
+    pairs = _items(item.get("groups"))
+    if any(not pair.get("groupId") for pair in pairs):
+        return None
+    return {
+        "IpProtocol": item["ipProtocol"],
+        "FromPort": item.get("fromPort"),
+        "ToPort": item.get("toPort"),
+        "UserIdGroupPairs": [{"GroupId": pair["groupId"]} for pair in pairs],
+        "IpRanges": [{"CidrIp": r.get("cidrIp")} for r in _items(item.get("ipRanges"))],
+    }
+
+
+def _revoked_rule_permission(rule: dict[str, Any]) -> dict[str, Any] | None:
+    if "ipProtocol" not in rule:
+        return None
+    return {
+        "IpProtocol": rule["ipProtocol"],
+        "FromPort": rule.get("fromPort"),
+        "ToPort": rule.get("toPort"),
+        "UserIdGroupPairs": [{"GroupId": rule["referencedGroupId"]}] if rule.get("referencedGroupId") else [],
+        "IpRanges": [{"CidrIp": rule["cidrIpv4"]}] if rule.get("cidrIpv4") else [],
+    }

@@ -65,6 +65,13 @@ def _permission_covers(permission: Mapping[str, Any], need: RuleNeed, members: C
     return any(r.get("CidrIp") == _ANYWHERE for r in permission.get("IpRanges") or ())
 
 
+def permission_covers(
+    permission: Mapping[str, Any], need: RuleNeed, members: Collection[str]
+) -> bool:
+    """Whether one rule (SDK shape) covers `need` for instances in the groups `members`."""
+    return _permission_covers(permission, need, members)
+
+
 def missing_ipsec_rules(
     groups: Iterable[Mapping[str, Any]], job_group_ids: Collection[str]
 ) -> list[RuleNeed]:

@@ -13,6 +13,20 @@ releases the group: from then on the guard leaves it alone, whatever happens to 
 
 AWS calls, in order: DescribeSecurityGroups (the event is only a hint), Authorize* for what is
 missing, SNS Publish. None of them is a rule-change call, so the guard never triggers itself.
+
+Who is named. The restore is attributed to the event whose own request removed IPsec coverage
+(rule_changes.removed_ipsec_rules). Two calls close together (an SSH rule, then the UDP 500
+rule) reach the guard in any order, and the first event handled already sees the second's gap.
+An event whose request removed no IPsec rule still restores what is missing — the choice here:
+the event of the call that did it may be lost, late or dead-lettered, and encrypted jobs in the
+group hang meanwhile — but its alert names nobody and links no CloudTrail event: it says the rules
+were removed by another call. The culprit's own event then finds the group intact and, because
+its request did remove IPsec rules and one of them is back, sends the alert that names its caller
+and its event ("already-restored"); a removed rule that is not back, in a group another rule
+still covers, was redundant and needs nobody. So a lost event never leaves a gap, and the person who removed the rule is
+named whenever their event arrives. When the event cannot tell (ModifySecurityGroupRules, a revoke
+by rule ID without the response's details) the guard names the caller as the one whose call the
+gap followed, as before.
 """
 
 from __future__ import annotations
@@ -66,6 +80,34 @@ def needs_to_restore(group: Mapping[str, Any], directions: Collection[Direction]
     ]
 
 
+_PROTOCOL = {"17": "udp", "esp": "50", "all": "-1"}
+
+
+def _rule_key(permission: Mapping[str, Any]) -> tuple[str, int, int]:
+    protocol = str(permission.get("IpProtocol", "")).lower()
+    low, high = permission.get("FromPort"), permission.get("ToPort")
+    return _PROTOCOL.get(protocol, protocol), -1 if low is None else low, -1 if high is None else high
+
+
+def _any_back(group: Mapping[str, Any], ref: GroupChangeRef) -> bool:
+    """Whether a rule the call removed is in the group again (same protocol, ports and peer)."""
+    key = "IpPermissionsEgress" if ref.event_name == "RevokeSecurityGroupEgress" else "IpPermissions"
+    present = group.get(key) or ()
+    for removed in ref.ipsec_rules_removed or ():
+        peers = {p.get("GroupId") for p in removed.get("UserIdGroupPairs") or ()} | {
+            r.get("CidrIp") for r in removed.get("IpRanges") or ()
+        }
+        for permission in present:
+            if _rule_key(permission) != _rule_key(removed):
+                continue
+            here = {p.get("GroupId") for p in permission.get("UserIdGroupPairs") or ()} | {
+                r.get("CidrIp") for r in permission.get("IpRanges") or ()
+            }
+            if peers & here:
+                return True
+    return False
+
+
 def _partition(region: str) -> str:
     if region.startswith("cn-"):
         return "aws-cn"
@@ -90,6 +132,12 @@ class GroupChangeRef:
     region: str
     changed_by: str | None
     directions: tuple[str, ...]
+    # The IPsec-covering rules this request removed, SDK shape (None: the event cannot tell).
+    ipsec_rules_removed: list[dict[str, Any]] | None = None
+
+    @property
+    def removes_ipsec(self) -> bool | None:
+        return None if self.ipsec_rules_removed is None else bool(self.ipsec_rules_removed)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GroupChangeRef:
@@ -138,6 +186,7 @@ class SecurityGroupGuard:
             region=change.region,
             changed_by=change.changed_by,
             directions=tuple(d.value for d in change.directions),
+            ipsec_rules_removed=change.ipsec_rules_removed,
         )
         return self.run_once(asdict(ref), key=ref.key, subject=change.group)
 
@@ -158,6 +207,16 @@ class SecurityGroupGuard:
             self._count("UnmanagedGroupEvents")
             return _result(Outcome.NOT_MANAGED, group_id)
         needs = needs_to_restore(group, {Direction(d) for d in ref.directions})
+        if not needs and ref.ipsec_rules_removed and _any_back(group, ref):
+            # This call removed IPsec rules, and they are back: restored while the guard handled
+            # another event that saw the gap first (or re-added by someone). Name the caller now.
+            # (A removed rule that is not back, in a group still covered by another rule, was
+            # redundant: nothing happened that needs a person.)
+            self._logger.info("this call removed IPsec rules; they were already restored")
+            self._count("RemovalsAlreadyRestored")
+            alert = self._attribution_alert(ref, group_id)
+            self._publish(alert)
+            return _result(Outcome.ALREADY_RESTORED, group_id, alert=alert.action.value)
         if not needs:
             self._logger.info("managed group still allows the IPsec traffic; nothing to restore")
             return _result(Outcome.INTACT, group_id)
@@ -209,27 +268,64 @@ class SecurityGroupGuard:
     def _alert(self, ref: GroupChangeRef, group_id: str, result: RepairResult) -> Alert:
         action = AlertAction.SECURITY_GROUPS_RESTORED if result.added else AlertAction.FAILED
         who = ref.changed_by or "an unknown caller"
-        reason = f"{ref.event_name} by {who} left the managed group without IPsec rules it needs"
+        other_call = ref.removes_ipsec is False
+        if other_call:
+            # Not this caller: their request removed no IPsec rule (see the module docstring).
+            reason = (
+                f"IPsec rules the managed group needs were already missing when the guard handled "
+                f"{ref.event_name} event {ref.event_id}, whose request removed none of them: another "
+                f"call removed them (its own event names the caller; look in CloudTrail for "
+                f"RevokeSecurityGroupIngress/Egress or ModifySecurityGroupRules on {group_id})"
+            )
+        else:
+            reason = f"{ref.event_name} by {who} left the managed group without IPsec rules it needs"
         if not result.added:
             reason += "; the guard could not add them back"
-        partition = _partition(ref.region)
-        arn = f"arn:{partition}:ec2:{ref.region}:{ref.account}:security-group/{group_id}"
         return Alert(
             action=action,
             resource_type=SECURITY_GROUP,
             name=group_id,
-            arn=arn,
+            arn=self._group_arn(ref, group_id),
             account=ref.account,
             region=ref.region,
             event_id=ref.event_id,
             reason=reason,
             mode=self._settings.mode.value,
-            initiated_by=ref.changed_by,
+            initiated_by=None if other_call else ref.changed_by,
+            initiator_note=(
+                "unknown: another call, not the one this alert was raised on (see Why)"
+                if other_call
+                else None
+            ),
             security_groups=result.changed_groups,
             rules_added=result.summary(),
             problems=list(result.problems),
             steps_done=[f"added {need.describe()} to {g}" for g, need in result.added],
         )
+
+    def _attribution_alert(self, ref: GroupChangeRef, group_id: str) -> Alert:
+        who = ref.changed_by or "an unknown caller"
+        return Alert(
+            action=AlertAction.SECURITY_GROUPS_RESTORED,
+            resource_type=SECURITY_GROUP,
+            name=group_id,
+            arn=self._group_arn(ref, group_id),
+            account=ref.account,
+            region=ref.region,
+            event_id=ref.event_id,
+            reason=(
+                f"{ref.event_name} by {who} removed IPsec rules the managed group needs; they "
+                f"were back when the guard handled this event (restored while it handled an "
+                f"earlier event that saw the gap, or re-added by someone)"
+            ),
+            mode=self._settings.mode.value,
+            initiated_by=ref.changed_by,
+            security_groups=[group_id],
+        )
+
+    @staticmethod
+    def _group_arn(ref: GroupChangeRef, group_id: str) -> str:
+        return f"arn:{_partition(ref.region)}:ec2:{ref.region}:{ref.account}:security-group/{group_id}"
 
     def _publish(self, alert: Alert) -> None:
         self._reporter.publish(alert)
