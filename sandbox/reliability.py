@@ -42,10 +42,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ict_guard.ledger import KEY_PREFIX as LEDGER_PREFIX
+from sandbox import sagemaker_extension
 from sandbox.environment import GuardSandbox
 from sandbox.faults import FaultInjector
 
 EXEMPT_TAG = "ict-guard:exempt"
+PIPELINE_TAGS = {
+    "sagemaker:pipeline-execution-arn": "arn:aws:sagemaker:us-east-1:123456789012:pipeline/churn/execution/abc123",
+    "sagemaker:pipeline-step-name": "TrainStep",
+}
 REMEDIATION_TAG = "ict-guard:remediation"
 RELAUNCHED_FROM_TAG = "ict-guard:relaunched-from"
 STOPPED_STATES = ("Stopping", "Stopped")
@@ -60,6 +65,9 @@ class JobProfile:
     request: Mapping[str, Any]  # keyword arguments of GuardSandbox.create_training_job
     must_relaunch: bool
     weight: int
+    # What the guard cannot do for it: "unrelaunchable" (a pipeline step: left running with an
+    # action-needed alert), "refused" (SageMaker refuses its encrypted copy after the stop).
+    obstacle: str | None = None
 
 
 def _instance_groups() -> dict[str, Any]:
@@ -84,7 +92,12 @@ PROFILES: tuple[JobProfile, ...] = (
     JobProfile("encrypted-no-vpc", {"encrypted": True, "vpc": False}, False, 2),
     JobProfile("single-instance", {"encrypted": False, "instance_count": 1}, False, 1),
     JobProfile("exempt", {"encrypted": False, "tags": {EXEMPT_TAG: "true"}}, False, 1),
+    JobProfile("pipeline-step", {"encrypted": False, "vpc": False, "tags": PIPELINE_TAGS}, False, 1, "unrelaunchable"),
+    JobProfile("refused-copy", {"encrypted": False, "vpc": False}, False, 1, "refused"),
 )
+# The embedded SageMaker refuses the encrypted copy of every "refused-copy" job
+# (sagemaker_extension.refuse_encrypted_creates; run_campaign installs it).
+REFUSAL_MESSAGE = "The request was rejected: a rule the guard does not know (scripted by the campaign)."
 
 
 @dataclass(frozen=True)
@@ -120,6 +133,8 @@ class Verdict(enum.StrEnum):
     UNCONFIRMED = "copy running, but no relaunched alert and not dead-lettered"
     TOUCHED_COMPLIANT = "a job the policy leaves alone was stopped, copied or tagged"
     EXEMPT_NOT_NOTIFIED = "exempt job without a notified alert and not dead-lettered"
+    REFUSED_SETTLED = "stopped, copy refused by SageMaker: one failed alert with the request, settled"
+    REFUSED_SILENT = "copy refused, but no failed alert with the request and not dead-lettered"
 
     @property
     def acceptable(self) -> bool:
@@ -133,6 +148,7 @@ _ACCEPTABLE = {
     Verdict.DEAD_LETTERED_STOPPED_SNS_DOWN,
     Verdict.DEAD_LETTERED_RELAUNCHED,
     Verdict.LEFT_RUNNING,
+    Verdict.REFUSED_SETTLED,
 }
 
 
@@ -278,6 +294,7 @@ def run_campaign(
     invocations = []
     runs: dict[str, list[Run]] = defaultdict(list)
     handler_before = sandbox.function.handler
+    sagemaker_extension.refuse_encrypted_creates("refused-copy", REFUSAL_MESSAGE)
     if injector is not None:
         _label_runs(sandbox, injector, runs)
     for start in range(0, len(specs), batch):
@@ -288,6 +305,7 @@ def run_campaign(
             on_batch(start + batch)
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     sandbox.function.handler = handler_before
+    sagemaker_extension.clear_scripted_refusals()
     if injector is not None:
         injector.enabled = False  # reading the account back is not part of the experiment
     _collect_attempts(injector)
@@ -459,10 +477,13 @@ def _verdict(
     status = original["TrainingJobStatus"]
     actions = Counter(a["action"] for a in alerts)
 
+    if spec.profile.obstacle == "refused":
+        return _refused_verdict(spec, status, copies, alerts, dead_lettered, runs)
     if not spec.profile.must_relaunch:
         if copies or status != "InProgress" or REMEDIATION_TAG in tags[spec.name]:
             return Verdict.TOUCHED_COMPLIANT, f"status {status}, copies {copies}"
-        if spec.profile.name == "exempt" and not actions["notified"] and not dead_lettered:
+        needs_alert = spec.profile.name == "exempt" or spec.profile.obstacle == "unrelaunchable"
+        if needs_alert and not actions["notified"] and not dead_lettered:
             return Verdict.EXEMPT_NOT_NOTIFIED, f"alerts {dict(actions)}"
         return Verdict.LEFT_RUNNING, ""
 
@@ -507,6 +528,31 @@ def _verdict(
         f"status {status}, dead-lettered {dead_lettered}, alerts {dict(actions)}: {reasons}"
         + (f"; run(s) {silent} failed after the stop without trying to alert" if silent else "")
     )
+
+
+def _refused_verdict(
+    spec: JobSpec,
+    status: str,
+    copies: list[str],
+    alerts: list[dict[str, Any]],
+    dead_lettered: bool,
+    runs: Sequence[Run],
+) -> tuple[Verdict, str]:
+    """A job whose encrypted copy SageMaker refuses: it must end running (untouched, its event
+    dead-lettered) or stopped with the refusal's `failed` alert carrying the request. A repeat of
+    that alert is counted with the other duplicate alerts (an SNS publish whose answer was lost is
+    sent again by botocore's retry); the guard's own runs never send it twice (tests/unit)."""
+    if copies:
+        return Verdict.BAD_COPY, f"a refused copy exists: {copies}"
+    if status == "InProgress":
+        return (Verdict.DEAD_LETTERED_UNTOUCHED, "") if dead_lettered else (Verdict.LOST, "not stopped, not dead-lettered")
+    refusals = [a for a in alerts if a["action"] == "failed" and a.get("action_needed") and a.get("relaunch_request")]
+    if refusals:
+        return Verdict.REFUSED_SETTLED, ""
+    failed = [a for a in alerts if a["action"] == "failed" and a.get("relaunch_request")]
+    if dead_lettered and (failed or (not alerts and runs_after_stop(runs))):
+        return Verdict.DEAD_LETTERED_STOPPED_ALERTED if failed else Verdict.DEAD_LETTERED_STOPPED_SNS_DOWN, ""
+    return Verdict.REFUSED_SILENT, f"alerts {[a['action'] for a in alerts]}, dead-lettered {dead_lettered}"
 
 
 def dumps(report: CampaignReport) -> str:

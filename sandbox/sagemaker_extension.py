@@ -419,6 +419,7 @@ def _create_training_job(self: SageMakerResponse) -> ActionResult:
     request = copy.deepcopy(self.params)
     _require_members("CreateTrainingJob", request)
     service_rules.check(service_rules.CREATE_TRAINING_JOB, request)
+    _refuse_scripted(request)
     backend = self.sagemaker_backend
     name = request["TrainingJobName"]
     existing = _lookup(backend, _TRAINING, name)
@@ -430,6 +431,31 @@ def _create_training_job(self: SageMakerResponse) -> ActionResult:
     job = EmulatedTrainingJob(backend.account_id, backend.region_name, request)
     backend.training_jobs[name] = job
     return ActionResult({"TrainingJobArn": job.arn})
+
+
+# Encrypted CreateTrainingJob requests whose name contains one of these fragments are refused with
+# ValidationException and the message: a stand-in for a service rule the guard does not know
+# (the refused re-launch the guard must survive: fallbacks, one failed alert, a settled ledger).
+_scripted_refusals: dict[str, str] = {}
+
+
+def refuse_encrypted_creates(name_fragment: str, message: str) -> None:
+    """Refuse every encrypted CreateTrainingJob whose name contains `name_fragment`, until
+    `clear_scripted_refusals` (unencrypted creates, the data scientists' own, pass)."""
+    _scripted_refusals[name_fragment] = message
+
+
+def clear_scripted_refusals() -> None:
+    _scripted_refusals.clear()
+
+
+def _refuse_scripted(request: Mapping[str, Any]) -> None:
+    if not request.get("EnableInterContainerTrafficEncryption"):
+        return
+    name = str(request.get("TrainingJobName", ""))
+    for fragment, message in _scripted_refusals.items():
+        if fragment in name:
+            raise ValidationError(message)
 
 
 # DescribeTrainingJob answers for another job than the one asked for (folded name -> other name):

@@ -207,3 +207,18 @@ def test_a_gone_job_and_a_confused_describe_end_quietly():
     g.sagemaker.describe_answers_for = "other"
     assert g.guard.remediate(ref("asked"))["outcome"] == "mismatch"
     assert g.alerts.published == []
+
+
+def test_a_read_timeout_after_the_stop_still_sends_the_failed_alert():
+    # botocore's ReadTimeoutError has a `response` attribute that is None; reading an error code
+    # from it once crashed the failure alert itself (found by the fault campaign).
+    from botocore.exceptions import ReadTimeoutError
+
+    sagemaker = FakeSageMaker()
+    sagemaker.add(training_job("timeout"), {})
+    sagemaker.failures["CreateTrainingJob"] = [ReadTimeoutError(endpoint_url="https://api.sagemaker.us-east-1.amazonaws.com/")]
+    g = make_job_guard(sagemaker)
+    with pytest.raises(ReadTimeoutError):
+        g.guard.remediate(ref("timeout"))
+    (failed,) = g.alerts.published
+    assert failed.action is AlertAction.FAILED and "ReadTimeoutError" in failed.reason

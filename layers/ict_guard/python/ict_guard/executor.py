@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from botocore import xform_name
+from botocore.exceptions import ClientError
 
 from ict_guard.alerts import Alert, AlertAction
 from ict_guard.clone import FALLBACKS
@@ -323,14 +324,16 @@ class Executor:
         )
 
     def _alert_failure(self, run: Run, exc: Exception) -> None:
-        code = error_code(exc) if hasattr(exc, "response") else type(exc).__name__
-        alert = self.alert(
-            run,
-            AlertAction.FAILED,
-            reason=f"{run.plan.reason}; stopped part-way by {code}; Lambda will retry",
-            pending=run.pending,
-        )
+        # botocore's ReadTimeoutError has a `response` attribute too (None): only a ClientError
+        # carries an error code.
+        code = error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__
         try:
+            alert = self.alert(
+                run,
+                AlertAction.FAILED,
+                reason=f"{run.plan.reason}; stopped part-way by {code}; Lambda will retry",
+                pending=run.pending,
+            )
             self._reporter.publish(alert)
         except Exception:  # the original failure is what Lambda must see; this one is only logged
             self._logger.exception("could not publish the failure alert")
