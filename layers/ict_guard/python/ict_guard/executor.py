@@ -9,15 +9,13 @@ retry finish the work.
 
 from __future__ import annotations
 
-import json
-import shlex
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from botocore import xform_name
 from botocore.exceptions import ClientError
 
 from ict_guard.alerts import Alert, AlertAction
+from ict_guard.reporting import run_alert
 from ict_guard.clone import FALLBACKS
 from ict_guard.errors import CopyRefused, JobGone, NotStoppable, error_code
 from ict_guard.jobs import IN_PROGRESS, REMEDIATION_TAG, RELAUNCHED_FROM_TAG, Job, JobApi
@@ -282,45 +280,10 @@ class Executor:
         action_needed: bool = False,
         pending: list[str] | None = None,
     ) -> Alert:
-        """The complete alert about this run (built once, never changed afterwards)."""
-        subject, repair, job = run.subject, run.repair, run.subject.job
-        rules = repair.summary()
-        entry = subject.entry
-        if action is AlertAction.RELAUNCHED and entry is not None and entry.rules_added:
-            rules = [*entry.rules_added, *rules]  # added by the run that stopped the job
-        needs_request = action is AlertAction.FAILED or action_needed
-        request = run.request if needs_request else None
-        notes = [*run.notes]
-        if subject.found_by_sweep:
-            notes.append("found by the scheduled sweep: the CloudTrail event never reached the guard, or late")
-        return Alert(
-            action=action,
-            resource_type=job.kind.value,
-            name=job.name,
-            arn=job.arn,
-            account=subject.account,
-            region=subject.region,
-            event_id=subject.event_id,
-            reason=reason or run.plan.reason,
-            mode=self._settings.mode.value,
-            initiated_by=subject.initiated_by,
-            acting_for=subject.acting_for,
-            instance_count=job.instance_count,
-            relaunched_as=run.created if action is AlertAction.RELAUNCHED else None,
-            security_groups=sorted({r["group_id"] for r in rules}),
-            rules_added=rules,
-            problems=list(repair.problems),
-            notes=notes,
-            steps_done=list(run.done),
-            steps_pending=list(pending or []),
-            relaunch_request=request,
-            relaunch_request_location=(
-                self._ledger.location(subject.key) if request is not None and self._ledger is not None else None
-            ),
-            relaunch_command=create_command(subject.api, subject.region, request) if request else None,
-            exempt_tag_key=self._settings.exempt_tag_key,
-            encrypted=job.encrypted,
-            action_needed=action_needed,
+        """The complete alert about this run (reporting.run_alert)."""
+        return run_alert(
+            run, action, settings=self._settings, ledger=self._ledger,
+            reason=reason, action_needed=action_needed, pending=pending,
         )
 
     def _alert_failure(self, run: Run, exc: Exception) -> None:
@@ -337,12 +300,3 @@ class Executor:
             self._reporter.publish(alert)
         except Exception:  # the original failure is what Lambda must see; this one is only logged
             self._logger.exception("could not publish the failure alert")
-
-
-def create_command(api: JobApi, region: str, request: dict[str, Any]) -> str:
-    """A ready AWS CLI command that sends `request` (`aws sagemaker create-training-job ...`)."""
-    operation = xform_name(api.create_operation, "-")
-    return (
-        f"aws sagemaker {operation} --region {shlex.quote(region)} "
-        f"--cli-input-json {shlex.quote(json.dumps(request, sort_keys=True, default=str))}"
-    )

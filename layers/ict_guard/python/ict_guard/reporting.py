@@ -7,15 +7,24 @@ finding when the deployment turned those on (never raises: a second view of the 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import json
+import shlex
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
+from botocore import xform_name
+
+from ict_guard.alerts import Alert, AlertAction
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger, Metrics
 
-    from ict_guard.alerts import Alert, AlertPublisher
+    from ict_guard.executor import Run
     from ict_guard.findings import SecurityHubFindings
+    from ict_guard.jobs import JobApi
+    from ict_guard.ledger import RemediationLedger
+    from ict_guard.publishing import AlertPublisher
+    from ict_guard.settings import Settings
 
 
 class Reporter:
@@ -43,3 +52,64 @@ class Reporter:
 
     def count(self, name: str, value: int = 1) -> None:
         self._metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+def run_alert(
+    run: Run,
+    action: AlertAction,
+    *,
+    settings: Settings,
+    ledger: RemediationLedger | None,
+    reason: str | None = None,
+    action_needed: bool = False,
+    pending: list[str] | None = None,
+) -> Alert:
+    """The complete alert about one remediation run (built once, never changed afterwards).
+
+    A `failed` alert, and any alert a person must act on, carries the re-launch request, where
+    the ledger keeps it, and a ready AWS CLI command that sends it."""
+    subject, repair, job = run.subject, run.repair, run.subject.job
+    rules = repair.summary()
+    entry = subject.entry
+    if action is AlertAction.RELAUNCHED and entry is not None and entry.rules_added:
+        rules = [*entry.rules_added, *rules]  # added by the run that stopped the job
+    request = run.request if action is AlertAction.FAILED or action_needed else None
+    notes = [*run.notes]
+    if subject.found_by_sweep:
+        notes.append("found by the scheduled sweep: the CloudTrail event never reached the guard, or late")
+    return Alert(
+        action=action,
+        resource_type=job.kind.value,
+        name=job.name,
+        arn=job.arn,
+        account=subject.account,
+        region=subject.region,
+        event_id=subject.event_id,
+        reason=reason or run.plan.reason,
+        mode=settings.mode.value,
+        initiated_by=subject.initiated_by,
+        acting_for=subject.acting_for,
+        instance_count=job.instance_count,
+        relaunched_as=run.created if action is AlertAction.RELAUNCHED else None,
+        security_groups=sorted({r["group_id"] for r in rules}),
+        rules_added=rules,
+        problems=list(repair.problems),
+        notes=notes,
+        steps_done=list(run.done),
+        steps_pending=list(pending or []),
+        relaunch_request=request,
+        relaunch_request_location=ledger.location(subject.key) if request is not None and ledger is not None else None,
+        relaunch_command=create_command(subject.api, subject.region, request) if request else None,
+        exempt_tag_key=settings.exempt_tag_key,
+        encrypted=job.encrypted,
+        action_needed=action_needed,
+    )
+
+
+def create_command(api: JobApi, region: str, request: dict[str, Any]) -> str:
+    """A ready AWS CLI command that sends `request` (`aws sagemaker create-training-job ...`)."""
+    operation = xform_name(api.create_operation, "-")
+    return (
+        f"aws sagemaker {operation} --region {shlex.quote(region)} "
+        f"--cli-input-json {shlex.quote(json.dumps(request, sort_keys=True, default=str))}"
+    )
