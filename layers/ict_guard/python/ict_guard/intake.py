@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ict_guard.events import FailedCall, MalformedEvent
+from ict_guard.outcomes import Outcome, Result
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger
@@ -38,16 +39,16 @@ def admit(
         logger.set_correlation_id(exc.event_id)
         logger.warning("malformed event dropped, not retried", extra={"reason": exc.reason, "event_id": exc.event_id})
         count("MalformedEvents")
-        return None, {"outcome": "malformed", "reason": exc.reason}
+        return None, Result(Outcome.MALFORMED, reason=exc.reason).as_dict()
     except FailedCall as exc:
         logger.set_correlation_id(exc.event_id)
         logger.info("failed API call, nothing changed", extra={"error_code": exc.error_code, "event_id": exc.event_id})
         count("FailedCallEvents")
-        return None, {"outcome": "ignored", "reason": str(exc)}
+        return None, Result(Outcome.IGNORED, reason=str(exc)).as_dict()
     logger.set_correlation_id(call.event_id)
     if call.region != region or (account and call.account != account):
         reason = f"event for {call.account}/{call.region}, this guard runs in {account}/{region}"
         logger.warning("event for another account or region dropped", extra={"reason": reason})
         count("MalformedEvents")
-        return None, {"outcome": "malformed", "reason": reason}
+        return None, Result(Outcome.MALFORMED, reason=reason).as_dict()
     return call, None

@@ -28,7 +28,7 @@ from ict_guard.events import is_state_change, parse_job_call, parse_state_change
 from ict_guard.executor import Executor, Subject
 from ict_guard.intake import admit
 from ict_guard.jobs import JOB_APIS, Job, JobApi, JobKind
-from ict_guard.outcomes import Outcome, Result
+from ict_guard.outcomes import Outcome, Result, outcome_for
 from ict_guard.executor import Run
 from ict_guard.plan import Hints, PlanInput, RemediateParent, RemediationPlan, RepairGroups, plan_remediation
 from ict_guard.policy import Action, decide, history_from_tag, needs_history
@@ -202,14 +202,8 @@ class JobGuard:
         ref = JobRef.from_dict(job)
         try:
             evaluation = self.evaluate(ref)
-        except JobGone:
-            self._logger.info("job not found; nothing to do")
-            self._reporter.count("JobsNotFound")
-            return Result(Outcome.NOT_FOUND, ref.name).as_dict()
-        except DescribedOtherJob as exc:
-            self._logger.error("describe answered for another job; acting on nothing", extra={"reason": str(exc)})
-            self._reporter.count("MalformedEvents")
-            return Result(Outcome.MISMATCH, ref.name, reason=str(exc)).as_dict()
+        except (JobGone, DescribedOtherJob) as exc:
+            return self._ended_quietly(ref, exc)
 
         facts, decision = evaluation.job, evaluation.decision
         if ref.purpose == "resume" and decision.action is not Action.RESUME:
@@ -240,6 +234,20 @@ class JobGuard:
         )
         run = self._executor.execute(plan, subject)
         return Result(Outcome(plan.action.value), facts.name, reason=plan.reason, details=_details(plan, run)).as_dict()
+
+    def _ended_quietly(self, ref: JobRef, exc: Exception) -> dict[str, Any]:
+        """A job that is gone, or a describe that answered for another job: nothing to act on
+        (outcomes.EXCEPTION_OUTCOMES), logged and counted, never retried."""
+        outcome = outcome_for(exc)
+        if outcome is None:
+            raise exc
+        if outcome is Outcome.NOT_FOUND:
+            self._logger.info("job not found; nothing to do")
+            self._reporter.count("JobsNotFound")
+            return Result(outcome, ref.name).as_dict()
+        self._logger.error("describe answered for another job; acting on nothing", extra={"reason": str(exc)})
+        self._reporter.count("MalformedEvents")
+        return Result(outcome, ref.name, reason=str(exc)).as_dict()
 
     def _remediate_parent(self, subject: Subject, step: RemediateParent) -> dict[str, Any]:
         self._reporter.count("ChildJobEventsAcknowledged")

@@ -41,7 +41,7 @@ from ict_guard.alerts import SECURITY_GROUP, Alert, AlertAction
 from ict_guard.errors import SecurityGroupGone, is_security_group_not_found
 from ict_guard.intake import admit
 from ict_guard.jobs import MANAGED_TAG
-from ict_guard.outcomes import Outcome, Result
+from ict_guard.outcomes import Outcome, Result, outcome_for
 from ict_guard.rule_changes import parse_rule_change
 from ict_guard.run_once import IdempotencyWrapper, RunOnce
 from ict_guard.security_groups import (
@@ -196,10 +196,11 @@ class SecurityGroupGuard:
         ref = GroupChangeRef.from_dict(change)
         try:
             group = self._describe(ref)
-        except SecurityGroupGone:
+        except SecurityGroupGone as exc:
+            outcome = outcome_for(exc)  # NOT_FOUND (outcomes.EXCEPTION_OUTCOMES)
             self._logger.info("security group not found; nothing to do")
             self._count("SecurityGroupsNotFound")
-            return _result(Outcome.NOT_FOUND, ref.group_id or ref.group_name)
+            return _result(outcome or Outcome.NOT_FOUND, ref.group_id or ref.group_name)
         group_id = group["GroupId"]
         if not is_managed(group):
             # Never managed, or released by a person who removed the tag: not ours to touch.
