@@ -45,7 +45,9 @@ def inputs(draw: st.DrawFn) -> tuple[PlanInput, Settings]:
     if draw(st.booleans()):
         tags |= {"ict-guard:exempt": "true"}
     if draw(st.booleans()):
-        tags |= {f"k{i}": "v" for i in range(draw(st.integers(45, 50)))}
+        # SageMaker holds at most 50 user tags on the original: fill up to (or near) that.
+        room = 50 - len(tags)
+        tags |= {f"k{i}": "v" for i in range(draw(st.integers(room - 5, room)))}
     chosen = Settings(
         mode=draw(st.sampled_from(list(RemediationMode))),
         unrelaunchable_job_action=draw(st.sampled_from(list(UnrelaunchableJobAction))),
