@@ -33,7 +33,7 @@ from ict_guard.executor import Run
 from ict_guard.plan import Hints, PlanInput, RemediateParent, RemediationPlan, RepairGroups, plan_remediation
 from ict_guard.policy import Action, decide, history_from_tag, needs_history
 from ict_guard.ports import BotoSageMakerJobs, SageMakerJobs
-from ict_guard.run_once import IdempotencyWrapper, RunOnce
+from ict_guard.run_once import Idempotency, RunOnce
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger
@@ -131,7 +131,7 @@ class JobGuard:
         ledger: RemediationLedger | None,
         logger: Logger,
         region: str,
-        idempotent: IdempotencyWrapper | None = None,
+        idempotency: Idempotency | None = None,
     ) -> None:
         self._settings = settings
         self._sagemaker = sagemaker
@@ -148,7 +148,7 @@ class JobGuard:
             logger=logger,
             remediate_parent=self._remediate_parent,
         )
-        self.run_once = RunOnce(self._remediate, argument="job", idempotent=idempotent, reporter=reporter, logger=logger)
+        self.run_once = RunOnce(self._remediate, argument="job", idempotency=idempotency, reporter=reporter, logger=logger)
 
     # -- entry points ---------------------------------------------------------------------------
 

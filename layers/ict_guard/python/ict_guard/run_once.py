@@ -10,7 +10,7 @@ that another path backs up (a tuning job's child events, the sweep) may accept i
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
@@ -19,11 +19,21 @@ from ict_guard.outcomes import Outcome, Result
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
     from ict_guard.reporting import Reporter
 
 Work = Callable[..., dict[str, Any]]
 IdempotencyWrapper = Callable[[Work], Work]
+
+
+class Idempotency(Protocol):
+    """Powertools idempotency as a function's runtime sets it up (runtime._Wiring): the config
+    whose response hook RunOnce sets, and the decorator for a keyword argument."""
+
+    config: IdempotencyConfig
+
+    def wrap(self, data_keyword_argument: str) -> IdempotencyWrapper: ...
 
 
 class RunOnce:
@@ -34,14 +44,18 @@ class RunOnce:
         work: Work,
         *,
         argument: str,
-        idempotent: IdempotencyWrapper | None,
+        idempotency: Idempotency | None,
         reporter: Reporter,
         logger: Logger,
     ) -> None:
         self._argument = argument
-        self._once = idempotent(work) if idempotent else work
         self._reporter = reporter
         self._logger = logger
+        self._once = work
+        if idempotency is not None:
+            # Set before the first call: a repeated event is answered through on_duplicate.
+            idempotency.config.response_hook = self.on_duplicate
+            self._once = idempotency.wrap(argument)(work)
 
     def __call__(self, payload: dict[str, Any], *, key: str, subject: str, busy_is_ok: bool = False) -> dict[str, Any]:
         try:

@@ -87,7 +87,8 @@ class _Wiring:
         )
         return cls(settings, clients, config, persistence)
 
-    def idempotent(self, data_keyword_argument: str) -> Any:
+    def wrap(self, data_keyword_argument: str) -> Any:
+        """run_once.Idempotency: Powertools' idempotent_function for that keyword argument."""
         return lambda fn: idempotent_function(
             data_keyword_argument=data_keyword_argument,
             persistence_store=self.persistence,
@@ -115,9 +116,8 @@ def job_guard_runtime() -> JobGuardRuntime:
         ledger=RemediationLedger(clients.dynamodb, settings.idempotency_table_name),
         logger=logger,
         region=clients.region,
-        idempotent=wiring.idempotent("job"),
+        idempotency=wiring,
     )
-    wiring.config.response_hook = guard.run_once.on_duplicate
     return JobGuardRuntime(guard=guard, idempotency=wiring.config, clients=clients)
 
 
@@ -171,9 +171,8 @@ def sg_guard_runtime() -> SecurityGroupGuardRuntime:
         ),
         logger=logger,
         region=clients.region,
-        idempotent=wiring.idempotent("change"),
+        idempotency=wiring,
     )
-    wiring.config.response_hook = guard.run_once.on_duplicate
     return SecurityGroupGuardRuntime(guard=guard, idempotency=wiring.config, clients=clients)
 
 

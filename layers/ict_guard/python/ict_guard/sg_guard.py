@@ -43,7 +43,7 @@ from ict_guard.intake import admit
 from ict_guard.jobs import MANAGED_TAG
 from ict_guard.outcomes import Outcome, Result, outcome_for
 from ict_guard.rule_changes import parse_rule_change
-from ict_guard.run_once import IdempotencyWrapper, RunOnce
+from ict_guard.run_once import Idempotency, RunOnce
 from ict_guard.security_groups import (
     Direction,
     RepairResult,
@@ -154,7 +154,7 @@ class SecurityGroupGuard:
         reporter: Reporter,
         logger: Logger,
         region: str,
-        idempotent: IdempotencyWrapper | None = None,
+        idempotency: Idempotency | None = None,
     ) -> None:
         self._settings = settings
         self._ec2 = ec2
@@ -163,7 +163,7 @@ class SecurityGroupGuard:
         self._logger = logger
         self._region = region
         # Per event: a later removal on the same group is new work.
-        self.run_once = RunOnce(self._restore, argument="change", idempotent=idempotent, reporter=reporter, logger=logger)
+        self.run_once = RunOnce(self._restore, argument="change", idempotency=idempotency, reporter=reporter, logger=logger)
 
     def handle(self, event: Any, account: str | None = None) -> dict[str, Any]:
         """Handle one EventBridge event; `account` is the function's own account, if known."""
