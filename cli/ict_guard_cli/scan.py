@@ -21,9 +21,10 @@ from ict_guard import __version__
 from ict_guard.errors import JobGone, error_code
 from ict_guard.jobs import JOB_APIS, Job, JobKind
 from ict_guard.policy import Action, Decision, decide, history_from_tag, needs_history
+from ict_guard.preflight import workload_refusals
 from ict_guard.remediation import describe_job, list_job_tags
 from ict_guard.security_groups import RuleNeed, missing_ipsec_rules
-from ict_guard.settings import Settings
+from ict_guard.settings import Settings, UnrelaunchableJobAction
 
 from ict_guard_cli import ExitCode
 from ict_guard_cli.session import AwsContext, explain_aws_error
@@ -411,6 +412,16 @@ def _tuning_children(sagemaker: Any, name: str) -> list[str]:
 def _classify(job: Job, settings: Settings) -> tuple[Decision, str]:
     history = history_from_tag(job.remediation_tag) if needs_history(job) else None
     decision = decide(job, settings, history)
+    if decision.action is Action.RELAUNCH and (refusals := workload_refusals(job, settings)):
+        # What the guard's plan does with a job it cannot re-launch as the same workload (a
+        # pipeline step, a role it may not pass): UnrelaunchableJobAction. (`explain` also checks
+        # the copy itself against the service's rules.)
+        stops = settings.unrelaunchable_job_action is UnrelaunchableJobAction.STOP
+        decision = Decision(
+            Action.STOP if stops else Action.NOTIFY,
+            f"{decision.reason}, but the guard cannot re-launch it as the same workload: "
+            + "; ".join(r.message for r in refusals),
+        )
     # The same test as policy.decide's exemption rule.
     if job.tags.get(settings.exempt_tag_key, "").strip().lower() == "true":
         return decision, "exempt"

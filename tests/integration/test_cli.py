@@ -712,3 +712,19 @@ def test_explain_an_automl_child_says_nobody_acts_on_it(sandbox):
     assert document["decision"]["action"] == "leave-to-parent" and document["parent"] is None
     assert any("AutoML" in note for note in document["notes"])
     assert result.exit_code == ExitCode.OK  # the guard leaves it alone
+
+
+def test_scan_and_explain_say_a_pipeline_step_is_not_relaunched(sandbox):
+    execution = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:pipeline/churn/execution/abc123"
+    sandbox.create_training_job(
+        "pipelines-abc123-TrainStep-Xyz",
+        tags={"sagemaker:pipeline-execution-arn": execution, "sagemaker:pipeline-step-name": "TrainStep"},
+    )
+    _, document = scan_json("--mode", "relaunch")
+    row = rows(document)["pipelines-abc123-TrainStep-Xyz"]
+    assert row["decision"]["action"] == "notify" and execution in row["decision"]["reason"]
+
+    explained = json.loads(run("--json", "explain", "pipelines-abc123-TrainStep-Xyz", "--mode", "relaunch").stdout)
+    assert explained["decision"]["action"] == "notify"
+    assert explained["steps"] == ["publish a 'notified' alert (action needed)"]
+    assert any("SageMaker Pipelines" in note for note in explained["notes"])
