@@ -22,8 +22,10 @@ EXPECTED_COUNTS = {
     "notify": (3, 2, 0),  # + Publish
     "stop": (5, 2, 2),  # + Stop, AddTags stopped
     "relaunch": (7, 2, 2),  # + Stop, AddTags pending, CreateTrainingJob, AddTags relaunched
-    "relaunch-sg": (11, 2, 2),  # + DescribeSecurityGroups, 2 x AuthorizeIngress, CreateTags
-    "sg-check": (7, 2, 0),  # Describe, ListTags, the group repair, Publish
+    # + DescribeSecurityGroups, DescribeSubnets (the job's VPC: no group outside it is changed),
+    # 2 x AuthorizeIngress, CreateTags
+    "relaunch-sg": (12, 2, 2),
+    "sg-check": (8, 2, 0),  # Describe, ListTags, the group repair (with DescribeSubnets), Publish
     "tuning": (5, 2, 1),  # Describe, ListTags, Stop, AddTags pending, Describe (still stopping)
     # On the Stopped state change: Describe, ListTags, ledger GetItem, Describe (stopped: warm
     # start), Create, AddTags relaunched, Publish, ledger UpdateItem.
