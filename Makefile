@@ -7,13 +7,15 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help demo test test-fast validate-template lock clean
+.PHONY: help demo test test-fast validate-template scan sam-build lock clean
 
 help:
 	@echo "make demo               run the guard end to end on the embedded AWS (moto)"
 	@echo "make test               run the test suite (unit, integration, template, sandbox)"
 	@echo "make load               1,000 jobs with injected faults through the guard; prints figures"
 	@echo "make validate-template  sam validate --lint (SAM CLI in its own venv, .venv-sam)"
+	@echo "make scan               checkov and cfn-lint-serverless on every template (own venv, .venv-scan)"
+	@echo "make sam-build          sam build with Python 3.13 and import every built handler (needs .venv-3.13)"
 	@echo "make lock               re-resolve requirements/dev.txt from requirements/dev.in"
 
 $(STAMP): requirements/dev.txt pyproject.toml
@@ -47,9 +49,17 @@ bench-ci: $(STAMP)
 validate-template:
 	scripts/validate-template
 
+# Security scanners in their own venv (.venv-scan, requirements/scan.txt; scripts/scan).
+scan:
+	scripts/scan
+
+# The Lambda runtime's Python: `make test PYTHON=<python3.13> VENV=.venv-3.13` first.
+sam-build:
+	scripts/sam-build
+
 lock: $(STAMP)
 	$(PY) -m pip install --quiet -r requirements/dev.in
 	$(PY) -m pip freeze --exclude-editable > requirements/dev.txt
 
 clean:
-	rm -rf $(VENV) .venv-sam .aws-sam
+	rm -rf $(VENV) .venv-sam .venv-scan .venv-3.13 .aws-sam

@@ -7,6 +7,7 @@ back fails here, not in an account."""
 from __future__ import annotations
 
 import fnmatch
+import json
 import re
 import tomllib
 from collections.abc import Iterator, Mapping
@@ -370,3 +371,51 @@ def test_create_training_job_covers_jobs_on_training_plans(template: dict[str, A
     assert tuning == [f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:hyper-parameter-tuning-job/*"]
     for action in ("sagemaker:CreateTrainingJob", "sagemaker:CreateHyperParameterTuningJob"):
         assert by_action[action]["Condition"] == {"Bool": {"sagemaker:InterContainerTrafficEncryption": "true"}}
+
+
+# -- 7b. the sweep's schedule keeps what it cannot deliver ------------------------------------------
+
+
+def test_the_sweep_schedule_has_a_dead_letter_queue(template: dict[str, Any]) -> None:
+    sweep = function_properties(template, "SweeperFunction")["Events"]["Sweep"]
+    assert sweep["Type"] == "Schedule"
+    assert sweep["Properties"]["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}}
+    assert sweep["Properties"]["RetryPolicy"]["MaximumEventAgeInSeconds"] <= 900
+    queue_policy = template["Resources"]["DeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]
+    (events,) = [s for s in _statements(queue_policy) if s.get("Principal") == {"Service": "events.amazonaws.com"}]
+    # SAM names the schedule's rule <function><event>.
+    assert {"Fn::GetAtt": ["SweeperFunctionSweep", "Arn"]} in events["Condition"]["ArnEquals"]["aws:SourceArn"]
+
+
+# -- 10. every scanner suppression sits next to its resource, with its reason ------------------------
+
+
+@pytest.mark.parametrize("path", ["template.yaml", "org/central-alert-topic.yaml"])
+def test_every_scanner_suppression_gives_its_reason(path: str) -> None:
+    document = load_template(REPO_ROOT / path)
+    suppressed = 0
+    for logical_id, resource in document["Resources"].items():
+        metadata = resource.get("Metadata") or {}
+        for skip in (metadata.get("checkov") or {}).get("skip", []):
+            assert re.fullmatch(r"CKV_AWS_\d+", skip["id"]), (logical_id, skip)
+            assert len(skip.get("comment", "").split()) >= 8, f"{logical_id}: {skip['id']} needs its reason"
+            suppressed += 1
+        for check in ((metadata.get("cfn-lint") or {}).get("config") or {}).get("ignore_checks", []):
+            suppressed += 1
+            # cfn-lint has no reason field: the reason is the YAML comment right above the ID.
+            text = (REPO_ROOT / path).read_text(encoding="utf-8")
+            block = text[text.index(f"\n  {logical_id}:\n"):]
+            lines = block[: block.index(f"- {check}")].rstrip().splitlines()
+            assert lines[-1].strip().startswith("#") and check in "\n".join(lines[-4:]), (logical_id, check)
+    assert suppressed
+
+
+def test_the_scan_runs_on_every_condition_both_ways(template: dict[str, Any]) -> None:
+    """scripts/scan-variants.json (the parameter sets scripts/scan scans) takes every condition of
+    the template both ways, so no conditional resource goes unscanned."""
+    variants = json.loads((REPO_ROOT / "scripts" / "scan-variants.json").read_text(encoding="utf-8"))["variants"]
+    taken: dict[str, set[bool]] = {}
+    for defaults in variants.values():
+        for name, value in condition_values(template, defaults).items():
+            taken.setdefault(name, set()).add(value)
+    assert taken and all(values == {True, False} for values in taken.values()), taken
