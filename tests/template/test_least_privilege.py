@@ -366,6 +366,7 @@ def test_create_training_job_covers_jobs_on_training_plans(template: dict[str, A
     assert training == [
         f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/*",
         f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-plan/*",
+        f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:reserved-capacity/*",
     ]
     tuning = [_sub(r, PSEUDO) for r in _list(by_action["sagemaker:CreateHyperParameterTuningJob"]["Resource"])]
     assert tuning == [f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:hyper-parameter-tuning-job/*"]
