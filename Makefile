@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 MODE   ?= relaunch
 PORT   ?= 5055
 
-.PHONY: help demo sandbox sandbox-env test test-fast validate-template lock clean
+.PHONY: help demo sandbox sandbox-env test test-fast validate-template scan sam-build lock clean
 
 help:
 	@echo "make demo [MODE=stop]   run the guard end to end on the embedded AWS (moto); MODE relaunch|stop|notify"
@@ -18,6 +18,8 @@ help:
 	@echo "make test               run the test suite (unit, integration, template, sandbox)"
 	@echo "make load               1,000 jobs with injected faults through the guard; prints figures"
 	@echo "make validate-template  sam validate --lint (SAM CLI in its own venv, .venv-sam)"
+	@echo "make scan               checkov and cfn-lint-serverless on every template (own venv, .venv-scan)"
+	@echo "make sam-build          sam build with Python 3.13 and import every built handler (needs .venv-3.13)"
 	@echo "make lock               re-resolve requirements/dev.txt from requirements/dev.in"
 
 # The SAM CLI's own venv (its pins clash with .venv): `make test` needs it too, for the template
@@ -70,9 +72,17 @@ bench-ci: $(STAMP)
 validate-template:
 	scripts/validate-template
 
+# Security scanners in their own venv (.venv-scan, requirements/scan.txt; scripts/scan).
+scan:
+	scripts/scan
+
+# The Lambda runtime's Python: `make test PYTHON=<python3.13> VENV=.venv-3.13` first.
+sam-build:
+	scripts/sam-build
+
 lock: $(STAMP)
 	$(PY) -m pip install --quiet -r requirements/dev.in
 	$(PY) -m pip freeze --exclude-editable > requirements/dev.txt
 
 clean:
-	rm -rf $(VENV) .venv-sam .aws-sam
+	rm -rf $(VENV) .venv-sam .venv-scan .venv-3.13 .aws-sam

@@ -16,7 +16,11 @@ from sandbox import template as sam_template
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
-SAGEMAKER_ROLE = "SageMakerExecutionRole"
+# Named as SageMaker names the execution roles it creates (console, Studio): the template's
+# default SageMakerRoleNamePattern, service-role/AmazonSageMaker-ExecutionRole-*, lets the guard
+# pass it, as a default deployment would.
+SAGEMAKER_ROLE_PATH = "/service-role/"
+SAGEMAKER_ROLE = "AmazonSageMaker-ExecutionRole-Sandbox"
 TRAINING_IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/distributed-trainer:1"
 
 
@@ -73,6 +77,7 @@ def provision(session: Any, template: dict[str, Any] | None = None) -> GuardEnvi
 
     role_arn = iam.create_role(
         RoleName=SAGEMAKER_ROLE,
+        Path=SAGEMAKER_ROLE_PATH,
         AssumeRolePolicyDocument=json.dumps(
             {
                 "Version": "2012-10-17",

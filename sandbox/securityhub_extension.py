@@ -2,7 +2,6 @@
 
 moto 5.2 stores imported findings and lists them, which is most of what the guard needs, but:
 
-- BatchUpdateFindings does not exist (the guard moves fixed jobs' findings to RESOLVED with it);
 - a re-import replaces the whole stored finding, Workflow included, while Security Hub keeps the
   customer-owned fields (Note, UserDefinedFields, VerificationState, Workflow) after creation and
   resets a RESOLVED or NOTIFIED workflow to NEW only when Compliance.Status changes from PASSED to
@@ -11,21 +10,20 @@ moto 5.2 stores imported findings and lists them, which is most of what the guar
 - imports succeed in an account where Security Hub is not enabled, or for another account's
   `AwsAccountId`; the real service refuses both.
 
+BatchUpdateFindings (the customers' call) is left out on purpose: the guard is a finding provider
+and must not need it; a call to it fails here as it would be denied by the guard's role.
+
 `install()` patches these in, for in-process `mock_aws()` and for a `ThreadedMotoServer` started
 after it. `GetFindings` filters stay unimplemented (moto returns every finding).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import threading
 from typing import Any
 
-from moto.securityhub import urls as securityhub_urls
 from moto.securityhub.exceptions import SecurityHubClientError
 from moto.securityhub.models import Finding, SecurityHubBackend
-from moto.securityhub.responses import SecurityHubResponse
 
 __all__ = ["install"]
 
@@ -33,10 +31,6 @@ __all__ = ["install"]
 CUSTOMER_FIELDS = ("Note", "UserDefinedFields", "VerificationState", "Workflow")
 _REOPENING_COMPLIANCE = {"FAILED", "WARNING", "NOT_AVAILABLE"}
 _install_lock = threading.Lock()
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _workflow_after_import(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
@@ -87,54 +81,7 @@ def _batch_import_findings(
     return len(failed), succeeded, failed
 
 
-def _batch_update_findings(
-    self: SecurityHubBackend,
-    identifiers: list[dict[str, str]],
-    workflow: dict[str, Any] | None,
-    note: dict[str, Any] | None,
-) -> tuple[list[dict[str, str]], list[dict[str, Any]]]:
-    if not self.enabled:
-        raise SecurityHubClientError(
-            "InvalidAccessException", f"Account {self.account_id} is not subscribed to AWS Security Hub"
-        )
-    processed: list[dict[str, str]] = []
-    unprocessed: list[dict[str, Any]] = []
-    for identifier in identifiers:
-        finding = next(
-            (
-                f
-                for f in self.findings
-                if f.id == identifier.get("Id") and f.data.get("ProductArn") == identifier.get("ProductArn")
-            ),
-            None,
-        )
-        if finding is None:
-            unprocessed.append(
-                {"FindingIdentifier": identifier, "ErrorCode": "FindingNotFound", "ErrorMessage": "Finding not found"}
-            )
-            continue
-        if workflow is not None:
-            finding.data["Workflow"] = {"Status": workflow["Status"]}
-        if note is not None:
-            finding.data["Note"] = {**note, "UpdatedAt": _now()}
-        processed.append(identifier)
-    return processed, unprocessed
-
-
-def _batch_update_findings_response(self: SecurityHubResponse) -> str:
-    body = json.loads(self.body) if self.body else {}
-    processed, unprocessed = self.securityhub_backend.batch_update_findings(
-        identifiers=body.get("FindingIdentifiers", []),
-        workflow=body.get("Workflow"),
-        note=body.get("Note"),
-    )
-    return json.dumps({"ProcessedFindings": processed, "UnprocessedFindings": unprocessed})
-
-
 def install() -> None:
     """Patch moto's Security Hub. Idempotent."""
     with _install_lock:
         SecurityHubBackend.batch_import_findings = _batch_import_findings  # type: ignore[method-assign]
-        SecurityHubBackend.batch_update_findings = _batch_update_findings  # type: ignore[attr-defined]
-        SecurityHubResponse.batch_update_findings = _batch_update_findings_response  # type: ignore[attr-defined]
-        securityhub_urls.url_paths.setdefault("{0}/findings/batchupdate$", SecurityHubResponse.dispatch)

@@ -178,8 +178,8 @@ def condition_values(
 ) -> dict[str, bool]:
     """Every condition of the template, evaluated for `parameters` (defaults for the others).
 
-    Understands what conditions may contain: Fn::Equals, Fn::Not, Fn::And, Fn::Or, Condition,
-    literals and Refs to parameters (pseudo parameters such as AWS::Region are not known here).
+    Understands what conditions may contain: Fn::Equals, Fn::Not, Fn::And, Fn::Or, Fn::Join,
+    Condition, literals and Refs to parameters (pseudo parameters such as AWS::Region are not known here).
     """
     unknown = sorted(set(parameters or {}) - set(template.get("Parameters") or {}))
     if unknown:
@@ -216,6 +216,13 @@ def condition_values(
                 return all(evaluate(a, seen) for a in argument)
             case "Fn::Or":
                 return any(evaluate(a, seen) for a in argument)
+            case "Fn::Join":
+                # A CommaDelimitedList parameter joined into one string (RepairInEveryOwnVpc).
+                delimiter, items = argument
+                items = evaluate(items, seen)
+                if isinstance(items, str):
+                    items = items.split(",") if items else []
+                return str(delimiter).join(str(evaluate(i, seen)) for i in items)
         raise TemplateError(f"{function} cannot be evaluated in a condition here")
 
     for name in conditions:

@@ -22,8 +22,10 @@ EXPECTED_COUNTS = {
     "notify": (3, 2, 0),  # + Publish
     "stop": (5, 2, 2),  # + Stop, AddTags stopped
     "relaunch": (7, 2, 2),  # + Stop, AddTags pending, CreateTrainingJob, AddTags relaunched
-    "relaunch-sg": (11, 2, 2),  # + DescribeSecurityGroups, 2 x AuthorizeIngress, CreateTags
-    "sg-check": (7, 2, 0),  # Describe, ListTags, the group repair, Publish
+    # + DescribeSecurityGroups, DescribeSubnets (the job's VPC: no group outside it is changed),
+    # 2 x AuthorizeIngress, CreateTags
+    "relaunch-sg": (12, 2, 2),
+    "sg-check": (8, 2, 0),  # Describe, ListTags, the group repair (with DescribeSubnets), Publish
     # As "relaunch": the copy cannot warm-start from its original, so nothing waits for the stop.
     "tuning": (7, 2, 2),
     "unrelaunchable": (3, 2, 0),  # Describe, ListTags, Publish (action needed); nothing stopped

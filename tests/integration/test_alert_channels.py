@@ -1,6 +1,7 @@
 """The optional alert channels end to end on the embedded AWS: the real handler, configured as
 template.yaml configures it with EnableChatNotifications and EnableSecurityHubFindings, publishes
-the chat card to its own topic and imports (and resolves) the job's Security Hub finding."""
+the chat card to its own topic and imports (and, once the job is fixed, archives) the job's Security
+Hub finding, with BatchImportFindings only."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def channels(sandbox, configure):
     """A chat topic with a raw SQS subscription to read it, Security Hub enabled (moto with the
-    sandbox's BatchUpdateFindings), and a `configure` that turns both channels on."""
+    sandbox's provider rules for re-imports), and a `configure` that turns both channels on."""
     securityhub_extension.install()
     session = sandbox.session
     sns, sqs = session.client("sns"), session.client("sqs")
@@ -49,7 +50,7 @@ def channels(sandbox, configure):
     return Channels
 
 
-def test_a_relaunch_is_a_chat_card_and_a_resolved_finding(sandbox, channels):
+def test_a_relaunch_is_a_chat_card_and_an_archived_finding(sandbox, channels):
     channels.configure()
     sandbox.create_training_job("train-chat")
     sandbox.deliver()
@@ -64,9 +65,10 @@ def test_a_relaunch_is_a_chat_card_and_a_resolved_finding(sandbox, channels):
     (finding,) = channels.findings()
     assert finding["Id"].endswith("/training-job/train-chat")
     assert finding["Resources"][0]["Id"] == alert["resource"]["arn"]
-    assert finding["Compliance"] == {"Status": "PASSED"}
-    assert finding["Workflow"] == {"Status": "RESOLVED"}
-    assert relaunch_name("train-chat") in finding["Note"]["Text"]
+    assert finding["Compliance"] == {"Status": "PASSED"} and finding["RecordState"] == "ARCHIVED"
+    # The workflow is the customer's: the provider cannot set it after creation.
+    assert finding["Workflow"] == {"Status": "NEW"} and "Note" not in finding
+    assert finding["ProductFields"]["sagemaker-ict-guard/RelaunchedAs"] == relaunch_name("train-chat")
 
 
 def test_notify_mode_leaves_the_finding_open(sandbox, channels):
@@ -76,11 +78,11 @@ def test_notify_mode_leaves_the_finding_open(sandbox, channels):
 
     (finding,) = channels.findings()
     assert finding["Compliance"] == {"Status": "FAILED"} and finding["Workflow"] == {"Status": "NEW"}
-    assert "Note" not in finding
+    assert finding["RecordState"] == "ACTIVE" and "Note" not in finding
     assert [card["metadata"]["eventType"] for card in channels.chat()] == ["notified"]
 
 
-def test_a_failure_opens_the_finding_and_the_retry_resolves_it(sandbox, channels, inject):
+def test_a_failure_opens_the_finding_and_the_retry_archives_it(sandbox, channels, inject):
     runtime = channels.configure()
     inject(runtime.clients.sagemaker, "CreateTrainingJob", "ServiceUnavailable", times=1)
     sandbox.create_training_job("train-retry")
@@ -91,7 +93,7 @@ def test_a_failure_opens_the_finding_and_the_retry_resolves_it(sandbox, channels
     assert [c["metadata"]["eventType"] for c in cards] == ["failed", "relaunched"]
     assert len({c["metadata"]["threadId"] for c in cards}) == 1
     (finding,) = channels.findings()
-    assert finding["Workflow"] == {"Status": "RESOLVED"} and finding["Compliance"] == {"Status": "PASSED"}
+    assert finding["RecordState"] == "ARCHIVED" and finding["Compliance"] == {"Status": "PASSED"}
 
 
 def test_an_encrypted_job_whose_groups_were_repaired_makes_no_finding(sandbox, channels):

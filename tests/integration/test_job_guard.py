@@ -109,6 +109,26 @@ def test_hardened_groups_get_outbound_rules_too(sandbox):
     assert sorted(p["IpProtocol"] for p in egress) == ["50", "udp"]
 
 
+def test_a_group_outside_the_jobs_vpc_is_reported_and_no_group_is_changed(sandbox):
+    # A group of another VPC next to the job's subnets: SageMaker would refuse such a job, so it
+    # is a mistake or a forged request; the guard changes none of the groups and says why.
+    ec2 = sandbox.ec2
+    other_vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    stranger = ec2.create_security_group(GroupName="stranger", Description="other VPC", VpcId=other_vpc)["GroupId"]
+    before = {g: sandbox.group(g) for g in (sandbox.env.bare_group_id, stranger)}
+    sandbox.create_training_job(
+        "train-v", encrypted=True,
+        VpcConfig={"SecurityGroupIds": [sandbox.env.bare_group_id, stranger], "Subnets": sandbox.env.subnet_ids},
+    )
+    (invocation,) = sandbox.deliver()
+    assert invocation.result["rules_added"] == 0
+    assert {g: sandbox.group(g) for g in before} == before
+    (alert,) = sandbox.alerts()
+    assert alert["action"] == "failed" and alert["security_groups"] == []
+    (problem,) = alert["problems"]
+    assert stranger in problem and "not in the job's VPC" in problem
+
+
 def test_encrypted_job_without_vpc_never_reaches_the_function(sandbox):
     sandbox.create_training_job("train-f", encrypted=True, vpc=False)
     assert sandbox.deliver() == []
@@ -384,10 +404,10 @@ def test_metrics_are_emitted_as_embedded_metric_format(sandbox, capsys):
 
 
 def test_a_job_whose_role_the_guard_may_not_pass_is_reported_not_stopped(sandbox, configure):
-    configure(RELAUNCH_ROLE_PATTERN="service-role/AmazonSageMaker-*")
+    configure(RELAUNCH_ROLE_PATTERN="service-role/TeamTraining-*")
     sandbox.create_training_job("train-u")
     sandbox.deliver()
     assert sandbox.describe("train-u")["TrainingJobStatus"] == "InProgress"
     assert sandbox.training_job_names() == ["train-u"]
     (alert,) = sandbox.alerts()
-    assert alert["action"] == "notified" and "SageMakerExecutionRole" in alert["reason"]
+    assert alert["action"] == "notified" and "AmazonSageMaker-ExecutionRole-Sandbox" in alert["reason"]

@@ -173,3 +173,64 @@ def test_a_copy_owed_after_a_crash_is_made_up_for_by_the_sweep(sandbox, configur
     # The next sweep finds nothing more owed.
     sweeper_runtime.cache_clear()
     assert sweeper_handler(SCHEDULED, lambda_context)["caught"] == []
+
+
+def test_two_overlapping_sweeps_remediate_each_job_once(sandbox, lambda_context):
+    """Without reserved concurrency a sweep can overlap the next one (a sweep longer than the
+    schedule, or Lambda's retry of a failed sweep). Two sweeps in two containers (each with its
+    own clients and Powertools wiring, as Lambda would run them) meet the same jobs at the same
+    time: the idempotency record lets one of them remediate each job, the other finds it
+    in progress elsewhere or done. Each job is re-launched once, with one alert."""
+    import dataclasses
+    import threading
+    import time
+
+    from ict_guard.runtime import job_guard_runtime
+
+    names = [f"overlap-{i}" for i in range(6)]
+    for name in names:
+        sandbox.create_training_job(name)
+    lose_events(sandbox)
+
+    runtimes = []
+    for _ in range(2):  # two containers: nothing cached is shared
+        sweeper_runtime.cache_clear()
+        job_guard_runtime.cache_clear()
+        runtimes.append(sweeper_runtime())
+    assert runtimes[0].sweeper is not runtimes[1].sweeper
+    # Hold the first sweep inside each stop, so that the second meets jobs it is remediating.
+    first_sagemaker = runtimes[0].sweeper._sagemaker
+    first_sagemaker.meta.events.register("before-call.sagemaker.StopTrainingJob", lambda **_: time.sleep(0.2))
+
+    start = threading.Barrier(2)
+    reports: list[dict] = [{}, {}]
+    errors: list[BaseException] = []
+
+    def sweep(index: int) -> None:
+        context = dataclasses.replace(lambda_context, aws_request_id=f"sweep-{index}")
+        start.wait()
+        try:
+            reports[index] = runtimes[index].handle({**SCHEDULED, "id": f"sched-{index}"}, context)
+        except BaseException as exc:  # noqa: BLE001 - reported below with the test's assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=sweep, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    job_guard_runtime.cache_clear()
+
+    assert errors == []
+    copies = [relaunch_name(name) for name in names]
+    assert sandbox.training_job_names() == sorted(names + copies)
+    for name in names:
+        assert sandbox.describe(name)["TrainingJobStatus"] in {"Stopping", "Stopped"}
+    alerts = sandbox.alerts()
+    assert sorted(a["resource"]["name"] for a in alerts) == sorted(names), [(a["resource"]["name"], a["action"], a.get("event_id")) for a in alerts]
+    assert {a["action"] for a in alerts} == {"relaunched"}
+    # Each job was caught (remediated, not replayed from the record) by exactly one sweep.
+    caught = [key for r in reports for key in r["caught"]]
+    assert sorted(caught) == sorted(f"training-job/{name}" for name in names), reports
+    # The two sweeps really overlapped: at least one met a job the other was remediating.
+    assert sum(r["outcomes"].get("in-progress-elsewhere", 0) for r in reports) >= 1

@@ -134,29 +134,22 @@ def test_enabling_chat_gives_every_function_the_topic(template: dict[str, Any]) 
 # -- Security Hub ------------------------------------------------------------------------------
 
 
-def test_security_hub_permissions_are_the_two_calls_on_the_accounts_own_product_and_hub(
+def test_security_hub_permission_is_the_providers_import_into_the_accounts_own_product(
     template: dict[str, Any],
 ) -> None:
     policy = _properties(template, "SecurityHubFindingsPolicy")
     # The functions that remediate jobs (the sweeper runs the job guard's own path).
     assert _role_refs(policy) == {"JobGuardFunctionRole", "SweeperFunctionRole"}
-    by_action = {a: s for s in _statements(policy) for a in _actions(s)}
-    assert set(by_action) == {"securityhub:BatchImportFindings", "securityhub:BatchUpdateFindings"}
-    for statement in by_action.values():
-        assert statement["Effect"] == "Allow" and len(_actions(statement)) == 1
-
-    imports = by_action["securityhub:BatchImportFindings"]
-    assert imports["Resource"] == {
+    # Only the provider's call: BatchUpdateFindings (a customer's call on the hub) would let the
+    # role change any product's findings; the guard archives its own through the import.
+    (statement,) = _statements(policy)
+    assert statement["Effect"] == "Allow" and _actions(statement) == ["securityhub:BatchImportFindings"]
+    assert statement["Resource"] == {
         "Fn::Sub": "arn:${AWS::Partition}:securityhub:${AWS::Region}:${AWS::AccountId}:product/${AWS::AccountId}/default"
     }
-    assert "Condition" not in imports
-    updates = by_action["securityhub:BatchUpdateFindings"]
-    assert updates["Resource"] == {
-        "Fn::Sub": "arn:${AWS::Partition}:securityhub:${AWS::Region}:${AWS::AccountId}:hub/default"
-    }
-    assert updates["Condition"] == {
-        "StringEquals": {"securityhub:ASFFSyntaxPath/Workflow.Status": "RESOLVED"}
-    }
+    assert "Condition" not in statement
+    code = (CODE_DIR / "findings.py").read_text(encoding="utf-8")
+    assert "batch_update_findings" not in code and "batch_import_findings" in code
     # The code imports into exactly the product the policy names.
     assert findings.product_arn("aws", "us-east-1", "123456789012") == (
         "arn:aws:securityhub:us-east-1:123456789012:product/123456789012/default"
@@ -388,12 +381,18 @@ def test_deploying_needs_no_build_step(template: dict[str, Any]) -> None:
     assert (REPO_ROOT / layer["Properties"]["ContentUri"] / "python" / "ict_guard").is_dir()
 
 
-def test_every_optional_policy_attaches_to_roles_sam_generates(template: dict[str, Any]) -> None:
-    generated = {f"{f}Role" for f in _functions(template) if "Role" not in function_properties(template, f)}
+def test_every_optional_policy_attaches_to_the_functions_roles(template: dict[str, Any]) -> None:
+    # Each function runs as the role of this template named after it (not one SAM generates).
+    execution_roles = set()
+    for function in _functions(template):
+        role = function_properties(template, function)["Role"]
+        assert role == {"Fn::GetAtt": [f"{function}Role", "Arn"]}, function
+        assert _resources(template)[f"{function}Role"]["Type"] == "AWS::IAM::Role"
+        execution_roles.add(f"{function}Role")
     for logical_id, resource in resources_of_type(template, "AWS::IAM::ManagedPolicy").items():
         roles = resource["Properties"].get("Roles")
         if roles is not None:
-            assert {r["Ref"] for r in roles} <= generated, logical_id
+            assert {r["Ref"] for r in roles} <= execution_roles, logical_id
 
 
 def test_license_file_is_apache_2() -> None:

@@ -53,6 +53,31 @@ ALERT_TOPIC = {
     "Fn::If": ["CreateAlertTopic", {"Ref": "AlertTopic"}, {"Ref": "ExistingAlertTopicArn"}]
 }
 DLQ_ARN = {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
+# ec2:Vpc values: every VPC the account owns in the region, or the listed VPC IDs.
+REPAIRABLE_VPCS = {
+    "Fn::If": [
+        "RepairInEveryOwnVpc",
+        {"Fn::Sub": "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:vpc/*"},
+        {
+            "Fn::Split": [
+                ",",
+                {
+                    "Fn::Sub": [
+                        "arn:*:ec2:*:*:vpc/${Ids}",
+                        {"Ids": {"Fn::Join": [",arn:*:ec2:*:*:vpc/", {"Ref": "RepairVpcIds"}]}},
+                    ]
+                },
+            ]
+        },
+    ]
+}
+# A service principal of this account's CloudWatch alarms (confused-deputy prevention).
+THIS_ACCOUNTS_ALARMS = {
+    "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+    "ArnLike": {
+        "aws:SourceArn": {"Fn::Sub": "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*"}
+    },
+}
 GUARDS = ["JobGuardFunction", "SecurityGroupGuardFunction"]
 # Per function with EventBridge rules: the event source and the calls its parser accepts.
 PARSED_EVENTS = {
@@ -86,16 +111,22 @@ def _function_statements(template: dict[str, Any], logical_id: str) -> list[dict
 
 
 def _policy_documents(template: dict[str, Any], logical_id: str) -> list[dict[str, Any]]:
+    """The documents of the function's execution role (a role of this template, see
+    test_functions_run_as_roles_of_this_template), the optional managed policies excluded."""
+    properties = function_properties(template, logical_id)
+    assert "Policies" not in properties, f"{logical_id}: SAM would generate a role"
+    role = template["Resources"][properties["Role"]["Fn::GetAtt"][0]]["Properties"]
     documents = []
-    for policy in function_properties(template, logical_id).get("Policies", []):
-        if isinstance(policy, dict) and set(policy) == {"Ref"}:
-            # A managed policy of this template: its document is here to check.
-            managed = template["Resources"][policy["Ref"]]
-            assert managed["Type"] == "AWS::IAM::ManagedPolicy", f"{logical_id}: {policy!r}"
-            policy = managed["Properties"]["PolicyDocument"]
-        # SAM policy templates and AWS managed policy names grant more than we can see here.
-        assert isinstance(policy, dict) and "Statement" in policy, f"{logical_id}: {policy!r}"
-        documents.append(policy)
+    for arn in role.get("ManagedPolicyArns", []):
+        # A managed policy of this template: its document is here to check. An AWS managed
+        # policy (a literal ARN) grants more than we can see here.
+        assert isinstance(arn, dict) and set(arn) == {"Ref"}, f"{logical_id}: {arn!r}"
+        managed = template["Resources"][arn["Ref"]]
+        assert managed["Type"] == "AWS::IAM::ManagedPolicy", f"{logical_id}: {arn!r}"
+        documents.append(managed["Properties"]["PolicyDocument"])
+    for inline in role.get("Policies", []):
+        assert "Statement" in inline["PolicyDocument"], f"{logical_id}: {inline!r}"
+        documents.append(inline["PolicyDocument"])
     return documents
 
 
@@ -306,11 +337,23 @@ def test_no_wildcard_actions(template: dict[str, Any]) -> None:
                     }
 
 
-@pytest.mark.parametrize("function", GUARDS)
-def test_only_ec2_describe_uses_every_resource(template: dict[str, Any], function: str) -> None:
+# Actions whose Service Authorization Reference entry has no resource type: "*" is the only
+# resource IAM accepts for them.
+WITHOUT_RESOURCE_TYPES = {
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSubnets",
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "sagemaker:ListTrainingJobs",
+    "sagemaker:ListHyperParameterTuningJobs",
+}
+
+
+@pytest.mark.parametrize("function", [*GUARDS, "SweeperFunction"])
+def test_only_actions_without_resource_types_use_every_resource(template: dict[str, Any], function: str) -> None:
     for statement in _function_statements(template, function):
         if statement["Resource"] == "*":
-            assert _actions(statement) == ["ec2:DescribeSecurityGroups"]
+            assert set(_actions(statement)) <= WITHOUT_RESOURCE_TYPES, statement
 
 
 @pytest.mark.parametrize(
@@ -338,10 +381,19 @@ def test_roles_can_only_be_passed_to_sagemaker(template: dict[str, Any]) -> None
     assert passing
     for statement in passing:
         assert _actions(statement) == ["iam:PassRole"]
+        # Both condition keys of iam:PassRole: the service, and the job the role goes with.
         assert statement["Condition"] == {
-            "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}
+            "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"},
+            "ArnLikeIfExists": {
+                "iam:AssociatedResourceArn": [
+                    {"Fn::Sub": "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:training-job/*"},
+                    {"Fn::Sub": "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:hyper-parameter-tuning-job/*"},
+                ]
+            },
         }
-        assert "${SageMakerRoleNamePattern}" in statement["Resource"]["Fn::Sub"]
+        assert statement["Resource"] == {
+            "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${SageMakerRoleNamePattern}"
+        }
 
 
 @pytest.mark.parametrize("function", GUARDS)
@@ -350,11 +402,13 @@ def test_security_group_changes_are_scoped(template: dict[str, Any], function: s
     ec2_writes = [
         s
         for s in statements
-        if any(a.startswith("ec2:") and a != "ec2:DescribeSecurityGroups" for a in _actions(s))
+        if any(a.startswith("ec2:") and not a.startswith("ec2:Describe") for a in _actions(s))
     ]
     assert ec2_writes
     for statement in ec2_writes:
         assert statement["Resource"]["Fn::Sub"].endswith(":security-group/*")
+        # Only groups of the VPCs RepairVpcIds allows (tests/template/test_least_privilege.py).
+        assert statement["Condition"]["ArnLike"]["ec2:Vpc"] == REPAIRABLE_VPCS
         if "ec2:CreateTags" in _actions(statement):
             assert _actions(statement) == ["ec2:CreateTags"]
             condition = statement["Condition"]
@@ -365,12 +419,16 @@ def test_security_group_changes_are_scoped(template: dict[str, Any], function: s
 def test_security_group_guard_has_its_own_role_that_only_restores_managed_groups(
     template: dict[str, Any],
 ) -> None:
-    # Without a Role property SAM creates one role per function from its Policies.
-    for function in GUARDS:
-        assert "Role" not in function_properties(template, function), function
+    roles = {function_properties(template, f)["Role"]["Fn::GetAtt"][0] for f in GUARDS}
+    assert len(roles) == len(GUARDS)
     statements = _function_statements(template, "SecurityGroupGuardFunction")
 
     assert {a for s in statements for a in _actions(s)} == {
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+        "sqs:SendMessage",
         "ec2:DescribeSecurityGroups",
         "ec2:AuthorizeSecurityGroupIngress",
         "ec2:AuthorizeSecurityGroupEgress",
@@ -386,7 +444,8 @@ def test_security_group_guard_has_its_own_role_that_only_restores_managed_groups
     assert authorizing
     for statement in authorizing:
         assert statement["Condition"] == {
-            "StringEquals": {f"aws:ResourceTag/{MANAGED_TAG}": "true"}
+            "StringEquals": {f"aws:ResourceTag/{MANAGED_TAG}": "true"},
+            "ArnLike": {"ec2:Vpc": REPAIRABLE_VPCS},
         }
 
 
@@ -434,14 +493,12 @@ def test_queue_and_topic_are_encrypted(template: dict[str, Any]) -> None:
     ), "CloudWatch alarms must be able to publish to the encrypted topic"
 
     topic_policy = resources["AlertTopicPolicy"]["Properties"]["PolicyDocument"]
-    statements = list(_statements(topic_policy))
-    publishers = {s for st in statements for s in st["Principal"]["Service"]}
-    assert "cloudwatch.amazonaws.com" in publishers
+    statements = [s for s in _statements(topic_policy) if s["Effect"] == "Allow"]
+    publishers = {st["Principal"]["Service"] for st in statements}
+    assert publishers == {"cloudwatch.amazonaws.com"}
     for statement in statements:
         assert _actions(statement) == ["sns:Publish"]
-        assert statement["Condition"] == {
-            "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
-        }
+        assert statement["Condition"] == THIS_ACCOUNTS_ALARMS
 
 
 def test_table_matches_powertools_and_the_ledger(template: dict[str, Any]) -> None:

@@ -14,7 +14,7 @@ from test_alerts import alert
 
 from ict_guard import findings
 from ict_guard.alerts import SECURITY_GROUP, AlertAction
-from ict_guard.findings import SecurityHubFindings, build_finding, is_job_finding, resolve_request
+from ict_guard.findings import SecurityHubFindings, build_finding, is_job_finding
 
 pytestmark = pytest.mark.unit
 
@@ -88,18 +88,19 @@ def test_one_finding_per_job_whatever_happens_to_it():
 
 
 @pytest.mark.parametrize(
-    ("action", "compliance"),
+    ("action", "compliance", "record_state"),
     [
-        (AlertAction.NOTIFIED, "FAILED"),
-        (AlertAction.FAILED, "FAILED"),
-        (AlertAction.STOPPED, "PASSED"),
-        (AlertAction.RELAUNCHED, "PASSED"),
+        (AlertAction.NOTIFIED, "FAILED", "ACTIVE"),
+        (AlertAction.FAILED, "FAILED", "ACTIVE"),
+        (AlertAction.STOPPED, "PASSED", "ARCHIVED"),
+        (AlertAction.RELAUNCHED, "PASSED", "ARCHIVED"),
     ],
 )
-def test_compliance_says_whether_the_job_still_runs_unencrypted(action, compliance):
+def test_compliance_says_whether_the_job_still_runs_unencrypted(action, compliance, record_state):
     finding = build_finding(unencrypted(action=action), NOW)
     assert finding["Compliance"] == {"Status": compliance}
-    assert finding["RecordState"] == "ACTIVE" and finding["Workflow"] == {"Status": "NEW"}
+    # A provider closes its own finding by archiving it; the workflow is the customer's.
+    assert finding["RecordState"] == record_state and finding["Workflow"] == {"Status": "NEW"}
 
 
 def test_limits_of_asff_fields_are_respected():
@@ -116,20 +117,13 @@ def test_other_partitions_get_their_product_and_resource_arns():
     assert finding["Resources"][0]["Partition"] == "aws-cn"
 
 
-def test_the_resolve_request_sets_resolved_and_says_why():
-    request = resolve_request(unencrypted(action=AlertAction.STOPPED))
-    _validate("BatchUpdateFindings", request)
-    assert request["Workflow"] == {"Status": "RESOLVED"}
-    assert request["Note"]["Text"].startswith("Resolved by sagemaker-ict-guard: stopped it")
-    (identifier,) = request["FindingIdentifiers"]
-    assert identifier["Id"] == build_finding(unencrypted(), NOW)["Id"]
-
-
 class FakeSecurityHub:
-    def __init__(self, *, failed: int = 0, unprocessed: int = 0, error: str | None = None) -> None:
+    """Only BatchImportFindings: the guard's role has no other Security Hub action, so a call to
+    anything else fails here (AttributeError) as it would be denied."""
+
+    def __init__(self, *, failed: int = 0, error: str | None = None) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.failed = failed
-        self.unprocessed = unprocessed
         self.error = error
 
     def batch_import_findings(self, **kwargs: Any) -> dict[str, Any]:
@@ -139,13 +133,6 @@ class FakeSecurityHub:
         if self.failed:
             return {"FailedCount": 1, "SuccessCount": 0, "FailedFindings": [{"Id": "x", "ErrorCode": "InvalidInput"}]}
         return {"FailedCount": 0, "SuccessCount": 1, "FailedFindings": []}
-
-    def batch_update_findings(self, **kwargs: Any) -> dict[str, Any]:
-        self.calls.append(("update", kwargs))
-        if self.unprocessed:
-            self.unprocessed -= 1
-            return {"ProcessedFindings": [], "UnprocessedFindings": [{"ErrorCode": "FindingNotFound"}]}
-        return {"ProcessedFindings": kwargs["FindingIdentifiers"], "UnprocessedFindings": []}
 
 
 class FakeMetrics:
@@ -164,43 +151,28 @@ class FakeLogger:
         self.errors.append((message, extra))
 
 
-def reporter(hub: FakeSecurityHub, sleeps: list[float] | None = None):
+def reporter(hub: FakeSecurityHub):
     metrics, logger = FakeMetrics(), FakeLogger()
-    sleeps = [] if sleeps is None else sleeps
-    service = SecurityHubFindings(
-        hub, min_instance_count=2, logger=logger, metrics=metrics, clock=lambda: NOW, sleep=sleeps.append
-    )
+    service = SecurityHubFindings(hub, min_instance_count=2, logger=logger, metrics=metrics, clock=lambda: NOW)
     return service, metrics, logger
 
 
 def test_an_open_finding_is_imported_once_and_left_new():
     hub = FakeSecurityHub()
     service, metrics, _ = reporter(hub)
-    assert service.report(unencrypted(action=AlertAction.NOTIFIED)) == "NEW"
+    assert service.report(unencrypted(action=AlertAction.NOTIFIED)) == "ACTIVE"
     assert [name for name, _ in hub.calls] == ["import"] and metrics.names == []
 
 
-def test_a_fixed_job_is_imported_then_resolved():
+@pytest.mark.parametrize("action", [AlertAction.RELAUNCHED, AlertAction.STOPPED])
+def test_a_fixed_job_is_archived_in_the_same_single_import(action):
     hub = FakeSecurityHub()
     service, metrics, _ = reporter(hub)
-    assert service.report(unencrypted(action=AlertAction.RELAUNCHED)) == "RESOLVED"
-    assert [name for name, _ in hub.calls] == ["import", "update"]
-    assert hub.calls[1][1]["Workflow"] == {"Status": "RESOLVED"} and metrics.names == []
-
-
-def test_resolving_a_finding_security_hub_has_not_seen_yet_is_retried():
-    hub, sleeps = FakeSecurityHub(unprocessed=2), []
-    service, metrics, _ = reporter(hub, sleeps)
-    assert service.report(unencrypted(action=AlertAction.STOPPED)) == "RESOLVED"
-    assert [name for name, _ in hub.calls] == ["import", "update", "update", "update"]
-    assert sleeps == [2.0, 4.0] and metrics.names == []
-
-
-def test_a_finding_that_cannot_be_resolved_is_counted():
-    hub = FakeSecurityHub(unprocessed=findings.RESOLVE_ATTEMPTS)
-    service, metrics, logger = reporter(hub)
-    assert service.report(unencrypted(action=AlertAction.STOPPED)) is None
-    assert metrics.names == [findings.FAILURE_METRIC] and logger.errors
+    assert service.report(unencrypted(action=action)) == "ARCHIVED"
+    ((name, request),) = hub.calls
+    assert name == "import" and metrics.names == []
+    (finding,) = request["Findings"]
+    assert finding["RecordState"] == "ARCHIVED" and finding["Compliance"] == {"Status": "PASSED"}
 
 
 @pytest.mark.parametrize("hub", [FakeSecurityHub(failed=1), FakeSecurityHub(error="InvalidAccessException")])

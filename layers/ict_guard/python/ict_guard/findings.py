@@ -5,19 +5,24 @@ one finding per job (a stable `Id`, so every later import updates the same findi
 into the account's own custom product `product/<account>/default` whenever the guard alerts about
 a non-compliant job:
 
-  notified, failed     Compliance FAILED, Workflow NEW (set on creation only): a person acts
-  stopped, relaunched  Compliance PASSED (the job no longer runs unencrypted), and the workflow
-                       moved to RESOLVED with BatchUpdateFindings, with a note saying what the
-                       guard did
+  notified, failed     Compliance FAILED, RecordState ACTIVE, Workflow NEW (set on creation
+                       only): a person acts
+  stopped, relaunched  Compliance PASSED (the job no longer runs unencrypted) and RecordState
+                       ARCHIVED: the provider closes its own finding, in the same import
 
-AWS facts this rests on (Security Hub API reference, BatchImportFindings / BatchUpdateFindings,
-and the Workflow object):
+AWS facts this rests on (Security Hub API reference, BatchImportFindings and the Workflow object;
+Security Hub User Guide, "BatchImportFindings for finding providers"):
+- A finding provider creates and updates its own findings with BatchImportFindings only; finding
+  providers can't update findings that they didn't create. BatchUpdateFindings is the customers'
+  (SIEM, ticketing, SOAR) call, authorized on the hub: granting it would let the guard change
+  every product's findings, so the guard does not use it and its role lacks it.
 - After creation, BatchImportFindings cannot change Note, UserDefinedFields, VerificationState
-  or Workflow; providers set Severity and Types through FindingProviderFields. Moving a finding to
-  RESOLVED therefore takes BatchUpdateFindings.
-- Security Hub resets a RESOLVED workflow to NEW when the compliance status changes from PASSED to
-  FAILED (or the record state from ARCHIVED to ACTIVE): a job that becomes non-compliant again
-  reopens its finding by itself.
+  or Workflow; providers set Severity and Types through FindingProviderFields. So the guard never
+  moves the workflow to RESOLVED (that stays a person's decision); it archives the finding, which
+  is how a provider says a finding no longer applies.
+- Security Hub resets a RESOLVED or NOTIFIED workflow to NEW when the record state changes from
+  ARCHIVED to ACTIVE or the compliance status from PASSED to FAILED: a job that becomes
+  non-compliant again reopens its finding by itself.
 - With the default product ARN, the caller's account must be the finding's AwsAccountId.
 - There is no ASFF resource type for SageMaker training or tuning jobs (only
   AwsSageMakerNotebookInstance), so the resource is `Other`, identified by the job's ARN.
@@ -29,7 +34,6 @@ counted (`FindingsDeliveryFailures`), never raised, so it cannot undo or repeat 
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -46,7 +50,6 @@ SCHEMA_VERSION = "2018-10-08"
 GENERATOR_ID = "sagemaker-ict-guard/inter-container-traffic-encryption"
 FINDING_TYPES = ["Software and Configuration Checks/AWS Security Best Practices"]
 RECOMMENDATION_URL = "https://docs.aws.amazon.com/sagemaker/latest/dg/train-encrypt.html"
-NOTE_AUTHOR = "sagemaker-ict-guard"
 FAILURE_METRIC = "FindingsDeliveryFailures"
 
 # Alerts about a job that ran (or runs) unencrypted; the first two leave it to a person.
@@ -56,11 +59,7 @@ FIXED_ACTIONS = frozenset({AlertAction.STOPPED, AlertAction.RELAUNCHED})
 # ASFF length limits (AwsSecurityFinding, Note and Recommendation in the API reference).
 _TITLE_CHARS = 256
 _DESCRIPTION_CHARS = 1024
-_NOTE_CHARS = 512
 _RECOMMENDATION_CHARS = 512
-# BatchUpdateFindings may not see a finding imported an instant earlier; try a few times.
-RESOLVE_ATTEMPTS = 3
-RESOLVE_BACKOFF_SECONDS = 2.0
 
 
 def partition_of(alert: Alert) -> str:
@@ -166,27 +165,11 @@ def build_finding(alert: Alert, now: dt.datetime) -> dict[str, Any]:
             }
         ],
         "Compliance": {"Status": "PASSED" if fixed else "FAILED"},
-        "RecordState": "ACTIVE",
+        # The provider's way to close its own finding (it cannot set the workflow after
+        # creation); importing ACTIVE again reopens it.
+        "RecordState": "ARCHIVED" if fixed else "ACTIVE",
         # Honoured when the finding is created; later imports cannot change it.
         "Workflow": {"Status": "NEW"},
-    }
-
-
-def resolve_request(alert: Alert) -> dict[str, Any]:
-    """BatchUpdateFindings arguments that move the job's finding to RESOLVED, with a note."""
-    what = alert.what_was_done()
-    return {
-        "FindingIdentifiers": [
-            {
-                "Id": finding_id(alert),
-                "ProductArn": product_arn(partition_of(alert), alert.region, alert.account),
-            }
-        ],
-        "Workflow": {"Status": "RESOLVED"},
-        "Note": {
-            "Text": _clip(f"Resolved by sagemaker-ict-guard: {what}", _NOTE_CHARS),
-            "UpdatedBy": NOTE_AUTHOR,
-        },
     }
 
 
@@ -199,8 +182,8 @@ def _clip(text: str, limit: int) -> str:
 
 
 class SecurityHubFindings:
-    """Imports (and resolves) the Security Hub finding of each non-compliant job the guard
-    alerts about. A collaborator of JobGuard, as AlertPublisher is."""
+    """Imports (and, once the guard fixed the job, archives) the Security Hub finding of each
+    non-compliant job the guard alerts about. A collaborator of JobGuard, as AlertPublisher is."""
 
     def __init__(
         self,
@@ -210,19 +193,17 @@ class SecurityHubFindings:
         logger: Logger,
         metrics: Metrics,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
-        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._securityhub = securityhub
         self._min_instance_count = min_instance_count
         self._logger = logger
         self._metrics = metrics
         self._clock = clock
-        self._sleep = sleep
 
     def report(self, alert: Alert) -> str | None:
-        """Import the alert's finding (resolving it when the guard fixed the job); returns the
-        workflow status the guard set (NEW or RESOLVED), None when the alert makes no finding or
-        Security Hub did not take it."""
+        """Import the alert's finding, archived when the guard fixed the job; returns the record
+        state imported (ACTIVE or ARCHIVED), None when the alert makes no finding or Security Hub
+        did not take it."""
         if not is_job_finding(alert, self._min_instance_count):
             return None
         finding = build_finding(alert, self._clock())
@@ -231,25 +212,11 @@ class SecurityHubFindings:
             if response.get("FailedCount"):
                 self._failed("Security Hub rejected the finding", finding, response.get("FailedFindings"))
                 return None
-            if alert.action not in FIXED_ACTIONS:
-                return "NEW"
-            return "RESOLVED" if self._resolve(alert, finding) else None
+            return str(finding["RecordState"])
         except (ClientError, BotoCoreError) as exc:
             # InvalidAccessException: Security Hub is not enabled in this account and region.
             self._failed("could not import the finding", finding, str(exc))
             return None
-
-    def _resolve(self, alert: Alert, finding: dict[str, Any]) -> bool:
-        request = resolve_request(alert)
-        unprocessed: Any = None
-        for attempt in range(RESOLVE_ATTEMPTS):
-            if attempt:
-                self._sleep(RESOLVE_BACKOFF_SECONDS * attempt)
-            unprocessed = self._securityhub.batch_update_findings(**request).get("UnprocessedFindings")
-            if not unprocessed:
-                return True
-        self._failed("could not resolve the finding", finding, unprocessed)
-        return False
 
     def _failed(self, message: str, finding: dict[str, Any], reason: Any) -> None:
         self._logger.error(message, extra={"finding_id": finding["Id"], "reason": reason})

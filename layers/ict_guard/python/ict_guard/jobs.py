@@ -146,10 +146,23 @@ def security_group_sets(kind: JobKind, spec: Mapping[str, Any]) -> tuple[tuple[s
     return _group_sets([spec.get("VpcConfig")])
 
 
+class GroupSet(tuple[str, ...]):
+    """The security-group IDs of one VpcConfig (a tuple, as before), with the subnets of the
+    same VpcConfig: the subnets say which VPC the job runs in, and the guard changes no group
+    outside it (security_groups.SecurityGroupRepairer)."""
+
+    subnet_ids: tuple[str, ...]
+
+    def __new__(cls, group_ids: Iterable[str], subnet_ids: Iterable[str] = ()) -> GroupSet:
+        group_set = super().__new__(cls, group_ids)
+        group_set.subnet_ids = tuple(subnet_ids)
+        return group_set
+
+
 def _group_sets(configs: Iterable[Mapping[str, Any] | None]) -> tuple[tuple[str, ...], ...]:
     sets: list[tuple[str, ...]] = []
     for vpc in configs:
-        groups = tuple((vpc or {}).get("SecurityGroupIds") or ())
+        groups = GroupSet((vpc or {}).get("SecurityGroupIds") or (), (vpc or {}).get("Subnets") or ())
         if groups and groups not in sets:
             sets.append(groups)
     return tuple(sets)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from ict_guard.errors import error_code
-from ict_guard.jobs import MANAGED_TAG
+from ict_guard.jobs import MANAGED_TAG, GroupSet
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -125,6 +125,15 @@ class RepairResult:
 # Codes after which another group of the set may still take the rule.
 _GROUP_FULL = {"RulesPerSecurityGroupLimitExceeded"}
 _GROUP_GONE = {"InvalidGroup.NotFound", "InvalidGroupId.NotFound", "InvalidGroupId.Malformed"}
+# IAM refused the change: the group's VPC is outside RepairVpcIds (condition ec2:Vpc on the
+# role). Permanent until a person widens the parameter: reported, never retried.
+_NOT_PERMITTED = {"UnauthorizedOperation"}
+_SUBNET_GONE = {"InvalidSubnetID.NotFound", "InvalidSubnetID.Malformed"}
+
+
+def groups_outside_vpc(groups: Iterable[Mapping[str, Any]], vpc_id: str) -> list[str]:
+    """IDs of the groups (as DescribeSecurityGroups returns them) that are not in `vpc_id`."""
+    return sorted(str(g.get("GroupId")) for g in groups if g.get("VpcId") != vpc_id)
 
 
 class SecurityGroupRepairer:
@@ -137,12 +146,22 @@ class SecurityGroupRepairer:
         groups = self._ec2.describe_security_groups(GroupIds=list(group_ids))["SecurityGroups"]
         return missing_ipsec_rules(groups, group_ids)
 
-    def repair(self, group_ids: Sequence[str]) -> RepairResult:
+    def repair(self, group_ids: Sequence[str], subnet_ids: Sequence[str] | None = None) -> RepairResult:
+        """Add the missing rules to the job's groups, all of which must be in the job's VPC.
+
+        The VPC is the one of the job's subnets (`subnet_ids`, or those a `GroupSet` carries from
+        the same VpcConfig). A group outside it is never changed: the whole set is reported as a
+        problem (SageMaker runs a job only with groups of its subnets' VPC, so such a set is a
+        mistake or a forged request, not something to repair). Without subnets (a caller that
+        does not know them) the groups are not checked against a VPC.
+        """
         result = RepairResult(tuple(group_ids))
         if not group_ids:
             return result
+        if subnet_ids is None and isinstance(group_ids, GroupSet):
+            subnet_ids = group_ids.subnet_ids
         try:
-            needs = self.missing(group_ids)
+            groups = self._ec2.describe_security_groups(GroupIds=list(group_ids))["SecurityGroups"]
         except ClientError as exc:
             if error_code(exc) not in _GROUP_GONE:
                 raise
@@ -151,10 +170,43 @@ class SecurityGroupRepairer:
                 "the job cannot run with them"
             )
             return result
+        if subnet_ids and not self._all_in_job_vpc(groups, subnet_ids, result):
+            return result
+        needs = missing_ipsec_rules(groups, group_ids)
         self._add_needs(needs, list(group_ids), result)
         for group_id in result.changed_groups:
             self._ec2.create_tags(Resources=[group_id], Tags=[{"Key": MANAGED_TAG, "Value": "true"}])
         return result
+
+    def _all_in_job_vpc(
+        self, groups: Sequence[Mapping[str, Any]], subnet_ids: Sequence[str], result: RepairResult
+    ) -> bool:
+        try:
+            subnets = self._ec2.describe_subnets(SubnetIds=list(subnet_ids))["Subnets"]
+        except ClientError as exc:
+            if error_code(exc) not in _SUBNET_GONE:
+                raise
+            result.problems.append(
+                f"subnet(s) {', '.join(subnet_ids)} not found ({error_code(exc)}): the job's VPC "
+                "is unknown, so its security groups were not changed"
+            )
+            return False
+        vpcs = sorted({str(s.get("VpcId")) for s in subnets})
+        if len(vpcs) != 1:
+            result.problems.append(
+                f"the job's subnets {', '.join(subnet_ids)} are in {len(vpcs)} VPCs ({', '.join(vpcs)}): "
+                "its security groups were not changed"
+            )
+            return False
+        outside = groups_outside_vpc(groups, vpcs[0])
+        if outside:
+            result.problems.append(
+                f"security group(s) {', '.join(outside)} are not in the job's VPC {vpcs[0]} (the VPC "
+                "of its subnets): the guard changes no group outside the job's VPC, so none of the "
+                "job's groups was changed"
+            )
+            return False
+        return True
 
     def add(self, group_ids: Sequence[str], needs: Sequence[RuleNeed]) -> RepairResult:
         """Add `needs`, already known to be missing, as self-referencing rules on one group of
@@ -196,6 +248,11 @@ class SecurityGroupRepairer:
                     if code in _GROUP_FULL or code in _GROUP_GONE:
                         failures.append(f"{group_id}: {code}")
                         continue  # the same rule on another group of the set works as well
+                    if code in _NOT_PERMITTED:
+                        failures.append(
+                            f"{group_id}: {code} (is its VPC outside the stack's RepairVpcIds?)"
+                        )
+                        continue
                     raise
                 result.added.append((group_id, need))
                 break
