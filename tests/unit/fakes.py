@@ -165,7 +165,8 @@ class FakeLedger:
 
     def record_refusal(self, job_key: str, message: str, relaunch_request: dict[str, Any]) -> None:
         self.calls.append("record_refusal")
-        self.items[job_key].update(refusal=message, relaunch_request=copy.deepcopy(relaunch_request))
+        item = self.items.setdefault(job_key, {"intent": Intent.RELAUNCH, "settled": False})
+        item.update(intent=Intent.RELAUNCH, settled=False, refusal=message, relaunch_request=copy.deepcopy(relaunch_request))
 
     def settle(self, job_key: str, outcome: str) -> None:
         self.calls.append("settle")

@@ -222,3 +222,19 @@ def test_a_read_timeout_after_the_stop_still_sends_the_failed_alert():
         g.guard.remediate(ref("timeout"))
     (failed,) = g.alerts.published
     assert failed.action is AlertAction.FAILED and "ReadTimeoutError" in failed.reason
+
+
+def test_a_refused_copy_resumed_from_the_tag_alone_settles_once_too():
+    # The ledger item expired (30 days) or was never written: the job's relaunch-pending tag is
+    # the only history. The refusal is recorded anyway, and the tag says it, so no later run
+    # sends the request or the alert again.
+    sagemaker = FakeSageMaker(refuse_create=lambda request: "refused")
+    sagemaker.add(training_job("tag-only", status="Stopped"), {"ict-guard:remediation": "relaunch-pending"})
+    g = make_job_guard(sagemaker)
+    assert g.guard.remediate(ref("tag-only"))["outcome"] == "resume"
+    assert [a.action for a in g.alerts.published] == [AlertAction.FAILED]
+    arn = sagemaker.jobs["tag-only"]["TrainingJobArn"]
+    assert sagemaker.tags[arn]["ict-guard:remediation"] == "relaunch-refused"
+    g.ledger.items.clear()  # the ledger gone again: the tag alone must stop a repeat
+    assert g.guard.remediate(ref("tag-only"))["outcome"] == "nothing"
+    assert sagemaker.calls.count("CreateTrainingJob") == 2 and len(g.alerts.published) == 1

@@ -214,7 +214,7 @@ class Executor:
                 if tried:
                     run.notes.append("fallbacks tried, each refused: " + "; ".join(tried))
                 run.done.append(f"SageMaker refused {step.name}; nothing created")
-                run.remaining = [step, *copy_refused(message)]
+                run.remaining = [step, *copy_refused(message, run.subject.job)]
                 return
         run.request = request
         run.created = step.name

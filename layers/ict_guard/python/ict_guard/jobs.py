@@ -90,6 +90,8 @@ class RemediationTag(enum.StrEnum):
     RELAUNCH_PENDING = "relaunch-pending"  # stopped by the guard; its re-launch is still owed
     RELAUNCHED = "relaunched"
     STOPPED = "stopped"
+    # stopped by the guard; SageMaker refused its copy (and every fallback): a person re-launches
+    RELAUNCH_REFUSED = "relaunch-refused"
 
 
 IN_PROGRESS = "InProgress"

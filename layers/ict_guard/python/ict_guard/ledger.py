@@ -125,10 +125,20 @@ class RemediationLedger:
         self._update(job_key, {"rules_added": json.dumps(rules_added, sort_keys=True)})
 
     def record_refusal(self, job_key: str, message: str, relaunch_request: dict[str, Any]) -> None:
-        """SageMaker refused the copy (every fallback too): later runs alert once, then settle."""
+        """SageMaker refused the copy (every fallback too): later runs alert once, then settle.
+
+        The item may not exist (a run resumed from the job's tag after the ledger item expired):
+        UpdateItem creates it, with the intent, so that `lookup` finds the refusal."""
+        now = int(self._clock())
         self._update(
             job_key,
-            {"refusal": message[:2000], "relaunch_request": json.dumps(relaunch_request, sort_keys=True)},
+            {
+                "intent": Intent.RELAUNCH.value,
+                "settled": False,
+                "refusal": message[:2000],
+                "relaunch_request": json.dumps(relaunch_request, sort_keys=True),
+                self._expiry_attr: now + RETENTION_SECONDS,
+            },
         )
 
     def settle(self, job_key: str, outcome: str) -> None:

@@ -154,9 +154,13 @@ def ended_before_stop(plan: RemediationPlan) -> tuple[Step, ...]:
     )
 
 
-def copy_refused(message: str) -> tuple[Step, ...]:
-    """What replaces the rest of a plan when SageMaker refused the copy and every fallback."""
+def copy_refused(message: str, job: Job) -> tuple[Step, ...]:
+    """What replaces the rest of a plan when SageMaker refused the copy and every fallback: the
+    original says so on its remediation tag (where it has room: the ledger says it in any case),
+    one alert for a person, settled."""
+    tag, _ = _tag(job, RemediationTag.RELAUNCH_REFUSED)
     return (
+        *tag,
         Publish(AlertAction.FAILED, reason=f"SageMaker refused the encrypted copy: {message}", action_needed=True),
         Settle("relaunch-refused"),
     )
@@ -289,7 +293,7 @@ def _resume_plan(base: RemediationPlan, source: PlanInput, settings: Settings, m
     """Finish what an earlier run started after its stop (it crashed, or timed out)."""
     job, entry = source.job, source.entry
     if entry is not None and entry.refusal is not None:
-        return _with(base, *copy_refused(entry.refusal))
+        return _with(base, *copy_refused(entry.refusal, job))
     intent = entry.intent if entry is not None else (history_from_tag(job.remediation_tag) or _NO_HISTORY).intent
     if intent is Intent.STOP:
         tag, notes = _tag(job, RemediationTag.STOPPED)

@@ -49,6 +49,8 @@ def history_from_tag(value: str | None) -> History | None:
             return History(Intent.RELAUNCH, settled=True)
         case RemediationTag.STOPPED:
             return History(Intent.STOP, settled=True)
+        case RemediationTag.RELAUNCH_REFUSED:
+            return History(Intent.RELAUNCH, settled=True)
     return None
 
 
