@@ -162,3 +162,13 @@ def test_the_ledger_keeps_the_request_the_refusal_and_the_settlement() -> None:
     assert entry is not None and entry.settled and entry.outcome == "relaunch-refused"
     assert entry.refusal == "refused because" and entry.relaunch_request == {**request, "Tags": []}
     assert ledger.lookup("training-job/other") is None
+
+
+def test_sweep_settings_come_from_the_environment_and_name_every_problem() -> None:
+    from ict_guard.settings import ConfigurationError
+
+    settings = SweepSettings.from_env({"SWEEP_LOOKBACK_MINUTES": "90", "SWEEP_MAX_WORKERS": "8", "OTHER": "x"})
+    assert settings.lookback == dt.timedelta(minutes=90) and settings.max_workers == 8
+    with pytest.raises(ConfigurationError) as raised:
+        SweepSettings.from_env({"SWEEP_LOOKBACK_MINUTES": "5", "SWEEP_MAX_WORKERS": "many"})
+    assert "SWEEP_LOOKBACK_MINUTES" in str(raised.value) and "SWEEP_MAX_WORKERS" in str(raised.value)

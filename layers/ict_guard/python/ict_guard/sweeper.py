@@ -17,6 +17,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
 from ict_guard.jobs import JOB_APIS, JobKind
 from ict_guard.outcomes import Result
 from ict_guard.remediation import SWEEP_EVENT_PREFIX, JobGuard, JobRef
@@ -38,36 +40,34 @@ class SweepIncomplete(Exception):
     """Some jobs could not be handled; they are retried by Lambda and by the next sweep."""
 
 
-@dataclass(frozen=True)
-class SweepSettings:
-    lookback: dt.timedelta = dt.timedelta(hours=24)
-    max_workers: int = 4
+class SweepSettings(BaseModel):
+    """The sweep's own settings (template parameters SweepLookbackMinutes, and the worker count),
+    validated once from the environment like ict_guard.settings.Settings."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+    lookback_minutes: int = Field(24 * 60, ge=15, le=60 * 24 * 30, alias="SWEEP_LOOKBACK_MINUTES")
+    max_workers: int = Field(4, ge=1, le=16, alias="SWEEP_MAX_WORKERS")
     # Stop taking new jobs when less than this is left of the invocation: a remediation that
     # has started must have time to finish (the function's client timeouts and retries).
     reserve_ms: int = 60_000
 
+    @property
+    def lookback(self) -> dt.timedelta:
+        return dt.timedelta(minutes=self.lookback_minutes)
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> SweepSettings:
-        problems = []
-        values: dict[str, Any] = {}
-        for variable, name, low, high in (
-            ("SWEEP_LOOKBACK_MINUTES", "lookback", 15, 60 * 24 * 30),
-            ("SWEEP_MAX_WORKERS", "max_workers", 1, 16),
-        ):
-            raw = environ.get(variable)
-            if raw is None:
-                continue
-            try:
-                number = int(raw)
-                if not low <= number <= high:
-                    raise ValueError
-            except ValueError:
-                problems.append(f"{variable}={raw!r} is not an integer from {low} to {high}")
-                continue
-            values[name] = dt.timedelta(minutes=number) if name == "lookback" else number
-        if problems:
-            raise ConfigurationError("invalid configuration: " + "; ".join(problems))
-        return cls(**values)
+        """Read SWEEP_LOOKBACK_MINUTES and SWEEP_MAX_WORKERS; every problem named at once."""
+        names = {f.alias for f in cls.model_fields.values() if f.alias}
+        try:
+            return cls.model_validate({k: v for k, v in environ.items() if k in names})
+        except ValidationError as exc:
+            problems = [
+                f"{'.'.join(str(p) for p in error['loc'])}={error.get('input')!r}: {error['msg']}"
+                for error in exc.errors()
+            ]
+            raise ConfigurationError("invalid configuration: " + "; ".join(problems)) from None
 
 
 @dataclass
