@@ -48,7 +48,7 @@ def test_a_lost_event_is_caught_by_the_next_sweep(sandbox, lambda_context, capsy
     lose_events(sandbox)
 
     report = sweeper_handler(SCHEDULED, lambda_context)
-    assert report["listed"] == {"hyper-parameter-tuning-job": 0, "training-job": 2, "stopped-tuning-job": 0}
+    assert report["listed"] == {"hyper-parameter-tuning-job": 0, "training-job": 2, "stopped-hyper-parameter-tuning-job": 0, "stopped-training-job": 0}
     assert report["caught"] == ["training-job/lost-1"]
     assert relaunch_name("lost-1") in sandbox.training_job_names()
     (alert,) = sandbox.alerts()
@@ -65,8 +65,10 @@ def test_jobs_the_real_time_path_handled_are_not_remediated_again(sandbox, lambd
 
     report = sweeper_handler(SCHEDULED, lambda_context)
     # The original is Stopped now, so only its encrypted copy is running; the copy was seen too.
+    # The stopped original is looked at for a copy still owed: none is.
     assert report["listed"]["training-job"] == 1 and report["caught"] == []
-    assert report["outcomes"] == {"repair-security-groups": 1}
+    assert report["listed"]["stopped-training-job"] == 1
+    assert report["outcomes"] == {"repair-security-groups": 1, "nothing-owed": 1}
     assert sandbox.alerts() == []
     assert len(sandbox.training_job_names()) == 2
 
@@ -77,7 +79,7 @@ def test_finished_and_old_jobs_are_not_listed(sandbox, lambda_context, monkeypat
     sagemaker_extension.complete_training_job(ACCOUNT, REGION, "done-1")
     lose_events(sandbox)
     report = sweeper_handler(SCHEDULED, lambda_context)
-    assert report["listed"] == {"hyper-parameter-tuning-job": 0, "training-job": 0, "stopped-tuning-job": 0}
+    assert report["listed"] == {"hyper-parameter-tuning-job": 0, "training-job": 0, "stopped-hyper-parameter-tuning-job": 0, "stopped-training-job": 0}
 
 
 def test_a_tuning_job_and_its_training_jobs_are_remediated_once(sandbox, lambda_context):
@@ -145,7 +147,9 @@ def test_listing_cost_follows_running_jobs_not_history(sandbox, configure, lambd
     calls.clear()
     sweeper_runtime.cache_clear()
     sweeper_handler(SCHEDULED, lambda_context)
-    assert len(calls) == quiet == 1
+    # One page of running jobs, and one each of stopping and stopped ones (owed copies): the
+    # 250 completed jobs of the history cost nothing.
+    assert len(calls) == quiet == 3
 
 
 def test_a_copy_owed_after_a_crash_is_made_up_for_by_the_sweep(sandbox, configure, inject, lambda_context):
@@ -166,7 +170,7 @@ def test_a_copy_owed_after_a_crash_is_made_up_for_by_the_sweep(sandbox, configur
     lose_events(sandbox)  # Lambda's retries and SageMaker's Stopped state change never arrive
 
     report = sweeper_handler(SCHEDULED, lambda_context)
-    assert report["listed"]["stopped-tuning-job"] == 1
+    assert report["listed"]["stopped-hyper-parameter-tuning-job"] == 1
     assert report["caught"] == ["hyper-parameter-tuning-job/owed-hpo"]
     assert relaunch_name("owed-hpo", 32) in sandbox.tuning_job_names()
     assert [a["action"] for a in sandbox.alerts()] == ["relaunched"]

@@ -9,6 +9,7 @@ import pytest
 
 from ict_guard.alerts import AlertAction, Severity
 from ict_guard.jobs import JobKind
+from ict_guard.policy import Intent
 from ict_guard.remediation import JobRef
 from ict_guard.security_groups import IPSEC_NEEDS
 from ict_guard.settings import RemediationMode, UnrelaunchableJobAction
@@ -238,3 +239,76 @@ def test_a_refused_copy_resumed_from_the_tag_alone_settles_once_too():
     g.ledger.items.clear()  # the ledger gone again: the tag alone must stop a repeat
     assert g.guard.remediate(ref("tag-only"))["outcome"] == "nothing"
     assert sagemaker.calls.count("CreateTrainingJob") == 2 and len(g.alerts.published) == 1
+
+
+def test_a_job_that_ended_by_itself_after_the_intent_is_not_relaunched():
+    # The intent was recorded, the stop never took effect (a timeout, a crash), and the job
+    # completed on its own: the guard's stop makes a job Stopped, never Completed or Failed.
+    for status in ("Completed", "Failed"):
+        g = guard_with((training_job("ended", status=status), {}))
+        g.ledger.record("training-job/ended", Intent.RELAUNCH, {"TrainingJobName": "ended-enc-1"})
+        result = g.guard.remediate(ref("ended"))
+        assert result["outcome"] == "ended-before-stop" and g.sagemaker.created == []
+        (alert,) = g.alerts.published
+        assert alert.action is AlertAction.NOTIFIED and status in alert.reason
+        assert g.ledger.items["training-job/ended"]["settled"]
+        assert g.guard.remediate(ref("ended"))["outcome"] == "nothing"  # settled: said once
+
+
+def test_a_copy_name_taken_by_someone_elses_job_is_not_reported_as_relaunched():
+    from ict_guard.clone import relaunch_name
+
+    sagemaker = FakeSageMaker()
+    sagemaker.add(training_job("dodger"), {})
+    squatter = training_job(relaunch_name("dodger"), encrypted=False)  # not the guard's copy
+    sagemaker.add(squatter, {})
+    g = make_job_guard(sagemaker)
+    result = g.guard.remediate(ref("dodger"))
+    assert result["relaunched_as"] is None and "taken" in result["refused"]
+    (alert,) = g.alerts.published
+    assert alert.action is AlertAction.FAILED and alert.action_needed and "taken" in alert.reason
+    assert sagemaker.calls.count("CreateTrainingJob") == 1  # no fallback can free a name
+
+
+def test_the_guards_own_copy_found_under_its_name_is_accepted():
+    from ict_guard.clone import relaunch_name
+
+    sagemaker = FakeSageMaker()
+    sagemaker.add(training_job("again"), {})
+    g = make_job_guard(sagemaker)
+    g.guard.remediate(ref("again"))  # creates the copy
+    sagemaker.jobs["again"]["TrainingJobStatus"] = "Stopped"
+    g.ledger.items["training-job/again"]["settled"] = False  # as if the settle was lost
+    result = g.guard.remediate(ref("again"))
+    assert result["outcome"] == "resume" and result["created"] is False
+    assert result["relaunched_as"] == relaunch_name("again")
+
+
+def test_a_copy_that_needs_the_instances_its_stopping_original_holds_waits_without_a_failed_alert():
+    from ict_guard.errors import CapacityHeld, CopyWaitsForCapacity
+
+    sagemaker = FakeSageMaker()
+    sagemaker.add(training_job("gpu-ddp"), {})
+    quota = "The account-level service limit 'ml.p4d.24xlarge for training job usage' is 2 Instances, with current utilization of 2 Instances"
+    sagemaker.failures["CreateTrainingJob"] = [CapacityHeld(quota)]
+    g = make_job_guard(sagemaker)
+    with pytest.raises(CopyWaitsForCapacity):
+        g.guard.remediate(ref("gpu-ddp"))  # the original is Stopping: Lambda retries later
+    assert g.alerts.published == [] and g.metrics.counts["CopiesWaitingForCapacity"] == 1
+    retry = g.guard.remediate(ref("gpu-ddp"))  # now Stopped, the instances released
+    assert retry["outcome"] == "resume" and retry["created"] is True
+    assert [a.action for a in g.alerts.published] == [AlertAction.RELAUNCHED]
+
+
+def test_a_quota_too_small_even_after_the_stop_settles_with_one_action_needed_alert():
+    from ict_guard.errors import CapacityHeld
+
+    sagemaker = FakeSageMaker()
+    sagemaker.add(training_job("too-big", status="Stopped"), {"ict-guard:remediation": "relaunch-pending"})
+    sagemaker.failures["CreateTrainingJob"] = [CapacityHeld("limit is 2 Instances, with current utilization of 2 Instances")]
+    g = make_job_guard(sagemaker)
+    result = g.guard.remediate(ref("too-big"))
+    assert result["outcome"] == "resume" and "quota" in result["refused"]
+    (alert,) = g.alerts.published
+    assert alert.action is AlertAction.FAILED and alert.action_needed
+    assert sagemaker.calls.count("CreateTrainingJob") == 1

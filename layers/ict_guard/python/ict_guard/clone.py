@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from botocore.model import ServiceModel, Shape
 
 CLONE_MARK = "-enc-"
+_CLONE_NAME = re.compile(rf"{CLONE_MARK}[0-9a-f]{{6}}$")
 # Create* and AddTags refuse more than 50 user tags on one resource; keys with the reserved `aws:`
 # prefix do not count and may not be sent (SageMaker API reference: AddTags, "Each resource can
 # have a maximum of 50 tags"; Tag: "You can't use aws: as a prefix").
@@ -56,6 +57,44 @@ def relaunch_name(original: str, max_length: int = TRAINING_API.name_max_length)
     suffix = CLONE_MARK + hashlib.sha256(original.encode()).hexdigest()[:6]
     base = original[: max_length - len(suffix)].rstrip("-")
     return base + suffix
+
+
+def is_guard_copy(name: str, tags: Mapping[str, str]) -> bool:
+    """Whether a job is the guard's own encrypted copy: its link tag, or (a copy of an original
+    with 50 tags has no room for the tag) its deterministic name."""
+    return RELAUNCHED_FROM_TAG in tags or bool(_CLONE_NAME.search(name))
+
+
+def is_own_copy(
+    api: JobApi, existing: Mapping[str, Any], tags: Mapping[str, str], request: Mapping[str, Any], original: str
+) -> bool:
+    """Whether the job found under the copy's (deterministic, guessable) name is the guard's copy
+    of `original`: its link tag says so, or, for a copy without room for the tag, it is encrypted
+    and runs the request's role and image (anyone may create a job under that name first)."""
+    if RELAUNCHED_FROM_TAG in tags:
+        return tags[RELAUNCHED_FROM_TAG] == original
+    if api is TUNING_API:
+        mine = [(d.get("RoleArn"), (d.get("AlgorithmSpecification") or {}).get("TrainingImage")) for d in _definitions(request)]
+        theirs = [(d.get("RoleArn"), (d.get("AlgorithmSpecification") or {}).get("TrainingImage")) for d in _definitions(existing)]
+        encrypted = all(d.get("EnableInterContainerTrafficEncryption") for d in _definitions(existing))
+        return encrypted and mine == theirs
+    signature = ("RoleArn", "AlgorithmSpecification")
+    return bool(existing.get("EnableInterContainerTrafficEncryption")) and all(
+        _image_and_role(existing, k) == _image_and_role(request, k) for k in signature
+    )
+
+
+def _definitions(spec: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    if spec.get("TrainingJobDefinition"):
+        return [spec["TrainingJobDefinition"]]
+    return list(spec.get("TrainingJobDefinitions") or [])
+
+
+def _image_and_role(spec: Mapping[str, Any], key: str) -> Any:
+    if key == "AlgorithmSpecification":
+        algorithm = spec.get(key) or {}
+        return algorithm.get("TrainingImage") or algorithm.get("AlgorithmName")
+    return spec.get(key)
 
 
 def cloneable_members(service_model: ServiceModel, create_op: str, describe_op: str) -> list[str]:
@@ -173,10 +212,25 @@ def _model_copy(api: JobApi, described: Mapping[str, Any], service_model: Servic
     return request
 
 
+# A static hyperparameter SageMaker adds to every tuning job's definitions itself; Describe returns
+# it. The SageMaker Python SDK removes it before re-creating a tuner from a description ("Remove
+# hyperparameter reserved by SageMaker for tuning jobs", sagemaker/tuner.py,
+# _prepare_estimator_from_job_description), and the developer guide counts it among the 100
+# hyperparameters (automatic-model-tuning-define-ranges).
+RESERVED_TUNING_HYPERPARAMETERS = frozenset({"_tuning_objective_metric"})
+
+
 def _encrypted_definition(definition: dict[str, Any], metric_definitions_sent: bool | None) -> dict[str, Any]:
     """One training specification (a training job, or a tuning job's definition), encrypted."""
     definition = dict(definition)
     definition["EnableInterContainerTrafficEncryption"] = True
+    static = definition.get("StaticHyperParameters")
+    if static and RESERVED_TUNING_HYPERPARAMETERS & set(static):
+        kept = {k: v for k, v in static.items() if k not in RESERVED_TUNING_HYPERPARAMETERS}
+        if kept:
+            definition["StaticHyperParameters"] = kept
+        else:
+            del definition["StaticHyperParameters"]
 
     # ResourceConfig: InstanceGroups (heterogeneous clusters) and InstancePreferences (an ordered
     # list SageMaker picks from) each exclude InstanceType, which Describe may still report for

@@ -19,11 +19,26 @@ class JobBusy(Exception):
 
 class CopyRefused(Exception):
     """SageMaker refused the Create* request of the encrypted copy (ValidationException): the
-    request, not the moment, is wrong; repeating it fails the same way."""
+    request, not the moment, is wrong; repeating it fails the same way. `fallbacks_help`: False
+    when changing the request cannot help (a taken name, the account's quota)."""
+
+    def __init__(self, message: str, *, fallbacks_help: bool = True) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fallbacks_help = fallbacks_help
+
+
+class CapacityHeld(Exception):
+    """Create* was refused with ResourceLimitExceeded (an instance quota of the account)."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class CopyWaitsForCapacity(Exception):
+    """The copy needs the instances its stopping original still holds: raised so that Lambda
+    retries once the stop has released them (not a failure: no failed alert)."""
 
 
 class NotStoppable(Exception):

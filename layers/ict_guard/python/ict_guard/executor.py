@@ -16,8 +16,8 @@ from botocore.exceptions import ClientError
 
 from ict_guard.alerts import Alert, AlertAction
 from ict_guard.reporting import run_alert
-from ict_guard.clone import FALLBACKS
-from ict_guard.errors import CopyRefused, JobGone, NotStoppable, error_code
+from ict_guard.clone import FALLBACKS, is_guard_copy, is_own_copy
+from ict_guard.errors import CapacityHeld, CopyRefused, CopyWaitsForCapacity, JobGone, NotStoppable, error_code
 from ict_guard.jobs import IN_PROGRESS, REMEDIATION_TAG, RELAUNCHED_FROM_TAG, Job, JobApi
 from ict_guard.policy import Action
 from ict_guard.plan import (
@@ -120,6 +120,8 @@ class Executor:
                 self._run_step(step, run)
                 if run.remaining and run.remaining[0] is step:
                     run.remaining.pop(0)
+        except CopyWaitsForCapacity:
+            raise  # not a failure: Lambda retries once the original has released its instances
         except Exception as exc:
             self._reporter.count("RemediationFailures")
             if run.done or plan.action is Action.RESUME:
@@ -181,46 +183,73 @@ class Executor:
         return True
 
     def _create(self, step: CreateCopy, run: Run) -> None:
-        """Create the copy; on a refusal try each fallback once (cumulatively), then settle."""
+        """Create the copy; on a refusal try each fallback once (cumulatively), then settle.
+
+        Two answers are not about the request: a taken name (ResourceInUse) is accepted only when
+        the job under it is the guard's own copy (an earlier attempt); a quota the stopping
+        original still holds (ResourceLimitExceeded) waits for it to stop (CopyWaitsForCapacity,
+        raised: Lambda retries; the sweep resumes a stopped job whose copy is owed)."""
         request = dict(step.request)
         tried: list[str] = []
+        message: str | None = None
         try:
-            run.created_new = self._sagemaker.create(run.subject.api, request)
+            run.created_new = self._attempt(run, request)
         except CopyRefused as refused:
             message = refused.message
             for label, fallback in FALLBACKS:
-                changed = fallback(request)
+                changed = fallback(request) if refused.fallbacks_help else None
                 if changed is None:
                     continue
                 request = changed
                 tried.append(label)
                 try:
-                    run.created_new = self._sagemaker.create(run.subject.api, request)
+                    run.created_new = self._attempt(run, request)
                 except CopyRefused as again:
                     message = again.message
                     continue
-                run.notes.append(
-                    f"SageMaker refused the copy as planned ({refused.message}); it was created {label}"
-                )
+                run.notes.append(f"SageMaker refused the copy as planned ({refused.message}); it was created {label}")
                 if not any(t.get("Key") == RELAUNCHED_FROM_TAG for t in request.get("Tags") or []):
                     run.notes.append(f"the copy has no {RELAUNCHED_FROM_TAG} tag: the link is in this alert and the ledger")
+                message = None
                 break
-            else:
-                run.request = request
-                run.refusal = message
-                self._reporter.count("RelaunchesRefused")
-                if self._ledger is not None:
-                    self._ledger.record_refusal(run.subject.key, message, request)
-                if tried:
-                    run.notes.append("fallbacks tried, each refused: " + "; ".join(tried))
-                run.done.append(f"SageMaker refused {step.name}; nothing created")
-                run.remaining = [step, *copy_refused(message, run.subject.job)]
-                return
+        if message is not None:
+            run.request = request
+            run.refusal = message
+            self._reporter.count("RelaunchesRefused")
+            if self._ledger is not None:
+                self._ledger.record_refusal(run.subject.key, message, request)
+            if tried:
+                run.notes.append("fallbacks tried, each refused: " + "; ".join(tried))
+            run.done.append(f"SageMaker refused {step.name}; nothing created")
+            run.remaining = [step, *copy_refused(message, run.subject.job)]
+            return
         run.request = request
         run.created = step.name
         run.done.append(f"created {step.name}" if run.created_new else f"found {step.name} already created")
         if run.created_new:
             self._reporter.count("JobsRelaunched")
+
+    def _attempt(self, run: Run, request: dict[str, Any]) -> bool:
+        """One Create*: True when created, False when the guard's own copy already exists."""
+        api, original = run.subject.api, run.subject.job
+        try:
+            if self._sagemaker.create(api, request):
+                return True
+        except CapacityHeld as held:
+            status = self._sagemaker.describe(api, original.name)[api.status_member]
+            if status == "Stopping":
+                self._reporter.count("CopiesWaitingForCapacity")
+                raise CopyWaitsForCapacity(original.name) from held
+            # Stopped, and still no room: the account's quota, not the original's instances.
+            raise CopyRefused(f"{held.message} (the original is {status}: the quota itself is too small)", fallbacks_help=False) from held
+        name = str(request[api.name_member])
+        existing = self._sagemaker.describe(api, name)
+        if not is_own_copy(api, existing, self._sagemaker.list_tags(existing[api.arn_member]), request, original.name):
+            raise CopyRefused(
+                f"the copy's name {name} is taken by a job that is not the guard's copy of {original.name}",
+                fallbacks_help=False,
+            )
+        return False
 
     def _repair(self, group_sets: tuple[tuple[str, ...], ...]) -> RepairResult:
         repair = RepairResult(tuple(g for groups in group_sets for g in groups))
@@ -243,7 +272,7 @@ class Executor:
             job = run.subject.job
             if run.repair.added:
                 pass
-            elif run.repair.problems and RELAUNCHED_FROM_TAG in job.tags:
+            elif run.repair.problems and is_guard_copy(job.name, job.tags):
                 return  # the guard's own re-launch: its re-launch alert already named these problems
             elif run.repair.problems:
                 action, reason = AlertAction.FAILED, "encrypted job whose security groups could not be repaired"

@@ -24,6 +24,7 @@ class Outcome(enum.StrEnum):
     STOP = "stop"
     RELAUNCH = "relaunch"
     RESUME = "resume"
+    ENDED_BEFORE_STOP = "ended-before-stop"
     # the job guard: nothing was decided
     NOT_FOUND = "not-found"
     MISMATCH = "mismatch"
@@ -47,6 +48,7 @@ _ACTING = {
     Outcome.STOP,
     Outcome.RELAUNCH,
     Outcome.RESUME,
+    Outcome.ENDED_BEFORE_STOP,
     Outcome.RESTORED,
     Outcome.RESTORE_FAILED,
     Outcome.ALREADY_RESTORED,

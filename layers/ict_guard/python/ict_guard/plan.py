@@ -208,6 +208,8 @@ def plan_remediation(source: PlanInput, settings: Settings, service_model: Servi
             return _stop_plan(base, job)
         case Action.RESUME:
             return _resume_plan(base, source, settings, service_model)
+        case Action.ENDED_BEFORE_STOP:
+            return _with(base, Settle("ended-before-stop"), Publish(AlertAction.NOTIFIED))
     return _relaunch_plan(base, source, settings, service_model)
 
 

@@ -17,6 +17,8 @@ class Action(enum.StrEnum):
     STOP = "stop"
     RELAUNCH = "relaunch"
     RESUME = "resume"  # finish what the guard started on this job before a crash or timeout
+    # the guard recorded its intent, but the job ended by itself before its stop took effect
+    ENDED_BEFORE_STOP = "ended-before-stop"
 
 
 class Intent(enum.StrEnum):
@@ -38,6 +40,9 @@ class History:
 class Decision:
     action: Action
     reason: str
+
+
+ENDED_BY_ITSELF = frozenset({"Completed", "Failed"})
 
 
 def history_from_tag(value: str | None) -> History | None:
@@ -76,6 +81,14 @@ def decide(job: Job, settings: Settings, history: History | None = None) -> Deci
             return Decision(Action.REPAIR_SECURITY_GROUPS, "encrypted; VPC groups need IPsec rules")
         return Decision(Action.NOTHING, "inter-container traffic encryption is on")
     if not job.in_progress:
+        if history is not None and not history.settled and job.status in ENDED_BY_ITSELF:
+            # The guard's stop makes a job Stopping/Stopped, never Completed or Failed: the intent
+            # was recorded, but the job finished (or failed) before any stop of the guard's took
+            # effect. Finished work is never re-launched.
+            return Decision(
+                Action.ENDED_BEFORE_STOP,
+                f"unencrypted; the job ended ({job.status}) before the guard could stop it, so it is not re-launched",
+            )
         if history is not None and not history.settled:
             return Decision(
                 Action.RESUME, f"{_what(job)}; stopped by the guard, its {history.intent} finished now"

@@ -14,6 +14,7 @@ from botocore import xform_name
 from botocore.exceptions import ClientError
 
 from ict_guard.errors import (
+    CapacityHeld,
     CopyRefused,
     DescribedOtherJob,
     JobGone,
@@ -49,8 +50,9 @@ class SageMakerJobs(Protocol):
     def add_tags(self, arn: str, tags: dict[str, str]) -> None: ...
 
     def create(self, api: JobApi, request: dict[str, Any]) -> bool:
-        """Create*; False when the name is taken (an earlier attempt created it: ResourceInUse).
-        Raises CopyRefused when SageMaker refuses the request (ValidationException)."""
+        """Create*; False when the name is taken (ResourceInUse: the caller checks whose job it
+        is). Raises CopyRefused when SageMaker refuses the request (ValidationException),
+        CapacityHeld for an instance quota (ResourceLimitExceeded)."""
         ...
 
 
@@ -104,6 +106,11 @@ class BotoSageMakerJobs:
         except self._sagemaker.exceptions.ResourceInUse:
             # Modeled by botocore for both Create calls: the deterministic name is taken.
             return False
+        except self._sagemaker.exceptions.ResourceLimitExceeded as exc:
+            # An instance quota: the stopping original may still hold the instances the copy needs
+            # ("... is 2 Instances, with current utilization of 3 Instances", quoted in
+            # aws/amazon-sagemaker-examples issue 1543).
+            raise CapacityHeld(str(exc.response.get("Error", {}).get("Message", ""))[:2000]) from exc
         except ClientError as exc:
             # ValidationException is not a modeled SageMaker exception: told apart by its code.
             if error_code(exc) == "ValidationException":

@@ -2,8 +2,9 @@
 
 Stopping comes first in the remediation, so a copy that SageMaker would refuse turns a running job
 into a lost one. Everything known of the service is checked here, on the finished request, while
-the original still runs: botocore's validator (the model's types, required members, enums,
-patterns and minimums), then the service's own rules that the validator does not know. Each rule
+the original still runs: botocore's validator (the model's types, required members, unknown
+members and minimum lengths and values; not enums, patterns or maximums), then the service's own
+rules that the validator does not know. Each rule
 has an id shared with the embedded SageMaker's rule table (`sandbox/service_rules.py`), which
 enforces the same rules independently, with the error the service returns and the source.
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ict_guard.errors import CopyWaitsForCapacity
 from ict_guard.jobs import JOB_APIS, JobKind
 from ict_guard.outcomes import Result
 from ict_guard.remediation import SWEEP_EVENT_PREFIX, JobGuard, JobRef
@@ -136,17 +137,16 @@ class Sweeper:
         # A tuning job the guard stopped whose run died before the copy (Lambda's retries spent):
         # its ledger entry is still owed. SageMaker's state-change event resumes it when the stop
         # completes; the sweep makes up for a lost event.
-        stopped = [
-            name
-            for status in ("Stopping", "Stopped")
-            for name in self.running_jobs(JobKind.TUNING, status)
-        ]
-        report.listed["stopped-tuning-job"] = len(stopped)
+        # The same for a training job whose copy waited for the instances its stopping original
+        # held (ResourceLimitExceeded) until Lambda's retries ran out.
         work: list[tuple[JobRef, bool]] = [(ref, False) for ref in refs]
-        work += [
-            (JobRef.for_job(JobKind.TUNING, name, account=account, region=self._region, event_id=f"{SWEEP_EVENT_PREFIX}{sweep_id}"), True)
-            for name in stopped
-        ]
+        for kind in (JobKind.TUNING, JobKind.TRAINING):
+            stopped = [name for status in ("Stopping", "Stopped") for name in self.running_jobs(kind, status)]
+            report.listed[f"stopped-{kind.value}"] = len(stopped)
+            work += [
+                (JobRef.for_job(kind, name, account=account, region=self._region, event_id=f"{SWEEP_EVENT_PREFIX}{sweep_id}"), True)
+                for name in stopped
+            ]
         self._logger.info("sweep listed jobs", extra={"listed": report.listed})
 
         pending = iter(work)
@@ -181,6 +181,11 @@ class Sweeper:
     def _record(self, report: SweepReport, ref: JobRef, future: Future[dict[str, Any]]) -> None:
         try:
             result = Result.from_dict(future.result())
+        except CopyWaitsForCapacity:
+            # Stopped by the guard, its copy waits for the instances the original still holds:
+            # the next sweep (which lists stopping and stopped jobs) finishes it.
+            report.outcomes["waiting-for-capacity"] = report.outcomes.get("waiting-for-capacity", 0) + 1
+            return
         except Exception:
             # One job's trouble does not stop the sweep; it is raised at the end (Lambda retries
             # the sweep; every job already handled meets its idempotency record).
