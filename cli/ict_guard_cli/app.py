@@ -13,12 +13,12 @@ from typing import Any
 
 import click
 from botocore.exceptions import BotoCoreError, ClientError
-from ict_guard import __version__
-from ict_guard.jobs import JOB_APIS, JobKind
-from ict_guard.settings import ConfigurationError, RemediationMode, Settings
 from rich.console import Console
 from rich.markup import escape
 
+from ict_guard import __version__
+from ict_guard.jobs import JOB_APIS, JobKind
+from ict_guard.settings import ConfigurationError, RemediationMode, Settings
 from ict_guard_cli import ExitCode
 from ict_guard_cli import guardrail as guardrails
 from ict_guard_cli.session import AwsContext, CliError, explain_aws_error

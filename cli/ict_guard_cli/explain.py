@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
+
 from ict_guard.errors import JobGone, error_code
 from ict_guard.jobs import JOB_APIS, JobKind
 from ict_guard.ledger import LedgerEntry, RemediationLedger
@@ -30,7 +31,6 @@ from ict_guard.ports import BotoSageMakerJobs
 from ict_guard.remediation import Evaluation, JobRef, describe_job, evaluate_job
 from ict_guard.security_groups import RuleNeed, missing_ipsec_rules
 from ict_guard.settings import Settings
-
 from ict_guard_cli import ExitCode
 from ict_guard_cli.session import AwsContext, CliError, explain_aws_error
 

@@ -6,7 +6,6 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from ict_guard.jobs import JobKind
 from rich import box
 from rich.console import Console
 from rich.markup import escape
@@ -20,6 +19,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from ict_guard.jobs import JobKind
 from ict_guard_cli.explain import Explanation
 from ict_guard_cli.scan import ScanReport
 from ict_guard_cli.trails import describe_trail

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
+
 from ict_guard import __version__
 from ict_guard.errors import JobGone, error_code
 from ict_guard.jobs import JOB_APIS, Job, JobKind
@@ -24,7 +25,6 @@ from ict_guard.policy import Action, Decision, decide, history_from_tag, needs_h
 from ict_guard.remediation import describe_job, list_job_tags
 from ict_guard.security_groups import RuleNeed, missing_ipsec_rules
 from ict_guard.settings import Settings
-
 from ict_guard_cli import ExitCode
 from ict_guard_cli.session import AwsContext, explain_aws_error
 from ict_guard_cli.stack import StackAudit, audit_stack, locate_stack

@@ -12,7 +12,6 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.parsers import ResponseParserError
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -26,10 +25,11 @@ from botocore.exceptions import (
     SSOError,
     TokenRetrievalError,
 )
+from botocore.parsers import ResponseParserError
+
 from ict_guard import __version__
 from ict_guard.aws import RETRY_CONFIG
 from ict_guard.errors import error_code
-
 from ict_guard_cli import ExitCode
 
 # The guard's retry policy (standard mode, 5 attempts: List/Describe calls of a large account

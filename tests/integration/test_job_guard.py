@@ -46,7 +46,7 @@ def test_relaunch_mode_stops_repairs_relaunches_and_alerts_once(sandbox):
     assert ingress_ipsec(bare) == [("50", -1), ("udp", 500)]
     assert {t["Key"]: t["Value"] for t in bare["Tags"]}["ict-guard:managed"] == "true"
     second = sandbox.group(sandbox.env.second_group_id)
-    assert second["IpPermissions"] == [] and "Tags" not in second or not second.get("Tags")
+    assert (second["IpPermissions"] == [] and "Tags" not in second) or not second.get("Tags")
 
     alerts = sandbox.alerts()
     assert [a["action"] for a in alerts] == ["relaunched"]

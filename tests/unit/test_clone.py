@@ -8,7 +8,6 @@ from botocore.validate import ParamValidator
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sandbox.shapes import example_value
 from ict_guard.clone import (
     MAX_USER_TAGS,
     build_encrypted_copy,
@@ -18,6 +17,7 @@ from ict_guard.clone import (
     relaunch_name,
 )
 from ict_guard.jobs import TRAINING_API
+from sandbox.shapes import example_value
 
 pytestmark = pytest.mark.unit
 

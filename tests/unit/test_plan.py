@@ -23,7 +23,6 @@ from ict_guard.plan import (
 )
 from ict_guard.policy import Action, History, Intent, decide
 from ict_guard.settings import RemediationMode, Settings, UnrelaunchableJobAction
-
 from tests.unit.fakes import MODEL, training_job
 
 pytestmark = pytest.mark.unit

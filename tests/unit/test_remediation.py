@@ -12,7 +12,6 @@ from ict_guard.jobs import JobKind
 from ict_guard.remediation import JobRef
 from ict_guard.security_groups import IPSEC_NEEDS
 from ict_guard.settings import RemediationMode, UnrelaunchableJobAction
-
 from tests.unit.fakes import ACCOUNT, REGION, FakeSageMaker, make_job_guard, training_job
 
 pytestmark = pytest.mark.unit

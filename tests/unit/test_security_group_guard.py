@@ -11,13 +11,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ict_guard.alerts import AlertAction
+from ict_guard.reporting import Reporter
 from ict_guard.security_groups import (
     IPSEC_NEEDS,
     Direction,
     SecurityGroupRepairer,
     self_referencing_permission,
 )
-from ict_guard.reporting import Reporter
 from ict_guard.settings import Settings
 from ict_guard.sg_guard import SecurityGroupGuard, is_managed, needs_to_restore
 from sandbox.template import EVENTS_DIR

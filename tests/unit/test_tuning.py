@@ -6,8 +6,6 @@ from pathlib import Path
 import botocore.session
 import pytest
 from botocore.validate import ParamValidator
-from hypothesis import given
-from hypothesis import strategies as st
 
 from ict_guard.clone import build_encrypted_copy, cloneable_members, relaunch_name
 from ict_guard.events import parse_job_call

@@ -15,11 +15,9 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from ict_guard.alerts import Alert, AlertAction
-from ict_guard.reporting import run_alert
 from ict_guard.clone import FALLBACKS
 from ict_guard.errors import CopyRefused, JobGone, NotStoppable, error_code
-from ict_guard.jobs import IN_PROGRESS, REMEDIATION_TAG, RELAUNCHED_FROM_TAG, Job, JobApi
-from ict_guard.policy import Action
+from ict_guard.jobs import IN_PROGRESS, RELAUNCHED_FROM_TAG, REMEDIATION_TAG, Job, JobApi
 from ict_guard.plan import (
     CreateCopy,
     Publish,
@@ -34,6 +32,8 @@ from ict_guard.plan import (
     copy_refused,
     ended_before_stop,
 )
+from ict_guard.policy import Action
+from ict_guard.reporting import run_alert
 from ict_guard.security_groups import RepairResult
 
 if TYPE_CHECKING:

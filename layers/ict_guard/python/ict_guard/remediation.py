@@ -25,11 +25,10 @@ from typing import TYPE_CHECKING, Any
 
 from ict_guard.errors import DescribedOtherJob, JobGone
 from ict_guard.events import is_state_change, parse_job_call, parse_state_change
-from ict_guard.executor import Executor, Subject
+from ict_guard.executor import Executor, Run, Subject
 from ict_guard.intake import admit
 from ict_guard.jobs import JOB_APIS, Job, JobApi, JobKind
 from ict_guard.outcomes import Outcome, Result
-from ict_guard.executor import Run
 from ict_guard.plan import Hints, PlanInput, RemediateParent, RemediationPlan, RepairGroups, plan_remediation
 from ict_guard.policy import Action, decide, history_from_tag, needs_history
 from ict_guard.ports import BotoSageMakerJobs, SageMakerJobs
