@@ -10,12 +10,11 @@ from botocore.validate import ParamValidator
 from ict_guard.clone import build_encrypted_copy, cloneable_members, relaunch_name
 from ict_guard.events import parse_job_call
 from ict_guard.jobs import TUNING_API, Job, JobKind, definition_instance_count
+from sandbox.shapes import example_value
 
 
 def build_encrypted_tuning_clone(described, tags, model, **hints):
     return build_encrypted_copy(TUNING_API, described, tags, model, **hints).request
-
-from sandbox.shapes import example_value
 
 pytestmark = pytest.mark.unit
 
