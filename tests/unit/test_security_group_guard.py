@@ -360,7 +360,7 @@ def test_malformed_or_foreign_events_are_dropped_and_counted(mutate, account):
 
 def test_a_failed_call_is_ignored():
     ec2 = FakeEc2({GROUP: group()})
-    guard, alerts, _, _ = make_guard(ec2)
+    guard, _, _, metrics = make_guard(ec2)
 
     result = guard.handle(event("sg-revoke-ingress-failed-unauthorized.json"))
 
