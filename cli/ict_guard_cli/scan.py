@@ -50,7 +50,10 @@ class Progress(Protocol):
 
 class NoProgress:
     def phase(self, description: str, total: int | None = None) -> Callable[[int], None]:
-        return lambda advance=1: None
+        def ignore(advance: int = 1) -> None:
+            return None
+
+        return ignore
 
 
 @dataclass(frozen=True)

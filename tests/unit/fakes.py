@@ -11,7 +11,7 @@ embedded SageMaker's business (sandbox/service_rules.py), tested on moto.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -181,7 +181,7 @@ class FakeRepairer:
     missing: tuple[RuleNeed, ...] = ()
     repaired: list[tuple[str, ...]] = field(default_factory=list)
 
-    def repair(self, group_ids: tuple[str, ...]) -> RepairResult:
+    def repair(self, group_ids: Sequence[str]) -> RepairResult:
         self.repaired.append(tuple(group_ids))
         return RepairResult(tuple(group_ids), added=[(group_ids[0], need) for need in self.missing])
 
@@ -250,7 +250,7 @@ def make_job_guard(sagemaker: FakeSageMaker | None = None, *, missing: tuple[Rul
     guard = JobGuard(
         settings=Settings(alert_topic_arn=f"arn:aws:sns:{REGION}:{ACCOUNT}:alerts", **settings),
         sagemaker=sagemaker,
-        security_groups=repairer,  # type: ignore[arg-type]
+        security_groups=repairer,
         reporter=Reporter(alerts=alerts, logger=logger, metrics=metrics),  # type: ignore[arg-type]
         ledger=ledger,  # type: ignore[arg-type]
         logger=logger,  # type: ignore[arg-type]

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from ict_guard.ledger import LedgerEntry, RemediationLedger
     from ict_guard.ports import SageMakerJobs
     from ict_guard.reporting import Reporter
-    from ict_guard.security_groups import SecurityGroupRepairer
+    from ict_guard.security_groups import GroupRepairs
     from ict_guard.settings import Settings
 
 _STOPPED = {"Stopping", "Stopped"}
@@ -95,7 +95,7 @@ class Executor:
         *,
         settings: Settings,
         sagemaker: SageMakerJobs,
-        security_groups: SecurityGroupRepairer,
+        security_groups: GroupRepairs,
         ledger: RemediationLedger | None,
         reporter: Reporter,
         logger: Logger,

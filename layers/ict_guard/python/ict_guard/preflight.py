@@ -16,10 +16,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from botocore.model import ListShape, StructureShape
 from botocore.validate import ParamValidator
 
 from ict_guard.algorithms import builtin_algorithm
-from ict_guard.clone import MAX_USER_TAGS, is_output_only
+from ict_guard.clone import MAX_USER_TAGS, is_output_only, request_shape
 from ict_guard.jobs import RESERVED_TAG_PREFIX, Job, JobApi, JobKind, tuning_definitions
 
 if TYPE_CHECKING:
@@ -105,7 +106,7 @@ def workload_refusals(job: Job, settings: Settings, *, session_chaining: bool | 
 
 def preflight(api: JobApi, request: Mapping[str, Any], service_model: ServiceModel) -> list[Refusal]:
     """Everything the guard knows the service would refuse in this Create* request."""
-    input_shape = service_model.operation_model(api.create_operation).input_shape
+    input_shape = request_shape(service_model, api.create_operation)
     refusals = [
         Refusal("botocore-validation", line.strip())
         for line in _validation_errors(request, input_shape)
@@ -159,7 +160,7 @@ def _tag_refusals(tags: list[Mapping[str, Any]]) -> list[Refusal]:
 
 
 def _output_only_present(value: Any, shape: Shape, path: str = "") -> Iterator[str]:
-    if shape.type_name == "structure" and isinstance(value, Mapping):
+    if isinstance(shape, StructureShape) and isinstance(value, Mapping):
         for key, item in value.items():
             member = shape.members.get(key)
             if member is None:
@@ -169,7 +170,7 @@ def _output_only_present(value: Any, shape: Shape, path: str = "") -> Iterator[s
                 yield where
             else:
                 yield from _output_only_present(item, member, where)
-    elif shape.type_name == "list" and isinstance(value, list):
+    elif isinstance(shape, ListShape) and isinstance(value, list):
         for index, item in enumerate(value):
             yield from _output_only_present(item, shape.member, f"{path}[{index}]")
 

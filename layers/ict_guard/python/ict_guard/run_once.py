@@ -53,7 +53,7 @@ class RunOnce:
                 return Result(Outcome.IN_PROGRESS_ELSEWHERE, subject).as_dict()
             raise JobBusy(key) from exc
 
-    def on_duplicate(self, response: Any, record: Any) -> Any:
+    def on_duplicate(self, response: Any, idempotent_data: Any) -> Any:
         """Powertools' response hook: a repeated event gets the first outcome, marked as a
         repeat (the sweeper tells its catches from what was already handled), and is counted."""
         self._logger.info("duplicate event; already handled", extra={"outcome": response})

@@ -56,6 +56,7 @@ from ict_guard.settings import Settings
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger
     from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_ec2.type_defs import SecurityGroupTypeDef
 
     from ict_guard.reporting import Reporter
 
@@ -250,7 +251,7 @@ class SecurityGroupGuard:
             alert=alert.action.value,
         )
 
-    def _describe(self, ref: GroupChangeRef) -> dict[str, Any]:
+    def _describe(self, ref: GroupChangeRef) -> SecurityGroupTypeDef:
         query = {"GroupIds": [ref.group_id]} if ref.group_id else {"GroupNames": [ref.group_name]}
         try:
             groups = self._ec2.describe_security_groups(**query)["SecurityGroups"]

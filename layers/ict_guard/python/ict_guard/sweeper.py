@@ -23,6 +23,7 @@ from ict_guard.settings import ConfigurationError
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger
+    from botocore.client import BaseClient
     from mypy_boto3_sagemaker import SageMakerClient
 
     from ict_guard.reporting import Reporter
@@ -111,7 +112,10 @@ class Sweeper:
         """Names of the jobs of `kind` in `status` created within the look-back window."""
         operation, key = _LIST[kind]
         since = self._clock() - self._settings.lookback
-        pages = self._sagemaker.get_paginator(operation).paginate(
+        # The List* operation is chosen per kind at run time: botocore's generic paginator, not
+        # the stubs' one-per-operation-name overloads.
+        client: BaseClient = self._sagemaker
+        pages = client.get_paginator(operation).paginate(
             StatusEquals=status,
             CreationTimeAfter=since,
             PaginationConfig={"PageSize": PAGE_SIZE},
