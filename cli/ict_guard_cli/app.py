@@ -277,7 +277,10 @@ def parse_since(value: str, now: dt.datetime) -> dt.datetime:
     "--since",
     default="7d",
     show_default=True,
-    help="Also audit jobs created this far back that are no longer running (7d, 12h, 2w, or a date); running jobs are always audited.",
+    help=(
+        "Also audit jobs created this far back that are no longer running (7d, 12h, 2w, or a date); "
+        "running jobs are always audited."
+    ),
 )
 @click.option(
     "--kind",

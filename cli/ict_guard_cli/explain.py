@@ -2,8 +2,8 @@
 
 The decision comes from `ict_guard.remediation.evaluate_job`, the function the deployed job guard
 runs (Describe*, ListTags, the ledger for an ended job, `policy.decide`); the steps are the plan
-the guard itself builds (`ict_guard.plan.plan_remediation`), copy preflight included. The security-group check is `missing_ipsec_rules`, the
-coverage test the repair uses.
+the guard itself builds (`ict_guard.plan.plan_remediation`), copy preflight included. The
+security-group check is `missing_ipsec_rules`, the coverage test the repair uses.
 """
 
 from __future__ import annotations

@@ -203,7 +203,11 @@ def _encrypted_definition(definition: dict[str, Any], metric_definitions_sent: b
     # refuses metric definitions for those. Keep them only when the caller sent them (the
     # CloudTrail hint), or, without a hint, when the image is not one of SageMaker's algorithms.
     algorithm = definition.get("AlgorithmSpecification")
-    if algorithm and "MetricDefinitions" in algorithm and not _keeps_metric_definitions(algorithm, metric_definitions_sent):
+    if (
+        algorithm
+        and "MetricDefinitions" in algorithm
+        and not _keeps_metric_definitions(algorithm, metric_definitions_sent)
+    ):
         definition["AlgorithmSpecification"] = {k: v for k, v in algorithm.items() if k != "MetricDefinitions"}
     return definition
 
@@ -253,7 +257,11 @@ def build_encrypted_copy(
         name = described[api.name_member]
         also = ", ".join(str(p.get("HyperParameterTuningJobName")) for p in parents)
         completed = (described.get("TrainingJobStatusCounters") or {}).get("Completed")
-        cost = f"the {completed} training jobs {name} completed are" if completed else "the training jobs the original completed are"
+        cost = (
+            f"the {completed} training jobs {name} completed are"
+            if completed
+            else "the training jobs the original completed are"
+        )
         notes.append(
             "the copy starts its search over: SageMaker refuses a warm start from a parent whose "
             "training definition differs in EnableInterContainerTrafficEncryption, so it cannot "
@@ -294,7 +302,10 @@ def without_metric_definitions(request: Mapping[str, Any]) -> dict[str, Any] | N
         if "MetricDefinitions" not in algorithm:
             return dict(definition)
         changed = True
-        return {**definition, "AlgorithmSpecification": {k: v for k, v in algorithm.items() if k != "MetricDefinitions"}}
+        return {
+            **definition,
+            "AlgorithmSpecification": {k: v for k, v in algorithm.items() if k != "MetricDefinitions"},
+        }
 
     if "TrainingJobDefinition" in copy:
         copy["TrainingJobDefinition"] = strip(copy["TrainingJobDefinition"])

@@ -203,7 +203,9 @@ class Executor:
                     f"SageMaker refused the copy as planned ({refused.message}); it was created {label}"
                 )
                 if not any(t.get("Key") == RELAUNCHED_FROM_TAG for t in request.get("Tags") or []):
-                    run.notes.append(f"the copy has no {RELAUNCHED_FROM_TAG} tag: the link is in this alert and the ledger")
+                    run.notes.append(
+                        f"the copy has no {RELAUNCHED_FROM_TAG} tag: the link is in this alert and the ledger"
+                    )
                 break
             else:
                 run.request = request

@@ -153,7 +153,11 @@ def _tag_refusals(tags: list[Mapping[str, Any]]) -> list[Refusal]:
         refusals.append(Refusal("tags-reserved-aws-prefix", f"tag key {reserved[0]!r} uses the reserved aws: prefix"))
     if len(keys) > MAX_USER_TAGS:
         refusals.append(Refusal("tags-max-50", f"{len(keys)} tags, at most {MAX_USER_TAGS}"))
-    long = [k for k, t in zip(keys, tags, strict=True) if len(k) > MAX_TAG_KEY or len(str(t.get("Value", ""))) > MAX_TAG_VALUE]
+    long = [
+        k
+        for k, t in zip(keys, tags, strict=True)
+        if len(k) > MAX_TAG_KEY or len(str(t.get("Value", ""))) > MAX_TAG_VALUE
+    ]
     if long:
         refusals.append(Refusal("tags-key-value-length", f"tag {long[0][:40]!r} is longer than SageMaker allows"))
     return refusals
@@ -178,12 +182,17 @@ def _output_only_present(value: Any, shape: Shape, path: str = "") -> Iterator[s
 def _algorithm_refusals(algorithm: Mapping[str, Any]) -> list[Refusal]:
     refusals = []
     if algorithm.get("AlgorithmName") and algorithm.get("TrainingImage"):
-        refusals.append(Refusal("algorithm-name-xor-training-image", "AlgorithmName and TrainingImage exclude each other"))
+        refusals.append(
+            Refusal("algorithm-name-xor-training-image", "AlgorithmName and TrainingImage exclude each other")
+        )
     if algorithm.get("MetricDefinitions"):
         builtin = builtin_algorithm(algorithm.get("TrainingImage"))
         if builtin:
             refusals.append(
-                Refusal("builtin-algorithm-metric-definitions", f"metric definitions are refused for the built-in algorithm {builtin}")
+                Refusal(
+                    "builtin-algorithm-metric-definitions",
+                    f"metric definitions are refused for the built-in algorithm {builtin}",
+                )
             )
         elif algorithm.get("AlgorithmName"):
             refusals.append(

@@ -148,7 +148,9 @@ class JobGuard:
             logger=logger,
             remediate_parent=self._remediate_parent,
         )
-        self.run_once = RunOnce(self._remediate, argument="job", idempotent=idempotent, reporter=reporter, logger=logger)
+        self.run_once = RunOnce(
+            self._remediate, argument="job", idempotent=idempotent, reporter=reporter, logger=logger
+        )
 
     # -- entry points ---------------------------------------------------------------------------
 
@@ -157,7 +159,9 @@ class JobGuard:
         parse: Callable[[Any], JobCall | StateChange] = (
             parse_state_change if is_state_change(event) else parse_job_call
         )
-        call, rejected = admit(event, parse, logger=self._logger, count=self._reporter.count, region=self._region, account=account)
+        call, rejected = admit(
+            event, parse, logger=self._logger, count=self._reporter.count, region=self._region, account=account
+        )
         if call is None:
             return rejected or {}
         if isinstance(call, StateChange):

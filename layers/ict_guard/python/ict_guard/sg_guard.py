@@ -164,7 +164,9 @@ class SecurityGroupGuard:
         self._logger = logger
         self._region = region
         # Per event: a later removal on the same group is new work.
-        self.run_once = RunOnce(self._restore, argument="change", idempotent=idempotent, reporter=reporter, logger=logger)
+        self.run_once = RunOnce(
+            self._restore, argument="change", idempotent=idempotent, reporter=reporter, logger=logger
+        )
 
     def handle(self, event: Any, account: str | None = None) -> dict[str, Any]:
         """Handle one EventBridge event; `account` is the function's own account, if known."""

@@ -133,7 +133,9 @@ class Sweeper:
             names = list(self.running_jobs(kind))
             report.listed[kind.value] = len(names)
             refs += [
-                JobRef.for_job(kind, name, account=account, region=self._region, event_id=f"{SWEEP_EVENT_PREFIX}{sweep_id}")
+                JobRef.for_job(
+                    kind, name, account=account, region=self._region, event_id=f"{SWEEP_EVENT_PREFIX}{sweep_id}"
+                )
                 for name in names
             ]
         # A tuning job the guard stopped whose run died before the copy (Lambda's retries spent):
@@ -147,7 +149,16 @@ class Sweeper:
         report.listed["stopped-tuning-job"] = len(stopped)
         work: list[tuple[JobRef, bool]] = [(ref, False) for ref in refs]
         work += [
-            (JobRef.for_job(JobKind.TUNING, name, account=account, region=self._region, event_id=f"{SWEEP_EVENT_PREFIX}{sweep_id}"), True)
+            (
+                JobRef.for_job(
+                    JobKind.TUNING,
+                    name,
+                    account=account,
+                    region=self._region,
+                    event_id=f"{SWEEP_EVENT_PREFIX}{sweep_id}",
+                ),
+                True,
+            )
             for name in stopped
         ]
         self._logger.info("sweep listed jobs", extra={"listed": report.listed})
@@ -195,7 +206,9 @@ class Sweeper:
         if result.acted and not result.duplicate:
             # Each catch is an event the real-time path missed (or had not handled yet).
             report.caught.append(ref.key)
-            self._logger.warning("sweep caught a job the real-time path missed", extra={"job": ref.key, "outcome": name})
+            self._logger.warning(
+                "sweep caught a job the real-time path missed", extra={"job": ref.key, "outcome": name}
+            )
 
     def _count(self, name: str, value: int) -> None:
         self._reporter.count(name, value)
