@@ -221,9 +221,10 @@ def test_malformed_events_are_dropped_with_a_reason_and_a_metric(sandbox, lambda
 
 def captured_event(sandbox, name):
     sandbox.create_training_job(name)
-    messages = sandbox.sqs.receive_message(QueueUrl=sandbox.env.target_queue_urls["JobGuardFunction"], MaxNumberOfMessages=10)["Messages"]
+    queue_url = sandbox.env.target_queue_urls["JobGuardFunction"]
+    messages = sandbox.sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
     assert len(messages) == 1
-    sandbox.sqs.delete_message(QueueUrl=sandbox.env.target_queue_urls["JobGuardFunction"], ReceiptHandle=messages[0]["ReceiptHandle"])
+    sandbox.sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=messages[0]["ReceiptHandle"])
     return json.loads(messages[0]["Body"])
 
 
@@ -290,7 +291,9 @@ def test_a_failure_after_the_stop_is_alerted_and_the_retry_finishes_the_relaunch
 
 
 @pytest.mark.parametrize("crash_before", ["AddTags", "CreateTrainingJob"])
-def test_a_function_that_dies_after_the_stop_is_finished_by_its_retry(sandbox, configure, lambda_context, crash_before, inject):
+def test_a_function_that_dies_after_the_stop_is_finished_by_its_retry(
+    sandbox, configure, lambda_context, crash_before, inject
+):
     """A crash (timeout, out of memory) leaves no exception handler to run: nothing is
     cleaned up, the job is Stopped and may carry no tag. The retry must still re-launch it."""
     from functions.job_guard.app import lambda_handler

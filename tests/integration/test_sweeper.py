@@ -133,7 +133,9 @@ def test_one_failing_job_does_not_stop_the_sweep_and_is_raised_at_the_end(sandbo
 def test_listing_cost_follows_running_jobs_not_history(sandbox, configure, lambda_context):
     runtime = configure()
     calls = []
-    runtime.clients.sagemaker.meta.events.register("before-call.sagemaker.ListTrainingJobs", lambda **_: calls.append(1))
+    runtime.clients.sagemaker.meta.events.register(
+        "before-call.sagemaker.ListTrainingJobs", lambda **_: calls.append(1)
+    )
     sandbox.create_training_job("run-1", encrypted=True, vpc=False)
     lose_events(sandbox)
     sweeper_handler(SCHEDULED, lambda_context)

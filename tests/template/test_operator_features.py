@@ -147,7 +147,9 @@ def test_security_hub_permissions_are_the_two_calls_on_the_accounts_own_product_
 
     imports = by_action["securityhub:BatchImportFindings"]
     assert imports["Resource"] == {
-        "Fn::Sub": "arn:${AWS::Partition}:securityhub:${AWS::Region}:${AWS::AccountId}:product/${AWS::AccountId}/default"
+        "Fn::Sub": (
+            "arn:${AWS::Partition}:securityhub:${AWS::Region}:${AWS::AccountId}:product/${AWS::AccountId}/default"
+        )
     }
     assert "Condition" not in imports
     updates = by_action["securityhub:BatchUpdateFindings"]
@@ -319,7 +321,13 @@ def test_dashboard_covers_evaluations_actions_failures_queue_and_sweeper(templat
     assert "SweeperCatches" in names
     queue = [m for m in _dashboard_metrics(template) if m[0] == "AWS/SQS"]
     assert queue == [
-        ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "<DeadLetterQueue.QueueName>", {"label": "messages"}]
+        [
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            "QueueName",
+            "<DeadLetterQueue.QueueName>",
+            {"label": "messages"},
+        ]
     ]
     errors = {m[3] for m in _dashboard_metrics(template) if m[:2] == ["AWS/Lambda", "Errors"]}
     assert errors == {f"<{f}>" for f in _functions(template)}

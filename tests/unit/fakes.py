@@ -31,7 +31,9 @@ ACCOUNT, REGION = "123456789012", "us-east-1"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/service-role/AmazonSageMaker-ExecutionRole-1"
 
 
-def training_job(name: str, *, encrypted: bool = False, instance_count: int = 2, status: str = "InProgress", **extra: Any) -> dict[str, Any]:
+def training_job(
+    name: str, *, encrypted: bool = False, instance_count: int = 2, status: str = "InProgress", **extra: Any
+) -> dict[str, Any]:
     """A DescribeTrainingJob response of a real shape (what the guard reads and copies)."""
     described = {
         "TrainingJobName": name,
@@ -241,11 +243,14 @@ class GuardUnderTest:
     logger: FakeLogger
 
 
-def make_job_guard(sagemaker: FakeSageMaker | None = None, *, missing: tuple[RuleNeed, ...] = (), **settings: Any) -> GuardUnderTest:
+def make_job_guard(
+    sagemaker: FakeSageMaker | None = None, *, missing: tuple[RuleNeed, ...] = (), **settings: Any
+) -> GuardUnderTest:
     """A JobGuard over fakes, in relaunch mode unless `settings` say otherwise; no idempotency
     (Powertools' is tested on moto), so every call runs."""
     sagemaker = sagemaker or FakeSageMaker()
-    ledger, repairer, alerts, metrics, logger = FakeLedger(), FakeRepairer(missing), FakeAlerts(), FakeMetrics(), FakeLogger()
+    ledger, repairer, alerts = FakeLedger(), FakeRepairer(missing), FakeAlerts()
+    metrics, logger = FakeMetrics(), FakeLogger()
     settings.setdefault("mode", RemediationMode.RELAUNCH)
     guard = JobGuard(
         settings=Settings(alert_topic_arn=f"arn:aws:sns:{REGION}:{ACCOUNT}:alerts", **settings),

@@ -27,7 +27,10 @@ from tests.unit.fakes import MODEL, training_job
 
 pytestmark = pytest.mark.unit
 
-PIPELINE = {"sagemaker:pipeline-execution-arn": "arn:aws:sagemaker:us-east-1:1:pipeline/p/execution/e", "sagemaker:pipeline-step-name": "S"}
+PIPELINE = {
+    "sagemaker:pipeline-execution-arn": "arn:aws:sagemaker:us-east-1:1:pipeline/p/execution/e",
+    "sagemaker:pipeline-step-name": "S",
+}
 
 
 @st.composite
