@@ -9,13 +9,14 @@ PYTEST_ARGS ?=
 MODE   ?= relaunch
 PORT   ?= 5055
 
-.PHONY: help demo sandbox sandbox-env test test-fast validate-template scan sam-build lock clean
+.PHONY: help demo sandbox sandbox-env test test-fast lint validate-template scan sam-build lock clean
 
 help:
 	@echo "make demo [MODE=stop]   run the guard end to end on the embedded AWS (moto); MODE relaunch|stop|notify"
 	@echo "make sandbox [PORT=5055] the embedded AWS with example jobs on 127.0.0.1, for ict-guard; Ctrl-C stops it"
 	@echo "make -s sandbox-env     shell lines (eval them) that send ict-guard to the sandbox"
 	@echo "make test               run the test suite (unit, integration, template, sandbox)"
+	@echo "make lint               ruff over the repository and mypy over ict_guard, ict_guard_cli, functions"
 	@echo "make load               1,000 jobs with injected faults through the guard; prints figures"
 	@echo "make validate-template  sam validate --lint (SAM CLI in its own venv, .venv-sam)"
 	@echo "make scan               checkov and cfn-lint-serverless on every template (own venv, .venv-scan)"
@@ -59,6 +60,12 @@ load: $(STAMP)
 
 test: $(STAMP) $(SAM_STAMP)
 	$(PY) -m pytest -n auto $(PYTEST_ARGS)
+
+# Static checks, configured in pyproject.toml: ruff over the whole repository, mypy over the
+# packages it names ([tool.mypy]).
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(PY) -m mypy
 
 # Benchmarks on the embedded AWS (bench/): `bench` runs every figure and writes bench/RESULTS.md;
 # `bench-ci` is the reduced run (few repeats, small history), printed only.

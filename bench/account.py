@@ -197,11 +197,11 @@ def template() -> dict[str, Any]:
 @contextmanager
 def embedded_account(recorder: CallRecorder | None = None) -> Iterator[BenchAccount]:
     """A fresh embedded account with the guard deployed (policy: the template's defaults)."""
-    from ict_guard.ledger import KEY_PREFIX
-    from ict_guard.runtime import job_guard_runtime
     from moto import mock_aws
 
     from functions.job_guard.app import lambda_handler
+    from ict_guard.ledger import KEY_PREFIX
+    from ict_guard.runtime import job_guard_runtime
     from sandbox import sagemaker_extension
     from sandbox.environment import GuardSandbox, provision
 
@@ -237,7 +237,6 @@ def seed_completed_training_jobs(
     account: BenchAccount, count: int, *, start: int = 0, ledger_every: int = 10
 ) -> None:
     from ict_guard.ledger import KEY_PREFIX
-
     from sandbox.environment import training_job_request
     from sandbox.sagemaker_extension import EmulatedTrainingJob
 

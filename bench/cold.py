@@ -296,11 +296,10 @@ def _import_profile(
 
 def _record_stop_path(env: Any, function_environment: dict[str, str], start_job: Any) -> Recording:
     """The guard's calls for one stop-path event, recorded in this process against the server."""
-    from ict_guard.ledger import KEY_PREFIX
-    from ict_guard.runtime import job_guard_runtime
-
     from bench.account import LambdaContext
     from functions.job_guard.app import lambda_handler
+    from ict_guard.ledger import KEY_PREFIX
+    from ict_guard.runtime import job_guard_runtime
 
     recorder = CallRecorder(env.table_name, KEY_PREFIX)
     with patched_environ(function_environment), recorder.installed():

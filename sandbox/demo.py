@@ -97,7 +97,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  alert topic {env.topic_arn.split(':')[-1]} -> SQS subscription (to read the alerts), "
               f"idempotency table {env.table_name}, dead-letter queue")
         for rule in rules:
-            print(f"  EventBridge rule {rule.rule_name} -> {rule.function_logical_id} (pattern read from template.yaml)")
+            print(
+                f"  EventBridge rule {rule.rule_name} -> {rule.function_logical_id} (pattern read from template.yaml)"
+            )
 
         scenarios = _scenarios(env, relaunch_name)
         print("\nData scientists start training jobs (each call becomes a CloudTrail event):")
@@ -122,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
             if clone in sandbox.training_job_names():
                 copy = sandbox.describe(clone)
                 clone_text = (f" -> re-launched as {clone} (encryption "
-                              f"{'on' if copy['EnableInterContainerTrafficEncryption'] else 'OFF'}, {copy['TrainingJobStatus']})")
+                              f"{'on' if copy['EnableInterContainerTrafficEncryption'] else 'OFF'}, "
+                              f"{copy['TrainingJobStatus']})")
             found = scenario.expect(sandbox, args.mode)
             if (scenario.name in handled) != scenario.invokes:
                 found.append("the pattern should " + ("" if scenario.invokes else "not ") + "let its event through")
@@ -181,7 +184,10 @@ def _pipeline_step(sandbox: Any, mode: str) -> list[str]:
 
     name = "pipelines-abc123-TrainStep-Xyz"
     execution = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:pipeline/churn/execution/abc123"
-    print(f"\nA SageMaker Pipelines execution starts the training job {name} (step TrainStep, 2 instances, encryption off):")
+    print(
+        f"\nA SageMaker Pipelines execution starts the training job {name} "
+        "(step TrainStep, 2 instances, encryption off):"
+    )
     sandbox.create_training_job(
         name, vpc=False,
         tags={"sagemaker:pipeline-execution-arn": execution, "sagemaker:pipeline-step-name": "TrainStep"},
@@ -200,7 +206,8 @@ def _pipeline_step(sandbox: Any, mode: str) -> list[str]:
     if relaunch_name(name) in sandbox.training_job_names():
         problems.append(f"{name}: re-launched behind the pipeline's back")
     if [(a["action"], a.get("action_needed", False)) for a in alerts] != [want[1:]]:
-        problems.append(f"{name}: alerts {[(a['action'], a.get('action_needed')) for a in alerts]}, expected [{want[1:]}]")
+        got = [(a["action"], a.get("action_needed")) for a in alerts]
+        problems.append(f"{name}: alerts {got}, expected [{want[1:]}]")
     if mode == "relaunch" and alerts and (execution not in alerts[0]["reason"] or alerts[0]["severity"] != "HIGH"):
         problems.append(f"{name}: the alert does not name the pipeline execution with severity HIGH")
     return problems
@@ -265,8 +272,12 @@ def _tuning_job(sandbox: Any, mode: str) -> list[str]:
     if copy_name in sandbox.tuning_job_names():
         copy = sandbox.describe_tuning(copy_name)
         encrypted = copy["TrainingJobDefinition"]["EnableInterContainerTrafficEncryption"]
-        parents = [p["HyperParameterTuningJobName"] for p in copy.get("WarmStartConfig", {}).get("ParentHyperParameterTuningJobs", [])]
-        print(f"  re-launched as {copy_name}: encryption {'on' if encrypted else 'OFF'}, warm start from {parents or 'nothing'}")
+        warm_start = copy.get("WarmStartConfig", {}).get("ParentHyperParameterTuningJobs", [])
+        parents = [p["HyperParameterTuningJobName"] for p in warm_start]
+        print(
+            f"  re-launched as {copy_name}: encryption {'on' if encrypted else 'OFF'}, "
+            f"warm start from {parents or 'nothing'}"
+        )
         if not encrypted or parents:
             problems.append(f"{copy_name}: encrypted={encrypted}, warm-start parents {parents}")
     alerts = [a for a in sandbox.alerts() if a["resource"]["name"] == name]
@@ -276,7 +287,9 @@ def _tuning_job(sandbox: Any, mode: str) -> list[str]:
             print(f"    note: {note}")
     if mode == "relaunch" and not any("starts its search over" in n for a in alerts for n in a.get("notes", [])):
         problems.append(f"{name}: the alert does not say the copy starts its search over")
-    want_status = {"relaunch": ("Stopping", "Stopped"), "stop": ("Stopping", "Stopped"), "notify": ("InProgress",)}[mode]
+    want_status = {
+        "relaunch": ("Stopping", "Stopped"), "stop": ("Stopping", "Stopped"), "notify": ("InProgress",)
+    }[mode]
     if status not in want_status:
         problems.append(f"{name}: {status}")
     if (copy_name in sandbox.tuning_job_names()) != (mode == "relaunch"):
@@ -376,7 +389,9 @@ def _scan_expectations(before: Any, after: Any, mode: str) -> list[str]:
     def running_unencrypted(report: Any) -> set[str]:
         return {row.job.name for row in report.jobs.rows if row.state == "running-unencrypted"}
 
-    problems = [] if running_unencrypted(before) == {"resnet-ddp"} else [f"scan before: {sorted(running_unencrypted(before))}"]
+    problems = (
+        [] if running_unencrypted(before) == {"resnet-ddp"} else [f"scan before: {sorted(running_unencrypted(before))}"]
+    )
     if mode != "notify" and running_unencrypted(after):
         problems.append(f"scan after: still running unencrypted {sorted(running_unencrypted(after))}")
     return problems

@@ -64,7 +64,9 @@ def provision(session: Any, template: dict[str, Any] | None = None) -> GuardEnvi
 
     vpc_id = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
     subnet_ids = [
-        ec2.create_subnet(VpcId=vpc_id, CidrBlock=cidr, AvailabilityZone=f"{session.region_name}{az}")["Subnet"]["SubnetId"]
+        ec2.create_subnet(
+            VpcId=vpc_id, CidrBlock=cidr, AvailabilityZone=f"{session.region_name}{az}"
+        )["Subnet"]["SubnetId"]
         for cidr, az in (("10.20.1.0/24", "a"), ("10.20.2.0/24", "b"))
     ]
     bare = ec2.create_security_group(GroupName="training-nodes", Description="training nodes", VpcId=vpc_id)["GroupId"]
@@ -306,7 +308,9 @@ class GuardSandbox:
 
     def tuning_job_names(self) -> list[str]:
         pages = self.sagemaker.get_paginator("list_hyper_parameter_tuning_jobs").paginate()
-        return sorted(s["HyperParameterTuningJobName"] for page in pages for s in page["HyperParameterTuningJobSummaries"])
+        return sorted(
+            s["HyperParameterTuningJobName"] for page in pages for s in page["HyperParameterTuningJobSummaries"]
+        )
 
     def deliver(self) -> list[Any]:
         """Run the function for every event the rules routed to it, until none is left
@@ -336,7 +340,9 @@ class GuardSandbox:
     def dead_letters(self) -> list[dict[str, Any]]:
         records = []
         while True:
-            messages = self.sqs.receive_message(QueueUrl=self.env.dead_letter_queue_url, MaxNumberOfMessages=10).get("Messages", [])
+            messages = self.sqs.receive_message(
+                QueueUrl=self.env.dead_letter_queue_url, MaxNumberOfMessages=10
+            ).get("Messages", [])
             if not messages:
                 return records
             for message in messages:

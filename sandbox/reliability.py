@@ -545,7 +545,9 @@ def _refused_verdict(
     if copies:
         return Verdict.BAD_COPY, f"a refused copy exists: {copies}"
     if status == "InProgress":
-        return (Verdict.DEAD_LETTERED_UNTOUCHED, "") if dead_lettered else (Verdict.LOST, "not stopped, not dead-lettered")
+        if dead_lettered:
+            return (Verdict.DEAD_LETTERED_UNTOUCHED, "")
+        return (Verdict.LOST, "not stopped, not dead-lettered")
     refusals = [a for a in alerts if a["action"] == "failed" and a.get("action_needed") and a.get("relaunch_request")]
     if refusals:
         return Verdict.REFUSED_SETTLED, ""

@@ -544,7 +544,9 @@ def _as_utc(value: Any) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _list_jobs(self: SageMakerResponse, kind: _JobKind, summary: Callable[[Any], dict[str, Any]], key: str) -> ActionResult:
+def _list_jobs(
+    self: SageMakerResponse, kind: _JobKind, summary: Callable[[Any], dict[str, Any]], key: str
+) -> ActionResult:
     """List* as SageMaker answers it: filters first, then one page of MaxResults (default 10,
     at most 100), so the number of calls follows the matching jobs, not the account's history.
     (moto pages first and filters each page, and mixes naive and aware times.)"""
@@ -562,7 +564,10 @@ def _list_jobs(self: SageMakerResponse, kind: _JobKind, summary: Callable[[Any],
     jobs.sort(key=lambda job: (_as_utc(job.creation_time), getattr(job, kind.name_attribute)), reverse=descending)
     max_results = int(self._get_param("MaxResults") or 10)
     if not 1 <= max_results <= 100:
-        raise ValidationError(f"Value '{max_results}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 100")
+        raise ValidationError(
+            f"Value '{max_results}' at 'maxResults' failed to satisfy constraint: "
+            "Member must have value less than or equal to 100"
+        )
     start = int(self._get_param("NextToken") or 0)
     page = jobs[start : start + max_results]
     result: dict[str, Any] = {key: [summary(job) for job in page]}

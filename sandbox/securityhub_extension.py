@@ -61,7 +61,9 @@ def _batch_import_findings(
             problem = "Finding must contain at least one resource in the Resources array"
         elif data.get("AwsAccountId") != self.account_id:
             problem = "AwsAccountId must be the account that imports the finding"
-        elif data.get("ProductArn") != f"arn:aws:securityhub:{self.region_name}:{self.account_id}:product/{self.account_id}/default":
+        elif data.get("ProductArn") != (
+            f"arn:aws:securityhub:{self.region_name}:{self.account_id}:product/{self.account_id}/default"
+        ):
             problem = "only the account's default product is emulated"
         if problem:
             failed.append({"Id": finding_id, "ErrorCode": "InvalidInput", "ErrorMessage": problem})

@@ -80,7 +80,11 @@ def seed(session: Any) -> list[str]:
     hardened = {"SecurityGroupIds": [env.second_group_id], "Subnets": env.subnet_ids}
     jobs = [
         ("resnet-ddp", {}, "2 instances, VPC, encryption off: the guard would act"),
-        ("bert-encrypted", {"encrypted": True, "VpcConfig": hardened}, "2 instances, encryption on, its group lacks IPsec rules"),
+        (
+            "bert-encrypted",
+            {"encrypted": True, "VpcConfig": hardened},
+            "2 instances, encryption on, its group lacks IPsec rules",
+        ),
         ("smoke-test", {"instance_count": 1}, "1 instance, encryption off: left alone"),
         ("exempt-benchmark", {"tags": {"ict-guard:exempt": "true"}}, "encryption off, tagged ict-guard:exempt=true"),
     ]

@@ -98,7 +98,7 @@ _EXCLUSIVE_WITH_INSTANCE_PREFERENCES = ("InstanceType", "InstanceGroups", "Insta
 # and .SelectedInstanceCount today; ProcessingClusterConfig has the same for CreateProcessingJob).
 # Matched on the documentation with its HTML tags removed.
 READ_ONLY_DOCUMENTATION = re.compile(
-    r"\bread-only\b[^.]*?\b(?:isn't|isn’t|is not|not) accepted in "
+    r"\bread-only\b[^.]*?\b(?:isn't|isn\u2019t|is not|not) accepted in "  # \u2019: a curly apostrophe
     r"(?P<operation>Create\w+) requests",
     re.IGNORECASE,
 )

@@ -3,10 +3,13 @@
 The demo and the tests never copy a pattern or a key schema by hand; they read them here, so a
 wrong pattern in template.yaml fails locally the same way it would fail in AWS.
 
-CloudFormation's short-form tags (``!Ref``, ``!Sub``, ``!GetAtt`` ...) become their long forms
-(``{"Ref": ...}``, ``{"Fn::Sub": ...}``, ``{"Fn::GetAtt": [resource, attribute]}``), exactly as
-CloudFormation reads them. Nothing is resolved: values that are intrinsic functions stay dicts,
-and the helpers below refuse them where a plain value is needed.
+The file is read by cfn-lint's own YAML loader (the one `sam validate --lint` runs): CloudFormation's
+short-form tags (``!Ref``, ``!Sub``, ``!GetAtt`` ...) become their long forms (``{"Ref": ...}``,
+``{"Fn::Sub": ...}``, ``{"Fn::GetAtt": [resource, attribute]}``), exactly as CloudFormation reads
+them; so does an unknown ``!Name`` (``Fn::Name``), which cfn-lint's rules then report. Its maps,
+lists and strings are cfn-lint's nodes (subclasses of dict, list and str that remember their line):
+they compare equal to plain values and serialise as them. Nothing is resolved: values that are
+intrinsic functions stay dicts, and the helpers below refuse them where a plain value is needed.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
+from cfnlint.decode import cfn_yaml
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -32,50 +35,21 @@ SERVERLESS_FUNCTION = "AWS::Serverless::Function"
 # SAM's two names for an EventBridge rule event source; both take Pattern and EventBusName.
 _RULE_EVENT_TYPES = frozenset({"EventBridgeRule", "CloudWatchEvent"})
 
-# Short-form tag -> long-form key (!Ref and !Condition keep their names, the rest are Fn::).
-_FN_NAMES = (
-    "Sub", "GetAtt", "If", "Equals", "Not", "And", "Or", "Select", "Join", "Split", "FindInMap",
-    "Base64", "ImportValue", "GetAZs", "Cidr",
-)  # fmt: skip
-_FN_TAGS = {"Ref": "Ref", "Condition": "Condition", **{name: f"Fn::{name}" for name in _FN_NAMES}}
-_INTRINSIC_KEYS = frozenset(_FN_TAGS.values())
+# The long-form keys of intrinsic functions: Ref and Condition, and every Fn:: (a short-form tag
+# !Name is read as Fn::Name).
+_INTRINSIC_NAMES = frozenset({"Ref", "Condition"})
+_INTRINSIC_PREFIX = "Fn::"
 
 
 class TemplateError(ValueError):
     """template.yaml does not have the shape this module needs."""
 
 
-class _CloudFormationLoader(yaml.SafeLoader):
-    """A safe loader that also understands CloudFormation's short-form intrinsic functions."""
-
-
-def _construct_intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> Any:
-    key = _FN_TAGS.get(tag_suffix)
-    if key is None:
-        raise yaml.constructor.ConstructorError(
-            None, None, f"unknown CloudFormation tag !{tag_suffix}", node.start_mark
-        )
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-        if key == "Fn::GetAtt":
-            # !GetAtt Resource.Attribute; the attribute itself may contain dots (Outputs.Name).
-            resource, _, attribute = str(value).partition(".")
-            value = [resource, attribute]
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    return {key: value}
-
-
-_CloudFormationLoader.add_multi_constructor("!", _construct_intrinsic)
-
-
 def load_template(path: str | Path | None = None) -> dict[str, Any]:
-    """Read template.yaml (or `path`) into plain dicts and lists, intrinsics in long form."""
+    """Read template.yaml (or `path`) with cfn-lint's loader: dicts, lists and strings (cfn-lint's
+    subclasses of them), intrinsics in long form."""
     source = Path(path) if path is not None else TEMPLATE_PATH
-    with source.open(encoding="utf-8") as handle:
-        document = yaml.load(handle, Loader=_CloudFormationLoader)
+    document = cfn_yaml.load(str(source))
     if not isinstance(document, dict) or not isinstance(document.get("Resources"), dict):
         raise TemplateError(f"{source} has no Resources section")
     return document
@@ -244,7 +218,10 @@ def resources_deployed(
 
 
 def _is_intrinsic(value: Any) -> bool:
-    return isinstance(value, dict) and len(value) == 1 and next(iter(value)) in _INTRINSIC_KEYS
+    if not isinstance(value, dict) or len(value) != 1:
+        return False
+    key = next(iter(value))
+    return key in _INTRINSIC_NAMES or key.startswith(_INTRINSIC_PREFIX)
 
 
 def _require_plain(value: Any, where: str) -> None:

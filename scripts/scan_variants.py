@@ -29,7 +29,7 @@ from typing import Any
 from samtranslator.yaml_helper import yaml_parse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import expand_template  # noqa: E402 - the sibling script, importable once its folder is on the path
+import expand_template
 
 ROOT = Path(__file__).resolve().parent.parent
 

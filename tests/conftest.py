@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,17 +55,13 @@ def lambda_context() -> FakeLambdaContext:
     return FakeLambdaContext()
 
 
-@pytest.fixture(autouse=True)
-def _no_network_for_unit_tests(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
-    """Unit tests are pure: any attempt to open a connection is a bug in the test or the code."""
-    if request.node.get_closest_marker("unit") is None:
-        return
-
-    def refuse(*args, **kwargs):
-        raise RuntimeError("unit tests must not use the network")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Unit tests are pure: pytest-socket disables sockets for them (its `disable_socket` mark), so
+    any attempt to open a connection fails with SocketBlockedError. The other tiers talk to moto's
+    in-process or loopback servers and keep their sockets."""
+    for item in items:
+        if item.get_closest_marker("unit") is not None:
+            item.add_marker(pytest.mark.disable_socket)
 
 
 # -- the reliability suites' figures, at the end of the run ---------------------------------------

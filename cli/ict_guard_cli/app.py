@@ -7,18 +7,18 @@ import json
 import re
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import click
 from botocore.exceptions import BotoCoreError, ClientError
-from ict_guard import __version__
-from ict_guard.jobs import JOB_APIS, JobKind
-from ict_guard.settings import ConfigurationError, RemediationMode, Settings
 from rich.console import Console
 from rich.markup import escape
 
+from ict_guard import __version__
+from ict_guard.jobs import JOB_APIS, JobKind
+from ict_guard.settings import ConfigurationError, RemediationMode, Settings
 from ict_guard_cli import ExitCode
 from ict_guard_cli import guardrail as guardrails
 from ict_guard_cli.session import AwsContext, CliError, explain_aws_error
@@ -89,13 +89,20 @@ class GuardCommandGroup(click.Group):
     """Turns AWS and configuration failures into one message and an exit code; --debug shows
     the traceback as well. Usage errors are one line too, and always exit 2."""
 
-    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **kwargs: Any,
+    ) -> Any:
         if not standalone_mode:
-            return super().main(*args, standalone_mode=False, **kwargs)
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **kwargs)
         try:
             # Not standalone, so that click's usage errors (three lines: usage, hint, error)
             # reach us; `ctx.exit(code)` comes back as the return value.
-            result = super().main(*args, standalone_mode=False, **kwargs)
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **kwargs)
         except click.UsageError as exc:
             where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
             _print_error(Options(), CliError(exc.format_message() + where, ExitCode.USAGE))
@@ -270,7 +277,10 @@ def parse_since(value: str, now: dt.datetime) -> dt.datetime:
     "--since",
     default="7d",
     show_default=True,
-    help="Also audit jobs created this far back that are no longer running (7d, 12h, 2w, or a date); running jobs are always audited.",
+    help=(
+        "Also audit jobs created this far back that are no longer running (7d, 12h, 2w, or a date); "
+        "running jobs are always audited."
+    ),
 )
 @click.option(
     "--kind",
@@ -543,4 +553,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -2,8 +2,8 @@
 
 The decision comes from `ict_guard.remediation.evaluate_job`, the function the deployed job guard
 runs (Describe*, ListTags, the ledger for an ended job, `policy.decide`); the steps are the plan
-the guard itself builds (`ict_guard.plan.plan_remediation`), copy preflight included. The security-group check is `missing_ipsec_rules`, the
-coverage test the repair uses.
+the guard itself builds (`ict_guard.plan.plan_remediation`), copy preflight included. The
+security-group check is `missing_ipsec_rules`, the coverage test the repair uses.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
+
 from ict_guard.errors import JobGone, error_code
 from ict_guard.jobs import JOB_APIS, JobKind
 from ict_guard.ledger import LedgerEntry, RemediationLedger
@@ -30,7 +31,6 @@ from ict_guard.ports import BotoSageMakerJobs
 from ict_guard.remediation import Evaluation, JobRef, describe_job, evaluate_job
 from ict_guard.security_groups import RuleNeed, missing_ipsec_rules
 from ict_guard.settings import Settings
-
 from ict_guard_cli import ExitCode
 from ict_guard_cli.session import AwsContext, CliError, explain_aws_error
 

@@ -6,7 +6,6 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from ict_guard.jobs import JobKind
 from rich import box
 from rich.console import Console
 from rich.markup import escape
@@ -20,6 +19,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from ict_guard.jobs import JobKind
 from ict_guard_cli.explain import Explanation
 from ict_guard_cli.scan import ScanReport
 from ict_guard_cli.trails import describe_trail
@@ -224,7 +224,8 @@ def _print_stack(console: Console, report: ScanReport) -> None:
             )
         for queue in stack.dead_letter_queues:
             console.print(
-                f"  {OK if not queue['depth'] else FAIL} dead-letter queue {queue['logical_id']}: {queue['depth']} message(s)"
+                f"  {OK if not queue['depth'] else FAIL} dead-letter queue {queue['logical_id']}: "
+                f"{queue['depth']} message(s)"
             )
         for alarm in stack.alarms:
             console.print(
@@ -284,7 +285,8 @@ def print_explanation(console: Console, explanation: Explanation, indent: str = 
         p(f"  tag ict-guard:remediation={escape(job.remediation_tag)}")
     if evaluation.entry is not None:
         p(
-            f"  ledger: intent {evaluation.entry.intent.value}, {'settled' if evaluation.entry.settled else 'unfinished'}"
+            f"  ledger: intent {evaluation.entry.intent.value}, "
+            f"{'settled' if evaluation.entry.settled else 'unfinished'}"
         )
     p(f"  [dim]policy from {escape(explanation.settings_source)}[/]")
     style = "green" if not explanation.acts else "red"

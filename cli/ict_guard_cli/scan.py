@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
+
 from ict_guard import __version__
 from ict_guard.errors import JobGone, error_code
 from ict_guard.jobs import JOB_APIS, Job, JobKind
@@ -25,7 +26,6 @@ from ict_guard.preflight import workload_refusals
 from ict_guard.remediation import describe_job, list_job_tags
 from ict_guard.security_groups import RuleNeed, missing_ipsec_rules
 from ict_guard.settings import Settings, UnrelaunchableJobAction
-
 from ict_guard_cli import ExitCode
 from ict_guard_cli.session import AwsContext, explain_aws_error
 from ict_guard_cli.stack import StackAudit, audit_stack, locate_stack
@@ -51,7 +51,10 @@ class Progress(Protocol):
 
 class NoProgress:
     def phase(self, description: str, total: int | None = None) -> Callable[[int], None]:
-        return lambda advance=1: None
+        def ignore(advance: int = 1) -> None:
+            return None
+
+        return ignore
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,13 @@ from __future__ import annotations
 import difflib
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.parsers import ResponseParserError
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -26,10 +26,11 @@ from botocore.exceptions import (
     SSOError,
     TokenRetrievalError,
 )
+from botocore.parsers import ResponseParserError
+
 from ict_guard import __version__
 from ict_guard.aws import RETRY_CONFIG
 from ict_guard.errors import error_code
-
 from ict_guard_cli import ExitCode
 
 # The guard's retry policy (standard mode, 5 attempts: List/Describe calls of a large account
@@ -237,8 +238,11 @@ class AwsContext:
     def client(self, service: str, region: str | None = None) -> Any:
         key = (service, region or self.region_name)
         if key not in self._clients:
+            # One cache for every service the CLI reads: its clients are untyped (`Any`), not the
+            # stubs' one overload per literal service name.
+            create: Callable[..., Any] = self.session.client
             try:
-                self._clients[key] = self.session.client(
+                self._clients[key] = create(
                     service, region_name=key[1], endpoint_url=self.endpoint_url, config=CLI_CONFIG
                 )
             except ValueError as exc:  # AWS_ENDPOINT_URL(_<SERVICE>) without a scheme

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
-from ict_guard.errors import error_code
 
+from ict_guard.errors import error_code
 from ict_guard_cli.session import AwsContext, explain_aws_error
 
 DEFAULT_STACK_NAME = "sagemaker-ict-guard"  # samconfig.toml's default environment

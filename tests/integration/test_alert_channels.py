@@ -59,7 +59,9 @@ def test_a_relaunch_is_a_chat_card_and_an_archived_finding(sandbox, channels):
     assert alert["action"] == "relaunched" and alert["encrypted"] is False
     (card,) = channels.chat()
     assert card["version"] == "1.0" and card["source"] == "custom"
-    assert card["content"]["title"].endswith("Re-launched training job train-chat with encryption; the unencrypted run is stopped")
+    assert card["content"]["title"].endswith(
+        "Re-launched training job train-chat with encryption; the unencrypted run is stopped"
+    )
     assert card["metadata"]["eventType"] == "relaunched"
 
     (finding,) = channels.findings()

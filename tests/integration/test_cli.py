@@ -14,14 +14,14 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 from click.testing import CliRunner
+from moto import mock_aws
+from moto.sagemaker.models import sagemaker_backends
+
 from ict_guard.clone import relaunch_name
 from ict_guard_cli import ExitCode
 from ict_guard_cli.app import cli
 from ict_guard_cli.session import AwsContext
 from ict_guard_cli.stack import samconfig_stack_names
-from moto import mock_aws
-from moto.sagemaker.models import sagemaker_backends
-
 from sandbox import sagemaker_extension
 
 pytestmark = pytest.mark.integration

@@ -15,10 +15,11 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from click.testing import CliRunner
+from moto import mock_aws
+
 from ict_guard_cli import ExitCode
 from ict_guard_cli.app import cli
 from ict_guard_cli.session import AwsContext
-from moto import mock_aws
 
 pytestmark = pytest.mark.integration
 

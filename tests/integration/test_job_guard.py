@@ -46,7 +46,7 @@ def test_relaunch_mode_stops_repairs_relaunches_and_alerts_once(sandbox):
     assert ingress_ipsec(bare) == [("50", -1), ("udp", 500)]
     assert {t["Key"]: t["Value"] for t in bare["Tags"]}["ict-guard:managed"] == "true"
     second = sandbox.group(sandbox.env.second_group_id)
-    assert second["IpPermissions"] == [] and "Tags" not in second or not second.get("Tags")
+    assert (second["IpPermissions"] == [] and "Tags" not in second) or not second.get("Tags")
 
     alerts = sandbox.alerts()
     assert [a["action"] for a in alerts] == ["relaunched"]
@@ -241,9 +241,10 @@ def test_malformed_events_are_dropped_with_a_reason_and_a_metric(sandbox, lambda
 
 def captured_event(sandbox, name):
     sandbox.create_training_job(name)
-    messages = sandbox.sqs.receive_message(QueueUrl=sandbox.env.target_queue_urls["JobGuardFunction"], MaxNumberOfMessages=10)["Messages"]
+    queue_url = sandbox.env.target_queue_urls["JobGuardFunction"]
+    messages = sandbox.sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
     assert len(messages) == 1
-    sandbox.sqs.delete_message(QueueUrl=sandbox.env.target_queue_urls["JobGuardFunction"], ReceiptHandle=messages[0]["ReceiptHandle"])
+    sandbox.sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=messages[0]["ReceiptHandle"])
     return json.loads(messages[0]["Body"])
 
 
@@ -310,7 +311,9 @@ def test_a_failure_after_the_stop_is_alerted_and_the_retry_finishes_the_relaunch
 
 
 @pytest.mark.parametrize("crash_before", ["AddTags", "CreateTrainingJob"])
-def test_a_function_that_dies_after_the_stop_is_finished_by_its_retry(sandbox, configure, lambda_context, crash_before, inject):
+def test_a_function_that_dies_after_the_stop_is_finished_by_its_retry(
+    sandbox, configure, lambda_context, crash_before, inject
+):
     """A crash (timeout, out of memory) leaves no exception handler to run: nothing is
     cleaned up, the job is Stopped and may carry no tag. The retry must still re-launch it."""
     from functions.job_guard.app import lambda_handler

@@ -34,7 +34,9 @@ def queued(sandbox):
 
 
 def test_an_xgboost_job_found_by_the_sweep_is_copied_without_the_metrics_sagemaker_filled_in(sandbox, lambda_context):
-    sandbox.create_training_job("xgb-churn", AlgorithmSpecification={"TrainingImage": XGBOOST, "TrainingInputMode": "File"})
+    sandbox.create_training_job(
+        "xgb-churn", AlgorithmSpecification={"TrainingImage": XGBOOST, "TrainingInputMode": "File"}
+    )
     assert sandbox.describe("xgb-churn")["AlgorithmSpecification"]["MetricDefinitions"]  # filled in
     queued(sandbox)  # the CloudTrail event is lost: no hint about what the caller sent
     sweeper_runtime.cache_clear()

@@ -18,8 +18,15 @@ pytestmark = pytest.mark.integration
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 SCHEDULED = {
-    "version": "0", "id": "sched-1", "detail-type": "Scheduled Event", "source": "aws.events",
-    "account": ACCOUNT, "time": "2026-11-26T10:00:00Z", "region": REGION, "resources": [], "detail": {},
+    "version": "0",
+    "id": "sched-1",
+    "detail-type": "Scheduled Event",
+    "source": "aws.events",
+    "account": ACCOUNT,
+    "time": "2026-11-26T10:00:00Z",
+    "region": REGION,
+    "resources": [],
+    "detail": {},
 }
 
 
@@ -48,7 +55,12 @@ def test_a_lost_event_is_caught_by_the_next_sweep(sandbox, lambda_context, capsy
     lose_events(sandbox)
 
     report = sweeper_handler(SCHEDULED, lambda_context)
-    assert report["listed"] == {"hyper-parameter-tuning-job": 0, "training-job": 2, "stopped-hyper-parameter-tuning-job": 0, "stopped-training-job": 0}
+    assert report["listed"] == {
+        "hyper-parameter-tuning-job": 0,
+        "training-job": 2,
+        "stopped-hyper-parameter-tuning-job": 0,
+        "stopped-training-job": 0,
+    }
     assert report["caught"] == ["training-job/lost-1"]
     assert relaunch_name("lost-1") in sandbox.training_job_names()
     (alert,) = sandbox.alerts()
@@ -79,7 +91,12 @@ def test_finished_and_old_jobs_are_not_listed(sandbox, lambda_context, monkeypat
     sagemaker_extension.complete_training_job(ACCOUNT, REGION, "done-1")
     lose_events(sandbox)
     report = sweeper_handler(SCHEDULED, lambda_context)
-    assert report["listed"] == {"hyper-parameter-tuning-job": 0, "training-job": 0, "stopped-hyper-parameter-tuning-job": 0, "stopped-training-job": 0}
+    assert report["listed"] == {
+        "hyper-parameter-tuning-job": 0,
+        "training-job": 0,
+        "stopped-hyper-parameter-tuning-job": 0,
+        "stopped-training-job": 0,
+    }
 
 
 def test_a_tuning_job_and_its_training_jobs_are_remediated_once(sandbox, lambda_context):
@@ -135,7 +152,9 @@ def test_one_failing_job_does_not_stop_the_sweep_and_is_raised_at_the_end(sandbo
 def test_listing_cost_follows_running_jobs_not_history(sandbox, configure, lambda_context):
     runtime = configure()
     calls = []
-    runtime.clients.sagemaker.meta.events.register("before-call.sagemaker.ListTrainingJobs", lambda **_: calls.append(1))
+    runtime.clients.sagemaker.meta.events.register(
+        "before-call.sagemaker.ListTrainingJobs", lambda **_: calls.append(1)
+    )
     sandbox.create_training_job("run-1", encrypted=True, vpc=False)
     lose_events(sandbox)
     sweeper_handler(SCHEDULED, lambda_context)
@@ -215,7 +234,7 @@ def test_two_overlapping_sweeps_remediate_each_job_once(sandbox, lambda_context)
         start.wait()
         try:
             reports[index] = runtimes[index].handle({**SCHEDULED, "id": f"sched-{index}"}, context)
-        except BaseException as exc:  # noqa: BLE001 - reported below with the test's assertion
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=sweep, args=(i,)) for i in range(2)]
@@ -231,7 +250,9 @@ def test_two_overlapping_sweeps_remediate_each_job_once(sandbox, lambda_context)
     for name in names:
         assert sandbox.describe(name)["TrainingJobStatus"] in {"Stopping", "Stopped"}
     alerts = sandbox.alerts()
-    assert sorted(a["resource"]["name"] for a in alerts) == sorted(names), [(a["resource"]["name"], a["action"], a.get("event_id")) for a in alerts]
+    assert sorted(a["resource"]["name"] for a in alerts) == sorted(names), [
+        (a["resource"]["name"], a["action"], a.get("event_id")) for a in alerts
+    ]
     assert {a["action"] for a in alerts} == {"relaunched"}
     # Each job was caught (remediated, not replayed from the record) by exactly one sweep.
     caught = [key for r in reports for key in r["caught"]]

@@ -25,7 +25,9 @@ def copy_name(name):
 
 
 def definitions(described):
-    return [described["TrainingJobDefinition"]] if "TrainingJobDefinition" in described else described["TrainingJobDefinitions"]
+    if "TrainingJobDefinition" in described:
+        return [described["TrainingJobDefinition"]]
+    return described["TrainingJobDefinitions"]
 
 
 def test_unencrypted_tuning_job_is_stopped_repaired_and_relaunched_warm(sandbox):
@@ -43,7 +45,9 @@ def test_unencrypted_tuning_job_is_stopped_repaired_and_relaunched_warm(sandbox)
     assert copy["HyperParameterTuningJobStatus"] == "InProgress"
     assert all(d["EnableInterContainerTrafficEncryption"] for d in definitions(copy))
     assert copy["HyperParameterTuningJobConfig"] == original["HyperParameterTuningJobConfig"]
-    for field in ("StaticHyperParameters", "HyperParameterRanges", "InputDataConfig", "VpcConfig", "ResourceConfig", "RoleArn"):
+    for field in (
+        "StaticHyperParameters", "HyperParameterRanges", "InputDataConfig", "VpcConfig", "ResourceConfig", "RoleArn"
+    ):
         assert copy["TrainingJobDefinition"][field] == original["TrainingJobDefinition"][field], field
     assert "WarmStartConfig" not in copy  # a warm start from the unencrypted original is refused
     assert sandbox.tuning_tags(name) == {"team": "vision", "ict-guard:relaunched-from": "resnet-hpo"}
@@ -88,7 +92,10 @@ def test_encrypted_tuning_job_without_vpc_never_reaches_the_function(sandbox):
 def test_an_existing_warm_start_is_dropped_and_the_alert_names_its_parents(sandbox):
     sandbox.create_tuning_job("earlier-hpo", vpc=False)
     sagemaker_extension.complete_tuning_job(ACCOUNT, REGION, "earlier-hpo")
-    warm = {"ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": "earlier-hpo"}], "WarmStartType": "TRANSFER_LEARNING"}
+    warm = {
+        "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": "earlier-hpo"}],
+        "WarmStartType": "TRANSFER_LEARNING",
+    }
     sandbox.create_tuning_job("next-hpo", WarmStartConfig=warm)
     sandbox.deliver()
     copy = sandbox.describe_tuning(copy_name("next-hpo"))
@@ -181,7 +188,9 @@ def test_a_burst_of_child_events_remediates_the_parent_once_and_no_child(sandbox
     assert [a["action"] for a in sandbox.alerts()] == ["relaunched"]
 
 
-def test_a_crash_while_creating_the_tuning_copy_is_finished_by_the_state_change(sandbox, configure, inject, lambda_context):
+def test_a_crash_while_creating_the_tuning_copy_is_finished_by_the_state_change(
+    sandbox, configure, inject, lambda_context
+):
     from functions.job_guard.app import lambda_handler
 
     class Crash(BaseException):

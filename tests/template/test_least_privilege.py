@@ -58,7 +58,9 @@ def _role(template: dict[str, Any], function: str) -> dict[str, Any]:
 
 def _role_statements(template: dict[str, Any], function: str) -> list[dict[str, Any]]:
     role = _role(template, function)["Properties"]
-    documents = [template["Resources"][a["Ref"]]["Properties"]["PolicyDocument"] for a in role.get("ManagedPolicyArns", [])]
+    documents = [
+        template["Resources"][a["Ref"]]["Properties"]["PolicyDocument"] for a in role.get("ManagedPolicyArns", [])
+    ]
     documents += [p["PolicyDocument"] for p in role.get("Policies", [])]
     return [s for d in documents for s in _statements(d)]
 
@@ -158,7 +160,9 @@ def test_security_group_writes_are_limited_to_the_repairable_vpcs(
     writes = 0
     for function in ("JobGuardFunction", "SecurityGroupGuardFunction"):
         for statement in _role_statements(template, function):
-            ec2_writes = [a for a in _list(statement["Action"]) if a.startswith("ec2:") and not a.startswith("ec2:Describe")]
+            ec2_writes = [
+                a for a in _list(statement["Action"]) if a.startswith("ec2:") and not a.startswith("ec2:Describe")
+            ]
             if not ec2_writes:
                 continue
             writes += len(ec2_writes)
@@ -216,9 +220,14 @@ def test_topics_and_queue_refuse_requests_without_tls(
         }
     ]
     # Every topic and queue of the template has such a policy.
-    covered = {_list(r["Properties"].get("Topics") or r["Properties"].get("Queues"))[0]["Ref"]
-               for r in template["Resources"].values() if r["Type"] in {"AWS::SNS::TopicPolicy", "AWS::SQS::QueuePolicy"}}
-    assert covered == set(resources_of_type(template, "AWS::SNS::Topic")) | set(resources_of_type(template, "AWS::SQS::Queue"))
+    covered = {
+        _list(r["Properties"].get("Topics") or r["Properties"].get("Queues"))[0]["Ref"]
+        for r in template["Resources"].values()
+        if r["Type"] in {"AWS::SNS::TopicPolicy", "AWS::SQS::QueuePolicy"}
+    }
+    assert covered == set(resources_of_type(template, "AWS::SNS::Topic")) | set(
+        resources_of_type(template, "AWS::SQS::Queue")
+    )
 
 
 def _service_statements(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -227,7 +236,11 @@ def _service_statements(template: dict[str, Any]) -> Iterator[tuple[str, dict[st
         for key in ("PolicyDocument", "KeyPolicy"):
             # Key, topic and queue policies (the trail bucket's policy, for CloudTrail, is
             # tested in test_operator_features.py with the User Guide's aws:SourceArn).
-            if key in properties and resource["Type"] in {"AWS::KMS::Key", "AWS::SNS::TopicPolicy", "AWS::SQS::QueuePolicy"}:
+            if key in properties and resource["Type"] in {
+                "AWS::KMS::Key",
+                "AWS::SNS::TopicPolicy",
+                "AWS::SQS::QueuePolicy",
+            }:
                 for statement in _statements(properties[key]):
                     principal = statement.get("Principal")
                     if isinstance(principal, dict) and "Service" in principal and statement["Effect"] == "Allow":
@@ -271,8 +284,10 @@ def test_functions_write_logs_only_to_their_own_log_group(template: dict[str, An
     # No AWS managed policy (AWSLambdaBasicExecutionRole grants logs on "*").
     assert all(set(arn) == {"Ref"} for arn in role["Properties"].get("ManagedPolicyArns", []))
     log_group = properties["LoggingConfig"]["LogGroup"]["Ref"]
-    name = _sub({"Fn::Sub": template["Resources"][log_group]["Properties"]["LogGroupName"]["Fn::Sub"]},
-                {**PSEUDO, "AWS::StackName": "guard"})
+    name = _sub(
+        {"Fn::Sub": template["Resources"][log_group]["Properties"]["LogGroupName"]["Fn::Sub"]},
+        {**PSEUDO, "AWS::StackName": "guard"},
+    )
     logs = [s for s in _role_statements(template, function) if any(a.startswith("logs:") for a in _list(s["Action"]))]
     assert [sorted(_list(s["Action"])) for s in logs] == [["logs:CreateLogStream", "logs:PutLogEvents"]]
     resources = [_sub(r, {**PSEUDO, log_group: name}) for r in logs[0]["Resource"]]
@@ -335,7 +350,10 @@ def _rule_holds(template: dict[str, Any], rule: Mapping[str, Any], parameters: M
         ({}, True),
         ({"AlertEmail": "sec@example.com"}, True),
         ({"ExistingAlertTopicArn": "arn:aws:sns:us-east-1:111122223333:central"}, True),
-        ({"ExistingAlertTopicArn": "arn:aws:sns:us-east-1:111122223333:central", "AlertEmail": "sec@example.com"}, False),
+        (
+            {"ExistingAlertTopicArn": "arn:aws:sns:us-east-1:111122223333:central", "AlertEmail": "sec@example.com"},
+            False,
+        ),
     ],
 )
 def test_an_email_for_an_existing_topic_is_refused_before_deploying(
@@ -405,7 +423,7 @@ def test_every_scanner_suppression_gives_its_reason(path: str) -> None:
             suppressed += 1
             # cfn-lint has no reason field: the reason is the YAML comment right above the ID.
             text = (REPO_ROOT / path).read_text(encoding="utf-8")
-            block = text[text.index(f"\n  {logical_id}:\n"):]
+            block = text[text.index(f"\n  {logical_id}:\n") :]
             lines = block[: block.index(f"- {check}")].rstrip().splitlines()
             assert lines[-1].strip().startswith("#") and check in "\n".join(lines[-4:]), (logical_id, check)
     assert suppressed

@@ -145,7 +145,9 @@ def test_security_hub_permission_is_the_providers_import_into_the_accounts_own_p
     (statement,) = _statements(policy)
     assert statement["Effect"] == "Allow" and _actions(statement) == ["securityhub:BatchImportFindings"]
     assert statement["Resource"] == {
-        "Fn::Sub": "arn:${AWS::Partition}:securityhub:${AWS::Region}:${AWS::AccountId}:product/${AWS::AccountId}/default"
+        "Fn::Sub": (
+            "arn:${AWS::Partition}:securityhub:${AWS::Region}:${AWS::AccountId}:product/${AWS::AccountId}/default"
+        )
     }
     assert "Condition" not in statement
     code = (CODE_DIR / "findings.py").read_text(encoding="utf-8")
@@ -179,8 +181,10 @@ def test_alert_topic_condition_paths(
     template: dict[str, Any], parameters: dict[str, str], creates_topic: bool, key_policy: bool
 ) -> None:
     deployed = resources_deployed(template, parameters)
-    assert {"AlertTopic", "AlertTopicKey", "AlertTopicPolicy"} <= set(deployed) if creates_topic else not (
-        {"AlertTopic", "AlertTopicKey", "AlertTopicPolicy"} & set(deployed)
+    assert (
+        {"AlertTopic", "AlertTopicKey", "AlertTopicPolicy"} <= set(deployed)
+        if creates_topic
+        else not ({"AlertTopic", "AlertTopicKey", "AlertTopicPolicy"} & set(deployed))
     )
     assert ("ExistingAlertTopicKeyPolicy" in deployed) is key_policy
     for function in _functions(template):
@@ -312,7 +316,13 @@ def test_dashboard_covers_evaluations_actions_failures_queue_and_sweeper(templat
     assert "SweeperCatches" in names
     queue = [m for m in _dashboard_metrics(template) if m[0] == "AWS/SQS"]
     assert queue == [
-        ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "<DeadLetterQueue.QueueName>", {"label": "messages"}]
+        [
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            "QueueName",
+            "<DeadLetterQueue.QueueName>",
+            {"label": "messages"},
+        ]
     ]
     errors = {m[3] for m in _dashboard_metrics(template) if m[:2] == ["AWS/Lambda", "Errors"]}
     assert errors == {f"<{f}>" for f in _functions(template)}

@@ -16,6 +16,8 @@ from typing import Any
 import boto3
 import pytest
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+from moto import mock_aws
+
 from ict_guard.events import TUNING_STATE_CHANGE
 from ict_guard.jobs import JOB_APIS_BY_EVENT, MANAGED_TAG, REMEDIATION_TAG, RemediationTag
 from ict_guard.ledger import KEY_PREFIX, RemediationLedger
@@ -23,8 +25,6 @@ from ict_guard.policy import Intent
 from ict_guard.rule_changes import RULE_CHANGE_DIRECTIONS
 from ict_guard.runtime import IDEMPOTENCY_EXPIRY_SECONDS
 from ict_guard.settings import RemediationMode, Settings
-from moto import mock_aws
-
 from sandbox.template import (
     REPO_ROOT,
     SERVERLESS_FUNCTION,
@@ -49,9 +49,7 @@ CONTRACT_ENVIRONMENT = {
     "IDEMPOTENCY_TABLE_NAME",
     "UNRELAUNCHABLE_JOB_ACTION",
 }
-ALERT_TOPIC = {
-    "Fn::If": ["CreateAlertTopic", {"Ref": "AlertTopic"}, {"Ref": "ExistingAlertTopicArn"}]
-}
+ALERT_TOPIC = {"Fn::If": ["CreateAlertTopic", {"Ref": "AlertTopic"}, {"Ref": "ExistingAlertTopicArn"}]}
 DLQ_ARN = {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
 # ec2:Vpc values: every VPC the account owns in the region, or the listed VPC IDs.
 REPAIRABLE_VPCS = {
@@ -161,9 +159,7 @@ def _imported_top_level_modules(path: Path) -> set[str]:
         if isinstance(node, ast.Import):
             modules.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
-            assert node.level == 0, (
-                f"{path}: relative import (Lambda loads handlers as top-level modules)"
-            )
+            assert node.level == 0, f"{path}: relative import (Lambda loads handlers as top-level modules)"
             modules.add(str(node.module).split(".")[0])
     return modules
 
@@ -190,9 +186,7 @@ def test_handlers_exist_where_template_points(template: dict[str, Any]) -> None:
 def test_deployed_code_imports_only_what_lambda_provides(template: dict[str, Any]) -> None:
     """Nothing is built before deploy: a handler sees its CodeUri folder, the stdlib, the runtime's
     boto3, the Powertools layer and our layer's packages, and nothing else."""
-    layer_root = (
-        REPO_ROOT / template["Resources"]["IctGuardLayer"]["Properties"]["ContentUri"] / "python"
-    )
+    layer_root = REPO_ROOT / template["Resources"]["IctGuardLayer"]["Properties"]["ContentUri"] / "python"
     layer_packages = {p.name for p in layer_root.iterdir() if (p / "__init__.py").is_file()}
     allowed = set(sys.stdlib_module_names) | RUNTIME_PACKAGES | layer_packages
     sources = list(layer_root.rglob("*.py"))
@@ -268,9 +262,7 @@ def test_parameter_defaults_make_the_settings_defaults(template: dict[str, Any])
     assert settings.exempt_tag_key == defaults.exempt_tag_key
     assert settings.repair_security_groups == defaults.repair_security_groups
     assert settings.unrelaunchable_job_action == defaults.unrelaunchable_job_action
-    assert sorted(parameters["RemediationMode"]["AllowedValues"]) == sorted(
-        m.value for m in RemediationMode
-    )
+    assert sorted(parameters["RemediationMode"]["AllowedValues"]) == sorted(m.value for m in RemediationMode)
     assert parameters["MinInstanceCount"]["MinValue"] == 1
 
 
@@ -306,9 +298,7 @@ def test_rules_only_let_through_calls_the_guard_can_parse(template: dict[str, An
 def test_security_group_guard_hears_every_call_that_can_drop_a_rule(
     template: dict[str, Any],
 ) -> None:
-    (rule,) = [
-        r for r in event_rules(template) if r.function_logical_id == "SecurityGroupGuardFunction"
-    ]
+    (rule,) = [r for r in event_rules(template) if r.function_logical_id == "SecurityGroupGuardFunction"]
     assert set(rule.pattern["detail"]["eventName"]) == set(RULE_CHANGE_DIRECTIONS)
     assert set(rule.pattern["detail"]) == {"eventSource", "eventName", "errorCode"}
 
@@ -356,28 +346,18 @@ def test_only_actions_without_resource_types_use_every_resource(template: dict[s
             assert set(_actions(statement)) <= WITHOUT_RESOURCE_TYPES, statement
 
 
-@pytest.mark.parametrize(
-    "action", ["sagemaker:CreateTrainingJob", "sagemaker:CreateHyperParameterTuningJob"]
-)
+@pytest.mark.parametrize("action", ["sagemaker:CreateTrainingJob", "sagemaker:CreateHyperParameterTuningJob"])
 def test_jobs_can_only_be_created_encrypted(template: dict[str, Any], action: str) -> None:
-    creating = [
-        s for s in _function_statements(template, "JobGuardFunction") if action in _actions(s)
-    ]
+    creating = [s for s in _function_statements(template, "JobGuardFunction") if action in _actions(s)]
     assert creating
     for statement in creating:
         assert statement["Effect"] == "Allow"
         assert _actions(statement) == [action]
-        assert statement["Condition"] == {
-            "Bool": {"sagemaker:InterContainerTrafficEncryption": "true"}
-        }
+        assert statement["Condition"] == {"Bool": {"sagemaker:InterContainerTrafficEncryption": "true"}}
 
 
 def test_roles_can_only_be_passed_to_sagemaker(template: dict[str, Any]) -> None:
-    passing = [
-        s
-        for s in _function_statements(template, "JobGuardFunction")
-        if "iam:PassRole" in _actions(s)
-    ]
+    passing = [s for s in _function_statements(template, "JobGuardFunction") if "iam:PassRole" in _actions(s)]
     assert passing
     for statement in passing:
         assert _actions(statement) == ["iam:PassRole"]
@@ -387,7 +367,11 @@ def test_roles_can_only_be_passed_to_sagemaker(template: dict[str, Any]) -> None
             "ArnLikeIfExists": {
                 "iam:AssociatedResourceArn": [
                     {"Fn::Sub": "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:training-job/*"},
-                    {"Fn::Sub": "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:hyper-parameter-tuning-job/*"},
+                    {
+                        "Fn::Sub": (
+                            "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:hyper-parameter-tuning-job/*"
+                        )
+                    },
                 ]
             },
         }
@@ -400,9 +384,7 @@ def test_roles_can_only_be_passed_to_sagemaker(template: dict[str, Any]) -> None
 def test_security_group_changes_are_scoped(template: dict[str, Any], function: str) -> None:
     statements = _function_statements(template, function)
     ec2_writes = [
-        s
-        for s in statements
-        if any(a.startswith("ec2:") and not a.startswith("ec2:Describe") for a in _actions(s))
+        s for s in statements if any(a.startswith("ec2:") and not a.startswith("ec2:Describe") for a in _actions(s))
     ]
     assert ec2_writes
     for statement in ec2_writes:
@@ -450,9 +432,7 @@ def test_security_group_guard_has_its_own_role_that_only_restores_managed_groups
 
 
 @pytest.mark.parametrize("function", GUARDS)
-def test_function_can_reach_its_table_topic_and_key(
-    template: dict[str, Any], function: str
-) -> None:
+def test_function_can_reach_its_table_topic_and_key(template: dict[str, Any], function: str) -> None:
     statements = _function_statements(template, function)
     by_action = {a: s for s in statements for a in _actions(s)}
     for action in (
@@ -555,9 +535,7 @@ def test_failures_retry_a_bounded_number_of_times_then_reach_the_queue(
             sources = statement["Condition"]["ArnEquals"]["aws:SourceArn"]
             allowed_sources += sources if isinstance(sources, list) else [sources]
     for rule in event_rules(template):
-        event = template["Resources"][rule.function_logical_id]["Properties"]["Events"][
-            rule.event_name
-        ]
+        event = template["Resources"][rule.function_logical_id]["Properties"]["Events"][rule.event_name]
         assert event["Properties"]["DeadLetterConfig"] == {"Arn": DLQ_ARN}
         retry = event["Properties"]["RetryPolicy"]
         assert retry["MaximumEventAgeInSeconds"] < IDEMPOTENCY_EXPIRY_SECONDS
@@ -612,9 +590,7 @@ def _overrides(text: str) -> dict[str, str]:
 def test_samconfig_watches_first_and_only_prod_enforces() -> None:
     config = tomllib.loads((REPO_ROOT / "samconfig.toml").read_text(encoding="utf-8"))
     modes = {
-        name: _overrides(config[name]["deploy"]["parameters"]["parameter_overrides"]).get(
-            "RemediationMode", "notify"
-        )
+        name: _overrides(config[name]["deploy"]["parameters"]["parameter_overrides"]).get("RemediationMode", "notify")
         for name in config
         if name != "version"
     }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -76,9 +78,29 @@ def test_short_forms_become_long_forms(tmp_path: Path) -> None:
     assert props["Maybe"] == {"Fn::If": ["IsProd", "yes-value", {"Ref": "AWS::NoValue"}]}
 
 
-def test_unknown_tags_are_refused(tmp_path: Path) -> None:
-    with pytest.raises(yaml.constructor.ConstructorError, match="!Bogus"):
-        load_template(write(tmp_path, "Resources:\n  X: !Bogus value\n"))
+def test_unknown_tags_read_as_cloudformation_reads_them(tmp_path: Path) -> None:
+    """cfn-lint's loader, like CloudFormation, reads any `!Name` as `Fn::Name` (the hand-written
+    loader it replaced refused unknown tags; cfn-lint's rules report them instead), and the
+    helpers treat it as an intrinsic where a literal is needed."""
+    template = load_template(write(tmp_path, "Resources:\n  X: !Bogus value\n"))
+    assert template["Resources"]["X"] == {"Fn::Bogus": "value"}
+    with pytest.raises(TemplateError, match=r"Pattern uses Fn::Bogus"):
+        event_rules(_function_template({"Fn::Bogus": "value"}))
+
+
+def test_the_nodes_behave_as_plain_values(tmp_path: Path) -> None:
+    """cfn-lint's nodes subclass dict, list and str: equal, hashable and serialisable as them."""
+    template = load_template(write(tmp_path, SHORT_FORMS))
+    props = template["Resources"]["Thing"]["Properties"]
+    assert isinstance(props, dict) and isinstance(props["Pick"]["Fn::Select"], list)
+    assert json.loads(json.dumps(template)) == template
+    assert copy.deepcopy(template) == template
+    assert {props["Data"]["Fn::Base64"]: 1} == {"hello": 1}
+
+
+def test_yaml_errors_still_raise(tmp_path: Path) -> None:
+    with pytest.raises(yaml.YAMLError):
+        load_template(write(tmp_path, "Resources: [unclosed\n"))
 
 
 def test_a_file_without_resources_is_refused(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ embedded SageMaker's business (sandbox/service_rules.py), tested on moto.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +31,9 @@ ACCOUNT, REGION = "123456789012", "us-east-1"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/service-role/AmazonSageMaker-ExecutionRole-1"
 
 
-def training_job(name: str, *, encrypted: bool = False, instance_count: int = 2, status: str = "InProgress", **extra: Any) -> dict[str, Any]:
+def training_job(
+    name: str, *, encrypted: bool = False, instance_count: int = 2, status: str = "InProgress", **extra: Any
+) -> dict[str, Any]:
     """A DescribeTrainingJob response of a real shape (what the guard reads and copies)."""
     described = {
         "TrainingJobName": name,
@@ -44,7 +46,10 @@ def training_job(name: str, *, encrypted: bool = False, instance_count: int = 2,
         },
         "RoleArn": ROLE,
         "InputDataConfig": [
-            {"ChannelName": "train", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://ml-data/train/"}}}
+            {
+                "ChannelName": "train",
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://ml-data/train/"}},
+            }
         ],
         "OutputDataConfig": {"S3OutputPath": "s3://ml-models/output/"},
         "ResourceConfig": {"InstanceType": "ml.p3.16xlarge", "InstanceCount": instance_count, "VolumeSizeInGB": 100},
@@ -166,7 +171,9 @@ class FakeLedger:
     def record_refusal(self, job_key: str, message: str, relaunch_request: dict[str, Any]) -> None:
         self.calls.append("record_refusal")
         item = self.items.setdefault(job_key, {"intent": Intent.RELAUNCH, "settled": False})
-        item.update(intent=Intent.RELAUNCH, settled=False, refusal=message, relaunch_request=copy.deepcopy(relaunch_request))
+        item.update(
+            intent=Intent.RELAUNCH, settled=False, refusal=message, relaunch_request=copy.deepcopy(relaunch_request)
+        )
 
     def settle(self, job_key: str, outcome: str) -> None:
         self.calls.append("settle")
@@ -182,7 +189,7 @@ class FakeRepairer:
     missing: tuple[RuleNeed, ...] = ()
     repaired: list[tuple[str, ...]] = field(default_factory=list)
 
-    def repair(self, group_ids: tuple[str, ...]) -> RepairResult:
+    def repair(self, group_ids: Sequence[str]) -> RepairResult:
         self.repaired.append(tuple(group_ids))
         return RepairResult(tuple(group_ids), added=[(group_ids[0], need) for need in self.missing])
 
@@ -242,16 +249,19 @@ class GuardUnderTest:
     logger: FakeLogger
 
 
-def make_job_guard(sagemaker: FakeSageMaker | None = None, *, missing: tuple[RuleNeed, ...] = (), **settings: Any) -> GuardUnderTest:
+def make_job_guard(
+    sagemaker: FakeSageMaker | None = None, *, missing: tuple[RuleNeed, ...] = (), **settings: Any
+) -> GuardUnderTest:
     """A JobGuard over fakes, in relaunch mode unless `settings` say otherwise; no idempotency
     (Powertools' is tested on moto), so every call runs."""
     sagemaker = sagemaker or FakeSageMaker()
-    ledger, repairer, alerts, metrics, logger = FakeLedger(), FakeRepairer(missing), FakeAlerts(), FakeMetrics(), FakeLogger()
+    ledger, repairer, alerts = FakeLedger(), FakeRepairer(missing), FakeAlerts()
+    metrics, logger = FakeMetrics(), FakeLogger()
     settings.setdefault("mode", RemediationMode.RELAUNCH)
     guard = JobGuard(
         settings=Settings(alert_topic_arn=f"arn:aws:sns:{REGION}:{ACCOUNT}:alerts", **settings),
         sagemaker=sagemaker,
-        security_groups=repairer,  # type: ignore[arg-type]
+        security_groups=repairer,
         reporter=Reporter(alerts=alerts, logger=logger, metrics=metrics),  # type: ignore[arg-type]
         ledger=ledger,  # type: ignore[arg-type]
         logger=logger,  # type: ignore[arg-type]

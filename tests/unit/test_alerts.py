@@ -71,7 +71,9 @@ def test_email_text_says_what_who_what_was_done_links_and_how_to_exempt():
 
 
 def test_a_failure_lists_what_was_done_and_what_was_not():
-    failed = alert(action=AlertAction.FAILED, steps_done=["stopped train-1"], steps_pending=["create train-1-enc-abcdef"])
+    failed = alert(
+        action=AlertAction.FAILED, steps_done=["stopped train-1"], steps_pending=["create train-1-enc-abcdef"]
+    )
     assert failed.severity is Severity.CRITICAL
     text = failed.text()
     assert "stopped train-1" in text and "create train-1-enc-abcdef" in text
@@ -88,7 +90,9 @@ def test_subject_is_short_ascii():
 
 
 def test_a_huge_relaunch_request_is_left_out_so_the_message_fits_sns():
-    big = alert(action=AlertAction.FAILED, relaunch_request={"HyperParameters": {str(i): "v" * 200 for i in range(2000)}})
+    big = alert(
+        action=AlertAction.FAILED, relaunch_request={"HyperParameters": {str(i): "v" * 200 for i in range(2000)}}
+    )
     arguments = sns_publish_arguments(big, TOPIC)
     assert len(arguments["Message"].encode()) < 256 * 1024
     assert json.loads(json.loads(arguments["Message"])["sqs"])["relaunch_request"] is None

@@ -51,7 +51,8 @@ def test_the_card_says_what_who_and_where_to_click():
         ":warning: Re-launched training job train-1 with encryption; the unencrypted run is stopped"
     )
     assert "*Started by:* alice (role DataScientist" in content["description"]
-    assert "*Guard did:* stopped it and re-launched an encrypted copy named train-1-enc-abcdef." in content["description"]
+    did = "*Guard did:* stopped it and re-launched an encrypted copy named train-1-enc-abcdef."
+    assert did in content["description"]
     steps = content["nextSteps"]
     assert steps[0].startswith("nothing for this job")
     assert "Job: https://us-east-1.console.aws.amazon.com/sagemaker/home?region=us-east-1#/jobs/train-1" in steps

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
+
 from ict_guard_cli import ExitCode
 from ict_guard_cli.app import cli
 from ict_guard_cli.guardrail import (

@@ -18,12 +18,13 @@ from botocore.exceptions import (
     ProfileNotFound,
 )
 from click.testing import CliRunner
+from rich.console import Console
+
 from ict_guard_cli import ExitCode
 from ict_guard_cli.app import cli, parse_since
 from ict_guard_cli.render import RichProgress
 from ict_guard_cli.session import explain_aws_error
 from ict_guard_cli.trails import advanced_selectors_log_writes, basic_selectors_log_writes
-from rich.console import Console
 
 pytestmark = pytest.mark.unit
 

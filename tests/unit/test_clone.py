@@ -8,7 +8,6 @@ from botocore.validate import ParamValidator
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sandbox.shapes import example_value
 from ict_guard.clone import (
     MAX_USER_TAGS,
     build_encrypted_copy,
@@ -18,6 +17,7 @@ from ict_guard.clone import (
     relaunch_name,
 )
 from ict_guard.jobs import TRAINING_API
+from sandbox.shapes import example_value
 
 pytestmark = pytest.mark.unit
 
@@ -110,7 +110,9 @@ def test_instance_groups_exclude_instance_type_and_count():
     resource = clone(described)["ResourceConfig"]
     assert "InstanceType" not in resource and "InstanceCount" not in resource
     assert len(resource["InstanceGroups"]) == 2 and resource["VolumeSizeInGB"] == 30
-    plain = clone(described_job(ResourceConfig={"InstanceType": "ml.m5.xlarge", "InstanceCount": 2, "VolumeSizeInGB": 30}))
+    plain = clone(
+        described_job(ResourceConfig={"InstanceType": "ml.m5.xlarge", "InstanceCount": 2, "VolumeSizeInGB": 30})
+    )
     assert plain["ResourceConfig"]["InstanceCount"] == 2
 
 
@@ -189,7 +191,10 @@ def test_output_only_members_are_found_by_their_documentation_as_a_class():
 def test_selected_instance_fields_never_reach_the_copy():
     described = described_job(
         ResourceConfig={
-            "InstancePreferences": [{"InstanceType": "ml.p5.48xlarge", "InstanceCount": 2}, {"InstanceType": "ml.p4d.24xlarge", "InstanceCount": 2}],
+            "InstancePreferences": [
+                {"InstanceType": "ml.p5.48xlarge", "InstanceCount": 2},
+                {"InstanceType": "ml.p4d.24xlarge", "InstanceCount": 2},
+            ],
             "InstanceCount": 2,
             "InstanceType": "ml.p5.48xlarge",
             "SelectedInstanceType": "ml.p5.48xlarge",

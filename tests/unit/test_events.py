@@ -111,7 +111,13 @@ def mutate(path, value):
         (mutate(["detail", "requestParameters", "trainingJobName"], "job\u202e"), "trainingJobName"),
         (mutate(["detail", "requestParameters", "trainingJobName"], 42), "trainingJobName"),
         (mutate(["detail", "requestParameters", "trainingJobName"], "other-job"), "different jobs"),
-        (mutate(["detail", "responseElements", "trainingJobArn"], "arn:aws:sagemaker:us-east-1:999999999999:training-job/train-1"), "not a training-job ARN"),
+        (
+            mutate(
+                ["detail", "responseElements", "trainingJobArn"],
+                "arn:aws:sagemaker:us-east-1:999999999999:training-job/train-1",
+            ),
+            "not a training-job ARN",
+        ),
         (mutate(["detail", "responseElements", "trainingJobArn"], ["x"]), "not a string"),
         (mutate(["detail", "requestParameters", "enableInterContainerTrafficEncryption"], "false"), "not a boolean"),
     ],

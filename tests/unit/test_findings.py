@@ -112,7 +112,8 @@ def test_limits_of_asff_fields_are_respected():
 
 
 def test_other_partitions_get_their_product_and_resource_arns():
-    finding = build_finding(unencrypted(arn="arn:aws-cn:sagemaker:cn-north-1:123456789012:training-job/train-1", region="cn-north-1"), NOW)
+    arn = "arn:aws-cn:sagemaker:cn-north-1:123456789012:training-job/train-1"
+    finding = build_finding(unencrypted(arn=arn, region="cn-north-1"), NOW)
     assert finding["ProductArn"] == "arn:aws-cn:securityhub:cn-north-1:123456789012:product/123456789012/default"
     assert finding["Resources"][0]["Partition"] == "aws-cn"
 

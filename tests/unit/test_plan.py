@@ -23,12 +23,14 @@ from ict_guard.plan import (
 )
 from ict_guard.policy import Action, History, Intent, decide
 from ict_guard.settings import RemediationMode, Settings, UnrelaunchableJobAction
-
 from tests.unit.fakes import MODEL, training_job
 
 pytestmark = pytest.mark.unit
 
-PIPELINE = {"sagemaker:pipeline-execution-arn": "arn:aws:sagemaker:us-east-1:1:pipeline/p/execution/e", "sagemaker:pipeline-step-name": "S"}
+PIPELINE = {
+    "sagemaker:pipeline-execution-arn": "arn:aws:sagemaker:us-east-1:1:pipeline/p/execution/e",
+    "sagemaker:pipeline-step-name": "S",
+}
 
 
 @st.composite

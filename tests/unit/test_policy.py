@@ -43,7 +43,9 @@ def test_unencrypted_running_distributed_job_follows_the_mode(mode, expected):
 
 
 def test_child_of_tuning_job_is_left_to_the_parent_even_when_exempt_or_unencrypted():
-    child = job(parent_arn="arn:aws:sagemaker:us-east-1:1:hyper-parameter-tuning-job/t", tags={"ict-guard:exempt": "true"})
+    child = job(
+        parent_arn="arn:aws:sagemaker:us-east-1:1:hyper-parameter-tuning-job/t", tags={"ict-guard:exempt": "true"}
+    )
     assert decide(child, RELAUNCH).action is Action.LEAVE_TO_PARENT
 
 

@@ -13,12 +13,17 @@ from ict_guard.policy import Intent
 from ict_guard.remediation import JobRef
 from ict_guard.security_groups import IPSEC_NEEDS
 from ict_guard.settings import RemediationMode, UnrelaunchableJobAction
-
 from tests.unit.fakes import ACCOUNT, REGION, FakeSageMaker, make_job_guard, training_job
 
 pytestmark = pytest.mark.unit
 
-MUTATING = {"StopTrainingJob", "AddTags", "CreateTrainingJob", "StopHyperParameterTuningJob", "CreateHyperParameterTuningJob"}
+MUTATING = {
+    "StopTrainingJob",
+    "AddTags",
+    "CreateTrainingJob",
+    "StopHyperParameterTuningJob",
+    "CreateHyperParameterTuningJob",
+}
 PIPELINE = {
     "sagemaker:pipeline-execution-arn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:pipeline/churn/execution/abc123",
     "sagemaker:pipeline-step-name": "TrainStep",
@@ -26,7 +31,9 @@ PIPELINE = {
 
 
 def ref(name: str, kind: JobKind = JobKind.TRAINING, **hints: Any) -> JobRef:
-    return JobRef.for_job(kind, name, account=ACCOUNT, region=REGION, event_id="9d4f0a3e-0e1c-4b8e-9f0a-1d2c3b4a5f60", **hints)
+    return JobRef.for_job(
+        kind, name, account=ACCOUNT, region=REGION, event_id="9d4f0a3e-0e1c-4b8e-9f0a-1d2c3b4a5f60", **hints
+    )
 
 
 def guard_with(*jobs: tuple[dict[str, Any], dict[str, str]], **settings: Any):
@@ -37,7 +44,8 @@ def guard_with(*jobs: tuple[dict[str, Any], dict[str, str]], **settings: Any):
 
 
 def test_relaunch_records_then_stops_first_and_creates_one_encrypted_copy():
-    g = guard_with((training_job("resnet-ddp", VpcConfig={"SecurityGroupIds": ["sg-1"], "Subnets": ["subnet-1"]}), {"team": "vision"}), missing=IPSEC_NEEDS)
+    described = training_job("resnet-ddp", VpcConfig={"SecurityGroupIds": ["sg-1"], "Subnets": ["subnet-1"]})
+    g = guard_with((described, {"team": "vision"}), missing=IPSEC_NEEDS)
     result = g.guard.remediate(ref("resnet-ddp"))
     assert result["outcome"] == "relaunch" and result["created"] is True
     mutating = [c for c in g.sagemaker.calls if c in MUTATING]
@@ -65,7 +73,9 @@ def test_a_pipeline_step_is_left_running_with_an_action_needed_alert_naming_the_
 
 
 def test_unrelaunchable_job_action_stop_stops_it_with_the_same_alert_and_no_copy():
-    g = guard_with((training_job("pipelines-x-TrainStep-1"), PIPELINE), unrelaunchable_job_action=UnrelaunchableJobAction.STOP)
+    g = guard_with(
+        (training_job("pipelines-x-TrainStep-1"), PIPELINE), unrelaunchable_job_action=UnrelaunchableJobAction.STOP
+    )
     result = g.guard.remediate(ref("pipelines-x-TrainStep-1"))
     assert result["outcome"] == "stop"
     assert "StopTrainingJob" in g.sagemaker.calls and "CreateTrainingJob" not in g.sagemaker.calls
@@ -81,7 +91,10 @@ def test_session_chaining_from_the_event_makes_the_job_unrelaunchable():
 
 
 def test_a_role_the_guard_may_not_pass_is_reported_not_stopped():
-    g = guard_with((training_job("team-job", RoleArn=f"arn:aws:iam::{ACCOUNT}:role/TeamRole"), {}), relaunch_role_pattern="service-role/AmazonSageMaker-ExecutionRole-*")
+    g = guard_with(
+        (training_job("team-job", RoleArn=f"arn:aws:iam::{ACCOUNT}:role/TeamRole"), {}),
+        relaunch_role_pattern="service-role/AmazonSageMaker-ExecutionRole-*",
+    )
     result = g.guard.remediate(ref("team-job"))
     assert result["unrelaunchable"] == ["role-outside-pattern"] and "StopTrainingJob" not in g.sagemaker.calls
     assert "TeamRole" in g.alerts.published[0].reason
@@ -121,7 +134,10 @@ def test_metric_definitions_sagemaker_filled_in_are_dropped_when_the_service_ref
 
     metrics = [{"Name": "validation:auc", "Regex": "auc=(\\S+)"}]
     image = "999999999999.dkr.ecr.us-east-1.amazonaws.com/some-algorithm:1"  # not a known registry
-    described = training_job("algo", AlgorithmSpecification={"TrainingImage": image, "TrainingInputMode": "File", "MetricDefinitions": metrics})
+    described = training_job(
+        "algo",
+        AlgorithmSpecification={"TrainingImage": image, "TrainingInputMode": "File", "MetricDefinitions": metrics},
+    )
     sagemaker = FakeSageMaker(refuse_create=refuse)
     sagemaker.add(described, {})
     g = make_job_guard(sagemaker)
@@ -217,7 +233,9 @@ def test_a_read_timeout_after_the_stop_still_sends_the_failed_alert():
 
     sagemaker = FakeSageMaker()
     sagemaker.add(training_job("timeout"), {})
-    sagemaker.failures["CreateTrainingJob"] = [ReadTimeoutError(endpoint_url="https://api.sagemaker.us-east-1.amazonaws.com/")]
+    sagemaker.failures["CreateTrainingJob"] = [
+        ReadTimeoutError(endpoint_url="https://api.sagemaker.us-east-1.amazonaws.com/")
+    ]
     g = make_job_guard(sagemaker)
     with pytest.raises(ReadTimeoutError):
         g.guard.remediate(ref("timeout"))
@@ -289,7 +307,10 @@ def test_a_copy_that_needs_the_instances_its_stopping_original_holds_waits_witho
 
     sagemaker = FakeSageMaker()
     sagemaker.add(training_job("gpu-ddp"), {})
-    quota = "The account-level service limit 'ml.p4d.24xlarge for training job usage' is 2 Instances, with current utilization of 2 Instances"
+    quota = (
+        "The account-level service limit 'ml.p4d.24xlarge for training job usage' is 2 Instances, "
+        "with current utilization of 2 Instances"
+    )
     sagemaker.failures["CreateTrainingJob"] = [CapacityHeld(quota)]
     g = make_job_guard(sagemaker)
     with pytest.raises(CopyWaitsForCapacity):
@@ -305,7 +326,9 @@ def test_a_quota_too_small_even_after_the_stop_settles_with_one_action_needed_al
 
     sagemaker = FakeSageMaker()
     sagemaker.add(training_job("too-big", status="Stopped"), {"ict-guard:remediation": "relaunch-pending"})
-    sagemaker.failures["CreateTrainingJob"] = [CapacityHeld("limit is 2 Instances, with current utilization of 2 Instances")]
+    sagemaker.failures["CreateTrainingJob"] = [
+        CapacityHeld("limit is 2 Instances, with current utilization of 2 Instances")
+    ]
     g = make_job_guard(sagemaker)
     result = g.guard.remediate(ref("too-big"))
     assert result["outcome"] == "resume" and "quota" in result["refused"]

@@ -11,13 +11,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ict_guard.alerts import AlertAction
+from ict_guard.reporting import Reporter
 from ict_guard.security_groups import (
     IPSEC_NEEDS,
     Direction,
     SecurityGroupRepairer,
     self_referencing_permission,
 )
-from ict_guard.reporting import Reporter
 from ict_guard.settings import Settings
 from ict_guard.sg_guard import SecurityGroupGuard, is_managed, needs_to_restore
 from sandbox.template import EVENTS_DIR
@@ -212,7 +212,7 @@ def test_a_revoked_ingress_rule_is_restored_and_the_alert_says_who():
 def test_only_the_directions_the_call_touched_are_restored():
     # Outbound is missing too, but an ingress revoke cannot have removed it: not ours to add.
     ec2 = FakeEc2({GROUP: group(ESP_IN)})
-    guard, alerts, _, _ = make_guard(ec2)
+    guard, _, _, _ = make_guard(ec2)
 
     guard.handle(event(), account="123456789012")
 
@@ -221,7 +221,7 @@ def test_only_the_directions_the_call_touched_are_restored():
 
 def test_a_modify_restores_in_both_directions():
     ec2 = FakeEc2({GROUP: group(UDP_IN, UDP_OUT)})
-    guard, alerts, _, _ = make_guard(ec2)
+    guard, _, _, _ = make_guard(ec2)
 
     result = guard.handle(event("sg-modify-rules-managed.json"))
 
@@ -250,7 +250,7 @@ def test_a_removal_found_already_restored_is_alerted_on_with_its_own_caller():
     # Its request removed the UDP 500 self rule, yet the group is whole: an earlier event of
     # another call restored it. This event names who removed it.
     ec2 = FakeEc2({GROUP: group(*IPSEC_NEEDS)})
-    guard, alerts, _, metrics = make_guard(ec2)
+    guard, alerts, _, _ = make_guard(ec2)
 
     result = guard.handle(event())
 
@@ -360,7 +360,7 @@ def test_malformed_or_foreign_events_are_dropped_and_counted(mutate, account):
 
 def test_a_failed_call_is_ignored():
     ec2 = FakeEc2({GROUP: group()})
-    guard, alerts, _, metrics = make_guard(ec2)
+    guard, _, _, metrics = make_guard(ec2)
 
     result = guard.handle(event("sg-revoke-ingress-failed-unauthorized.json"))
 

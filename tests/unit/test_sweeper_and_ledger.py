@@ -8,13 +8,11 @@ from typing import Any
 
 import pytest
 
-from ict_guard.jobs import JobKind
 from ict_guard.ledger import KEY_PREFIX, RemediationLedger
 from ict_guard.outcomes import Outcome, Result
 from ict_guard.policy import Intent
 from ict_guard.reporting import Reporter
 from ict_guard.sweeper import Sweeper, SweepIncomplete, SweepSettings
-
 from tests.unit.fakes import FakeAlerts, FakeLogger, FakeMetrics
 
 pytestmark = pytest.mark.unit
@@ -99,7 +97,11 @@ def test_a_sweep_counts_what_it_caught_not_what_was_handled_already() -> None:
     )
     metrics = FakeMetrics()
     report = sweeper(listing, guard, metrics).sweep(account="123456789012", sweep_id="s1", remaining_ms=lambda: 600_000)
-    assert sorted(report["caught"]) == ["hyper-parameter-tuning-job/hpo", "hyper-parameter-tuning-job/owed-hpo", "training-job/missed"]
+    assert sorted(report["caught"]) == [
+        "hyper-parameter-tuning-job/hpo",
+        "hyper-parameter-tuning-job/owed-hpo",
+        "training-job/missed",
+    ]
     assert metrics.counts["SweeperCatches"] == 3
     assert ("owed-hpo", "resume", True) in guard.asked  # a stopped tuning job is only resumed
     assert all(busy_is_ok for _, _, busy_is_ok in guard.asked)  # the next sweep backs up a busy job
@@ -111,7 +113,13 @@ def test_a_sweep_counts_what_it_caught_not_what_was_handled_already() -> None:
 
 def test_one_failing_job_fails_the_sweep_at_the_end_after_the_others() -> None:
     listing = FakeListing({"training": {"InProgress": ["a", "broken", "b"]}})
-    guard = FakeGuard({"a": Result(Outcome.STOP, "a").as_dict(), "broken": TimeoutError("x"), "b": Result(Outcome.STOP, "b").as_dict()})
+    guard = FakeGuard(
+        {
+            "a": Result(Outcome.STOP, "a").as_dict(),
+            "broken": TimeoutError("x"),
+            "b": Result(Outcome.STOP, "b").as_dict(),
+        }
+    )
     with pytest.raises(SweepIncomplete, match="training-job/broken"):
         sweeper(listing, guard, FakeMetrics()).sweep(account="1", sweep_id="s", remaining_ms=lambda: 600_000)
     assert sorted(name for name, _, _ in guard.asked) == ["a", "b", "broken"]
@@ -137,7 +145,14 @@ class FakeDynamoDB:
         item = self.items.get(Key["id"]["S"])
         return {"Item": dict(item)} if item else {}
 
-    def update_item(self, TableName: str, Key: dict[str, Any], UpdateExpression: str, ExpressionAttributeNames: dict[str, str], ExpressionAttributeValues: dict[str, Any]) -> None:
+    def update_item(
+        self,
+        TableName: str,
+        Key: dict[str, Any],
+        UpdateExpression: str,
+        ExpressionAttributeNames: dict[str, str],
+        ExpressionAttributeValues: dict[str, Any],
+    ) -> None:
         item = self.items.setdefault(Key["id"]["S"], dict(Key))
         for assignment in UpdateExpression.removeprefix("SET ").split(", "):
             name, value = (part.strip() for part in assignment.split("="))
@@ -147,7 +162,11 @@ class FakeDynamoDB:
 def test_the_ledger_keeps_the_request_the_refusal_and_the_settlement() -> None:
     db = FakeDynamoDB()
     ledger = RemediationLedger(db, "table", clock=lambda: 1_700_000_000)  # type: ignore[arg-type]
-    request = {"TrainingJobName": "j-enc-1", "HyperParameters": {"lr": "0.1"}, "ResourceConfig": {"VolumeSizeInGB": 1.5}}
+    request = {
+        "TrainingJobName": "j-enc-1",
+        "HyperParameters": {"lr": "0.1"},
+        "ResourceConfig": {"VolumeSizeInGB": 1.5},
+    }
     ledger.record("training-job/j", Intent.RELAUNCH, request)
     stored = db.items[KEY_PREFIX + "training-job/j"]
     # DynamoDB's own types, as boto3's TypeSerializer writes them; the request as JSON text.

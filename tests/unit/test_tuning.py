@@ -6,18 +6,15 @@ from pathlib import Path
 import botocore.session
 import pytest
 from botocore.validate import ParamValidator
-from hypothesis import given
-from hypothesis import strategies as st
 
 from ict_guard.clone import build_encrypted_copy, cloneable_members, relaunch_name
 from ict_guard.events import parse_job_call
 from ict_guard.jobs import TUNING_API, Job, JobKind, definition_instance_count
+from sandbox.shapes import example_value
 
 
 def build_encrypted_tuning_clone(described, tags, model, **hints):
     return build_encrypted_copy(TUNING_API, described, tags, model, **hints).request
-
-from sandbox.shapes import example_value
 
 pytestmark = pytest.mark.unit
 
@@ -79,7 +76,8 @@ def test_the_copy_never_warm_starts_and_says_what_that_costs():
 def test_tuning_facts_judge_each_definition():
     described = described_tuning()
     described.pop("TrainingJobDefinition")
-    enc = {**described["TrainingJobDefinitions"][0], "EnableInterContainerTrafficEncryption": True, "DefinitionName": "big",
+    enc = {**described["TrainingJobDefinitions"][0], "EnableInterContainerTrafficEncryption": True,
+           "DefinitionName": "big",
            "ResourceConfig": {"InstanceCount": 8, "InstanceType": "ml.p4d.24xlarge", "VolumeSizeInGB": 1}}
     unenc = {**described["TrainingJobDefinitions"][0], "DefinitionName": "small",
              "ResourceConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 1}}
@@ -94,7 +92,8 @@ def test_tuning_facts_judge_each_definition():
 
 
 def test_flexible_instance_configs_count_the_largest():
-    assert definition_instance_count({"HyperParameterTuningResourceConfig": {"InstanceConfigs": [{"InstanceCount": 1}, {"InstanceCount": 4}]}}) == 4
+    flexible = {"InstanceConfigs": [{"InstanceCount": 1}, {"InstanceCount": 4}]}
+    assert definition_instance_count({"HyperParameterTuningResourceConfig": flexible}) == 4
     assert definition_instance_count({"ResourceConfig": {"InstanceCount": 3}}) == 3
 
 
@@ -118,7 +117,14 @@ def test_tuning_events_name_the_tuning_job_and_read_each_definition():
     assert call.kind is JobKind.TUNING and call.name == "hpo-1"
     assert call.requested_encryption is None  # the second definition leaves the flag out
     assert call.metric_definitions_sent == (True, False)
-    single = parse_job_call(tuning_event({"hyperParameterTuningJobName": "hpo-1", "trainingJobDefinition": {"enableInterContainerTrafficEncryption": True}}))
+    single = parse_job_call(
+        tuning_event(
+            {
+                "hyperParameterTuningJobName": "hpo-1",
+                "trainingJobDefinition": {"enableInterContainerTrafficEncryption": True},
+            }
+        )
+    )
     assert single.requested_encryption is True
 
 

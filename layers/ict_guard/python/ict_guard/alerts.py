@@ -101,7 +101,8 @@ class Alert:
         if len(json.dumps(doc, default=str)) > _MAX_DOCUMENT_BYTES:
             doc["relaunch_request"] = None
             doc["relaunch_command"] = None
-            where = f"; the full request is in {self.relaunch_request_location}" if self.relaunch_request_location else ""
+            location = self.relaunch_request_location
+            where = f"; the full request is in {location}" if location else ""
             doc["problems"] = [*self.problems, f"relaunch_request left out: too large for SNS{where}"]
         return doc
 
@@ -154,7 +155,11 @@ class Alert:
             if items:
                 lines += [title, *(f"  - {item}" for item in items)]
         if self.relaunch_command:
-            lines += ["", "To start the encrypted job yourself (the exact request the guard sent):", self.relaunch_command]
+            lines += [
+                "",
+                "To start the encrypted job yourself (the exact request the guard sent):",
+                self.relaunch_command,
+            ]
         lines += ["", "Links:"]
         lines += [f"  {label}: {url}" for label, url in self.links()]
         lines += ["", f"Account {self.account}, region {self.region}, event {self.event_id}, mode {self.mode}."]

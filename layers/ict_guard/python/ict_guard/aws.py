@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import boto3
 from botocore.config import Config
@@ -44,28 +44,25 @@ class AwsClients:
     def region(self) -> str:
         return self._session.region_name or "us-east-1"
 
-    def _client(self, service: str):  # type: ignore[no-untyped-def]
-        return self._session.client(service, config=self._config)
-
     @cached_property
     def sagemaker(self) -> SageMakerClient:
-        return self._client("sagemaker")
+        return self._session.client("sagemaker", config=self._config)
 
     @cached_property
     def ec2(self) -> EC2Client:
-        return self._client("ec2")
+        return self._session.client("ec2", config=self._config)
 
     @cached_property
     def sns(self) -> SNSClient:
-        return self._client("sns")
+        return self._session.client("sns", config=self._config)
 
     @cached_property
     def dynamodb(self) -> DynamoDBClient:
-        return self._client("dynamodb")
+        return self._session.client("dynamodb", config=self._config)
 
     @cached_property
     def securityhub(self) -> SecurityHubClient:
-        return self._client("securityhub")
+        return self._session.client("securityhub", config=self._config)
 
 
 class LazyClient:
@@ -83,3 +80,14 @@ class LazyClient:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(getattr(self._clients, self._service), name)
+
+
+# A LazyClient passes every attribute through to the real client: typed as that client.
+@overload
+def lazy_client(clients: AwsClients, service: Literal["ec2"]) -> EC2Client: ...
+@overload
+def lazy_client(clients: AwsClients, service: Literal["sns"]) -> SNSClient: ...
+@overload
+def lazy_client(clients: AwsClients, service: Literal["securityhub"]) -> SecurityHubClient: ...
+def lazy_client(clients: AwsClients, service: str) -> Any:
+    return LazyClient(clients, service)

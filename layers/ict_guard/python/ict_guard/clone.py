@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from botocore.model import ListShape, MapShape, StructureShape
+
 from ict_guard.algorithms import builtin_algorithm
 from ict_guard.jobs import (
     GUARD_TAG_PREFIX,
@@ -74,8 +76,14 @@ def is_own_copy(
     if RELAUNCHED_FROM_TAG in tags:
         return tags[RELAUNCHED_FROM_TAG] == original
     if api is TUNING_API:
-        mine = [(d.get("RoleArn"), (d.get("AlgorithmSpecification") or {}).get("TrainingImage")) for d in _definitions(request)]
-        theirs = [(d.get("RoleArn"), (d.get("AlgorithmSpecification") or {}).get("TrainingImage")) for d in _definitions(existing)]
+        mine = [
+            (d.get("RoleArn"), (d.get("AlgorithmSpecification") or {}).get("TrainingImage"))
+            for d in _definitions(request)
+        ]
+        theirs = [
+            (d.get("RoleArn"), (d.get("AlgorithmSpecification") or {}).get("TrainingImage"))
+            for d in _definitions(existing)
+        ]
         encrypted = all(d.get("EnableInterContainerTrafficEncryption") for d in _definitions(existing))
         return encrypted and mine == theirs
     signature = ("RoleArn", "AlgorithmSpecification")
@@ -97,10 +105,20 @@ def _image_and_role(spec: Mapping[str, Any], key: str) -> Any:
     return spec.get(key)
 
 
+def request_shape(service_model: ServiceModel, operation: str) -> StructureShape:
+    """The operation's input structure (every Create* the guard sends has one)."""
+    shape = service_model.operation_model(operation).input_shape
+    if shape is None:
+        raise ValueError(f"{operation} takes no input")
+    return shape
+
+
 def cloneable_members(service_model: ServiceModel, create_op: str, describe_op: str) -> list[str]:
     """Top-level fields that Create accepts and Describe returns (Tags come from ListTags)."""
-    create_input = service_model.operation_model(create_op).input_shape
+    create_input = request_shape(service_model, create_op)
     describe_output = service_model.operation_model(describe_op).output_shape
+    if describe_output is None:
+        raise ValueError(f"{describe_op} returns nothing")
     return [name for name in create_input.members if name in describe_output.members]
 
 
@@ -110,7 +128,7 @@ def is_output_only(member: Shape) -> bool:
 
 
 @functools.cache
-def _input_members(shape: Shape) -> dict[str, Shape]:
+def _input_members(shape: StructureShape) -> dict[str, Shape]:
     return {name: m for name, m in shape.members.items() if not is_output_only(m)}
 
 
@@ -120,16 +138,16 @@ def output_only_paths(shape: Shape, prefix: str = "", _seen: frozenset[str] = fr
     if shape.name in _seen:
         return paths
     seen = _seen | {shape.name}
-    if shape.type_name == "structure":
+    if isinstance(shape, StructureShape):
         for name, member in shape.members.items():
             path = f"{prefix}.{name}" if prefix else name
             if is_output_only(member):
                 paths.append(path)
             else:
                 paths += output_only_paths(member, path, seen)
-    elif shape.type_name == "list":
+    elif isinstance(shape, ListShape):
         paths += output_only_paths(shape.member, f"{prefix}[]", seen)
-    elif shape.type_name == "map":
+    elif isinstance(shape, MapShape):
         paths += output_only_paths(shape.value, f"{prefix}{{}}", seen)
     return paths
 
@@ -141,7 +159,7 @@ def filter_to_shape(value: Any, shape: Shape) -> Any:
     ones, and empty lists or maps below a `min` length constraint, and an empty container means
     the same as absent.
     """
-    if shape.type_name == "structure" and isinstance(value, Mapping):
+    if isinstance(shape, StructureShape) and isinstance(value, Mapping):
         members = _input_members(shape)
         kept = {}
         for key, item in value.items():
@@ -152,9 +170,9 @@ def filter_to_shape(value: Any, shape: Shape) -> Any:
             if not _is_empty(filtered):
                 kept[key] = filtered
         return kept
-    if shape.type_name == "list" and isinstance(value, list):
+    if isinstance(shape, ListShape) and isinstance(value, list):
         return [f for f in (filter_to_shape(item, shape.member) for item in value) if not _is_empty(f)]
-    if shape.type_name == "map" and isinstance(value, Mapping):
+    if isinstance(shape, MapShape) and isinstance(value, Mapping):
         return {k: filter_to_shape(v, shape.value) for k, v in value.items()}
     return value
 
@@ -202,7 +220,7 @@ class EncryptedCopy:
 
 
 def _model_copy(api: JobApi, described: Mapping[str, Any], service_model: ServiceModel) -> dict[str, Any]:
-    create_input = service_model.operation_model(api.create_operation).input_shape
+    create_input = request_shape(service_model, api.create_operation)
     request: dict[str, Any] = {}
     for name in cloneable_members(service_model, api.create_operation, api.describe_operation):
         if name in described:
@@ -245,7 +263,11 @@ def _encrypted_definition(definition: dict[str, Any], metric_definitions_sent: b
     # refuses metric definitions for those. Keep them only when the caller sent them (the
     # CloudTrail hint), or, without a hint, when the image is not one of SageMaker's algorithms.
     algorithm = definition.get("AlgorithmSpecification")
-    if algorithm and "MetricDefinitions" in algorithm and not _keeps_metric_definitions(algorithm, metric_definitions_sent):
+    if (
+        algorithm
+        and "MetricDefinitions" in algorithm
+        and not _keeps_metric_definitions(algorithm, metric_definitions_sent)
+    ):
         definition["AlgorithmSpecification"] = {k: v for k, v in algorithm.items() if k != "MetricDefinitions"}
     return definition
 
@@ -295,7 +317,11 @@ def build_encrypted_copy(
         name = described[api.name_member]
         also = ", ".join(str(p.get("HyperParameterTuningJobName")) for p in parents)
         completed = (described.get("TrainingJobStatusCounters") or {}).get("Completed")
-        cost = f"the {completed} training jobs {name} completed are" if completed else "the training jobs the original completed are"
+        cost = (
+            f"the {completed} training jobs {name} completed are"
+            if completed
+            else "the training jobs the original completed are"
+        )
         notes.append(
             "the copy starts its search over: SageMaker refuses a warm start from a parent whose "
             "training definition differs in EnableInterContainerTrafficEncryption, so it cannot "
@@ -336,7 +362,10 @@ def without_metric_definitions(request: Mapping[str, Any]) -> dict[str, Any] | N
         if "MetricDefinitions" not in algorithm:
             return dict(definition)
         changed = True
-        return {**definition, "AlgorithmSpecification": {k: v for k, v in algorithm.items() if k != "MetricDefinitions"}}
+        return {
+            **definition,
+            "AlgorithmSpecification": {k: v for k, v in algorithm.items() if k != "MetricDefinitions"},
+        }
 
     if "TrainingJobDefinition" in copy:
         copy["TrainingJobDefinition"] = strip(copy["TrainingJobDefinition"])

@@ -223,7 +223,9 @@ def acting_for(identity: dict[str, Any] | None) -> str | None:
     if isinstance(source, str) and source:
         return source[:256]
     behalf = identity.get("onBehalfOf")
-    user = behalf.get("userId") if isinstance(behalf, dict) else None
+    if not isinstance(behalf, dict):
+        return None
+    user = behalf.get("userId")
     if isinstance(user, str) and user:
         store = behalf.get("identityStoreArn")
         return f"{user[:128]} (identity store {store[:256]})" if isinstance(store, str) and store else user[:128]

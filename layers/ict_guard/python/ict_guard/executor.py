@@ -15,11 +15,9 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from ict_guard.alerts import Alert, AlertAction
-from ict_guard.reporting import run_alert
 from ict_guard.clone import FALLBACKS, is_guard_copy, is_own_copy
 from ict_guard.errors import CapacityHeld, CopyRefused, CopyWaitsForCapacity, JobGone, NotStoppable, error_code
-from ict_guard.jobs import IN_PROGRESS, REMEDIATION_TAG, RELAUNCHED_FROM_TAG, Job, JobApi
-from ict_guard.policy import Action
+from ict_guard.jobs import IN_PROGRESS, RELAUNCHED_FROM_TAG, REMEDIATION_TAG, Job, JobApi
 from ict_guard.plan import (
     CreateCopy,
     Publish,
@@ -34,6 +32,8 @@ from ict_guard.plan import (
     copy_refused,
     ended_before_stop,
 )
+from ict_guard.policy import Action
+from ict_guard.reporting import run_alert
 from ict_guard.security_groups import RepairResult
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from ict_guard.ledger import LedgerEntry, RemediationLedger
     from ict_guard.ports import SageMakerJobs
     from ict_guard.reporting import Reporter
-    from ict_guard.security_groups import SecurityGroupRepairer
+    from ict_guard.security_groups import GroupRepairs
     from ict_guard.settings import Settings
 
 _STOPPED = {"Stopping", "Stopped"}
@@ -95,7 +95,7 @@ class Executor:
         *,
         settings: Settings,
         sagemaker: SageMakerJobs,
-        security_groups: SecurityGroupRepairer,
+        security_groups: GroupRepairs,
         ledger: RemediationLedger | None,
         reporter: Reporter,
         logger: Logger,
@@ -209,7 +209,9 @@ class Executor:
                     continue
                 run.notes.append(f"SageMaker refused the copy as planned ({refused.message}); it was created {label}")
                 if not any(t.get("Key") == RELAUNCHED_FROM_TAG for t in request.get("Tags") or []):
-                    run.notes.append(f"the copy has no {RELAUNCHED_FROM_TAG} tag: the link is in this alert and the ledger")
+                    run.notes.append(
+                        f"the copy has no {RELAUNCHED_FROM_TAG} tag: the link is in this alert and the ledger"
+                    )
                 message = None
                 break
         if message is not None:
@@ -241,7 +243,9 @@ class Executor:
                 self._reporter.count("CopiesWaitingForCapacity")
                 raise CopyWaitsForCapacity(original.name) from held
             # Stopped, and still no room: the account's quota, not the original's instances.
-            raise CopyRefused(f"{held.message} (the original is {status}: the quota itself is too small)", fallbacks_help=False) from held
+            raise CopyRefused(
+                f"{held.message} (the original is {status}: the quota itself is too small)", fallbacks_help=False
+            ) from held
         name = str(request[api.name_member])
         existing = self._sagemaker.describe(api, name)
         if not is_own_copy(api, existing, self._sagemaker.list_tags(existing[api.arn_member]), request, original.name):
@@ -311,8 +315,13 @@ class Executor:
     ) -> Alert:
         """The complete alert about this run (reporting.run_alert)."""
         return run_alert(
-            run, action, settings=self._settings, ledger=self._ledger,
-            reason=reason, action_needed=action_needed, pending=pending,
+            run,
+            action,
+            settings=self._settings,
+            ledger=self._ledger,
+            reason=reason,
+            action_needed=action_needed,
+            pending=pending,
         )
 
     def _alert_failure(self, run: Run, exc: Exception) -> None:

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
@@ -45,6 +45,7 @@ from ict_guard.alerts import SECURITY_GROUP, Alert, AlertAction, console_url, ki
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger, Metrics
     from mypy_boto3_securityhub import SecurityHubClient
+    from mypy_boto3_securityhub.type_defs import AwsSecurityFindingTypeDef
 
 SCHEMA_VERSION = "2018-10-08"
 GENERATOR_ID = "sagemaker-ict-guard/inter-container-traffic-encryption"
@@ -208,7 +209,9 @@ class SecurityHubFindings:
             return None
         finding = build_finding(alert, self._clock())
         try:
-            response = self._securityhub.batch_import_findings(Findings=[finding])
+            # An ASFF document; a cast, as its Partition is read from the job's ARN (a str, where
+            # the stubs want one of their literal partition names).
+            response = self._securityhub.batch_import_findings(Findings=[cast("AwsSecurityFindingTypeDef", finding)])
             if response.get("FailedCount"):
                 self._failed("Security Hub rejected the finding", finding, response.get("FailedFindings"))
                 return None

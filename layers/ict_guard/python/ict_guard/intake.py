@@ -15,9 +15,13 @@ if TYPE_CHECKING:
 
 
 class ParsedCall(Protocol):
-    event_id: str
-    account: str
-    region: str
+    # Read-only: the parsed calls are frozen dataclasses.
+    @property
+    def event_id(self) -> str: ...
+    @property
+    def account(self) -> str: ...
+    @property
+    def region(self) -> str: ...
 
 
 Call = TypeVar("Call", bound=ParsedCall)

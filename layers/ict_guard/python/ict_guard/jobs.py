@@ -97,7 +97,7 @@ class RemediationTag(enum.StrEnum):
 IN_PROGRESS = "InProgress"
 
 
-def tags_to_dict(tags: Iterable[Mapping[str, str]]) -> dict[str, str]:
+def tags_to_dict(tags: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     return {t["Key"]: t.get("Value", "") for t in tags if "Key" in t}
 
 

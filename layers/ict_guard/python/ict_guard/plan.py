@@ -203,7 +203,11 @@ def plan_remediation(source: PlanInput, settings: Settings, service_model: Servi
         case Action.NOTIFY:
             return _with(base, Publish(AlertAction.NOTIFIED))
         case Action.REPAIR_SECURITY_GROUPS:
-            return _with(base, RepairGroups(job.security_group_sets), Publish(AlertAction.SECURITY_GROUPS_REPAIRED, only_if_repaired=True))
+            return _with(
+                base,
+                RepairGroups(job.security_group_sets),
+                Publish(AlertAction.SECURITY_GROUPS_REPAIRED, only_if_repaired=True),
+            )
         case Action.STOP:
             return _stop_plan(base, job)
         case Action.RESUME:
@@ -234,7 +238,9 @@ def _tag(job: Job, value: RemediationTag) -> tuple[tuple[Step, ...], tuple[str, 
     )
 
 
-def _stop_plan(base: RemediationPlan, job: Job, *, action_needed: bool = False, reason: str | None = None) -> RemediationPlan:
+def _stop_plan(
+    base: RemediationPlan, job: Job, *, action_needed: bool = False, reason: str | None = None
+) -> RemediationPlan:
     tag, notes = _tag(job, RemediationTag.STOPPED)
     return _with(
         base,
@@ -253,7 +259,9 @@ def _copy_steps(job: Job, api: JobApi, request: Mapping[str, Any], settings: Set
     return (*repair, CreateCopy(str(request[api.name_member]), request))
 
 
-def _relaunch_plan(base: RemediationPlan, source: PlanInput, settings: Settings, model: ServiceModel) -> RemediationPlan:
+def _relaunch_plan(
+    base: RemediationPlan, source: PlanInput, settings: Settings, model: ServiceModel
+) -> RemediationPlan:
     job, api = source.job, source.api
     copy = build_encrypted_copy(
         api, source.described, source.tags, model, metric_definitions_sent=source.hints.metric_definitions_sent
@@ -263,7 +271,9 @@ def _relaunch_plan(base: RemediationPlan, source: PlanInput, settings: Settings,
     if refusals:
         why = "; ".join(r.message for r in refusals)
         if settings.unrelaunchable_job_action is UnrelaunchableJobAction.STOP:
-            reason = f"{base.reason}, but the guard cannot re-launch it as the same workload, so it is only stopped: {why}"
+            reason = (
+                f"{base.reason}, but the guard cannot re-launch it as the same workload, so it is only stopped: {why}"
+            )
             plan = _stop_plan(_with(base, copy=copy, refusals=tuple(refusals)), job, action_needed=True, reason=reason)
             return _with(plan, action=Action.STOP)
         reason = f"{base.reason}, but the guard cannot re-launch it as the same workload, so it is left running: {why}"

@@ -17,10 +17,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from botocore.model import ListShape, StructureShape
 from botocore.validate import ParamValidator
 
 from ict_guard.algorithms import builtin_algorithm
-from ict_guard.clone import MAX_USER_TAGS, is_output_only
+from ict_guard.clone import MAX_USER_TAGS, is_output_only, request_shape
 from ict_guard.jobs import RESERVED_TAG_PREFIX, Job, JobApi, JobKind, tuning_definitions
 
 if TYPE_CHECKING:
@@ -106,7 +107,7 @@ def workload_refusals(job: Job, settings: Settings, *, session_chaining: bool | 
 
 def preflight(api: JobApi, request: Mapping[str, Any], service_model: ServiceModel) -> list[Refusal]:
     """Everything the guard knows the service would refuse in this Create* request."""
-    input_shape = service_model.operation_model(api.create_operation).input_shape
+    input_shape = request_shape(service_model, api.create_operation)
     refusals = [
         Refusal("botocore-validation", line.strip())
         for line in _validation_errors(request, input_shape)
@@ -153,14 +154,18 @@ def _tag_refusals(tags: list[Mapping[str, Any]]) -> list[Refusal]:
         refusals.append(Refusal("tags-reserved-aws-prefix", f"tag key {reserved[0]!r} uses the reserved aws: prefix"))
     if len(keys) > MAX_USER_TAGS:
         refusals.append(Refusal("tags-max-50", f"{len(keys)} tags, at most {MAX_USER_TAGS}"))
-    long = [k for k, t in zip(keys, tags, strict=True) if len(k) > MAX_TAG_KEY or len(str(t.get("Value", ""))) > MAX_TAG_VALUE]
+    long = [
+        k
+        for k, t in zip(keys, tags, strict=True)
+        if len(k) > MAX_TAG_KEY or len(str(t.get("Value", ""))) > MAX_TAG_VALUE
+    ]
     if long:
         refusals.append(Refusal("tags-key-value-length", f"tag {long[0][:40]!r} is longer than SageMaker allows"))
     return refusals
 
 
 def _output_only_present(value: Any, shape: Shape, path: str = "") -> Iterator[str]:
-    if shape.type_name == "structure" and isinstance(value, Mapping):
+    if isinstance(shape, StructureShape) and isinstance(value, Mapping):
         for key, item in value.items():
             member = shape.members.get(key)
             if member is None:
@@ -170,7 +175,7 @@ def _output_only_present(value: Any, shape: Shape, path: str = "") -> Iterator[s
                 yield where
             else:
                 yield from _output_only_present(item, member, where)
-    elif shape.type_name == "list" and isinstance(value, list):
+    elif isinstance(shape, ListShape) and isinstance(value, list):
         for index, item in enumerate(value):
             yield from _output_only_present(item, shape.member, f"{path}[{index}]")
 
@@ -178,12 +183,17 @@ def _output_only_present(value: Any, shape: Shape, path: str = "") -> Iterator[s
 def _algorithm_refusals(algorithm: Mapping[str, Any]) -> list[Refusal]:
     refusals = []
     if algorithm.get("AlgorithmName") and algorithm.get("TrainingImage"):
-        refusals.append(Refusal("algorithm-name-xor-training-image", "AlgorithmName and TrainingImage exclude each other"))
+        refusals.append(
+            Refusal("algorithm-name-xor-training-image", "AlgorithmName and TrainingImage exclude each other")
+        )
     if algorithm.get("MetricDefinitions"):
         builtin = builtin_algorithm(algorithm.get("TrainingImage"))
         if builtin:
             refusals.append(
-                Refusal("builtin-algorithm-metric-definitions", f"metric definitions are refused for the built-in algorithm {builtin}")
+                Refusal(
+                    "builtin-algorithm-metric-definitions",
+                    f"metric definitions are refused for the built-in algorithm {builtin}",
+                )
             )
         elif algorithm.get("AlgorithmName"):
             refusals.append(

@@ -76,6 +76,8 @@ class AlertPublisher:
             self._sns.publish(**chat_publish_arguments(alert, topic_arn))
         except (ClientError, BotoCoreError):
             if self._logger is not None:
-                self._logger.exception("could not publish the chat notification", extra={"alert_action": alert.action.value})
+                self._logger.exception(
+                    "could not publish the chat notification", extra={"alert_action": alert.action.value}
+                )
             if self._metrics is not None:
                 self._metrics.add_metric(name="ChatDeliveryFailures", unit=MetricUnit.Count, value=1)

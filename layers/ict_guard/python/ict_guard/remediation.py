@@ -20,16 +20,16 @@ re-launched as the same workload follows UnrelaunchableJobAction instead.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from ict_guard.errors import DescribedOtherJob, JobGone
-from ict_guard.events import is_state_change, parse_job_call, parse_state_change
-from ict_guard.executor import Executor, Subject
+from ict_guard.events import JobCall, StateChange, is_state_change, parse_job_call, parse_state_change
+from ict_guard.executor import Executor, Run, Subject
 from ict_guard.intake import admit
 from ict_guard.jobs import JOB_APIS, Job, JobApi, JobKind
 from ict_guard.outcomes import Outcome, Result, outcome_for
-from ict_guard.executor import Run
 from ict_guard.plan import Hints, PlanInput, RemediateParent, RemediationPlan, RepairGroups, plan_remediation
 from ict_guard.policy import Action, decide, history_from_tag, needs_history
 from ict_guard.ports import BotoSageMakerJobs, SageMakerJobs
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
     from ict_guard.ledger import RemediationLedger
     from ict_guard.reporting import Reporter
-    from ict_guard.security_groups import SecurityGroupRepairer
+    from ict_guard.security_groups import GroupRepairs
     from ict_guard.settings import Settings
 
 SWEEP_EVENT_PREFIX = "sweep:"
@@ -126,7 +126,7 @@ class JobGuard:
         *,
         settings: Settings,
         sagemaker: SageMakerJobs,
-        security_groups: SecurityGroupRepairer,
+        security_groups: GroupRepairs,
         reporter: Reporter,
         ledger: RemediationLedger | None,
         logger: Logger,
@@ -148,22 +148,28 @@ class JobGuard:
             logger=logger,
             remediate_parent=self._remediate_parent,
         )
-        self.run_once = RunOnce(self._remediate, argument="job", idempotency=idempotency, reporter=reporter, logger=logger)
+        self.run_once = RunOnce(
+            self._remediate, argument="job", idempotency=idempotency, reporter=reporter, logger=logger
+        )
 
     # -- entry points ---------------------------------------------------------------------------
 
     def handle(self, event: Any, account: str | None = None) -> dict[str, Any]:
         """Handle one EventBridge event; `account` is the function's own account, if known."""
-        parse, label = (parse_state_change, "state_change") if is_state_change(event) else (parse_job_call, "cloudtrail_event")
-        call, rejected = admit(event, parse, logger=self._logger, count=self._reporter.count, region=self._region, account=account)
+        parse: Callable[[Any], JobCall | StateChange] = (
+            parse_state_change if is_state_change(event) else parse_job_call
+        )
+        call, rejected = admit(
+            event, parse, logger=self._logger, count=self._reporter.count, region=self._region, account=account
+        )
         if call is None:
             return rejected or {}
-        detail = getattr(call, "status", None) or getattr(call, "event_name", None)
-        self._logger.append_keys(job_name=call.name, job_kind=call.kind.value, **{label: detail})
-        if label == "state_change":
+        if isinstance(call, StateChange):
+            self._logger.append_keys(job_name=call.name, job_kind=call.kind.value, state_change=call.status)
             self._reporter.count("StateChangeEventsEvaluated")
             ref = JobRef.for_job(call.kind, call.name, account=call.account, region=call.region, event_id=call.event_id)
             return self.resume_if_owed(ref)
+        self._logger.append_keys(job_name=call.name, job_kind=call.kind.value, cloudtrail_event=call.event_name)
         self._reporter.count("JobEventsEvaluated")
         return self.remediate(
             JobRef.for_job(
@@ -252,8 +258,13 @@ class JobGuard:
     def _remediate_parent(self, subject: Subject, step: RemediateParent) -> dict[str, Any]:
         self._reporter.count("ChildJobEventsAcknowledged")
         parent = JobRef.for_job(
-            step.kind, step.name, account=subject.account, region=subject.region,
-            event_id=subject.event_id, initiated_by=subject.initiated_by, acting_for=subject.acting_for,
+            step.kind,
+            step.name,
+            account=subject.account,
+            region=subject.region,
+            event_id=subject.event_id,
+            initiated_by=subject.initiated_by,
+            acting_for=subject.acting_for,
         )
         return self.remediate(parent, busy_is_ok=True)
 

@@ -31,7 +31,8 @@ class Idempotency(Protocol):
     """Powertools idempotency as a function's runtime sets it up (runtime._Wiring): the config
     whose response hook RunOnce sets, and the decorator for a keyword argument."""
 
-    config: IdempotencyConfig
+    @property
+    def config(self) -> IdempotencyConfig: ...
 
     def wrap(self, data_keyword_argument: str) -> IdempotencyWrapper: ...
 
@@ -67,7 +68,7 @@ class RunOnce:
                 return Result(Outcome.IN_PROGRESS_ELSEWHERE, subject).as_dict()
             raise JobBusy(key) from exc
 
-    def on_duplicate(self, response: Any, record: Any) -> Any:
+    def on_duplicate(self, response: Any, idempotent_data: Any) -> Any:
         """Powertools' response hook: a repeated event gets the first outcome, marked as a
         repeat (the sweeper tells its catches from what was already handled), and is counted."""
         self._logger.info("duplicate event; already handled", extra={"outcome": response})

@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 
-from ict_guard.aws import AwsClients, LazyClient
+from ict_guard.aws import AwsClients, lazy_client
 from ict_guard.ledger import RemediationLedger
 from ict_guard.ports import BotoSageMakerJobs
 from ict_guard.publishing import AlertPublisher
@@ -70,6 +70,9 @@ class _Wiring:
     clients: AwsClients
     config: IdempotencyConfig
     persistence: DynamoDBPersistenceLayer
+    # The two settings every function needs, checked to be set.
+    alert_topic_arn: str
+    table_name: str
 
     @classmethod
     def from_env(cls, event_key_jmespath: str) -> _Wiring:
@@ -85,7 +88,9 @@ class _Wiring:
         persistence = DynamoDBPersistenceLayer(
             table_name=settings.idempotency_table_name, boto3_client=clients.dynamodb
         )
-        return cls(settings, clients, config, persistence)
+        return cls(
+            settings, clients, config, persistence, settings.alert_topic_arn, settings.idempotency_table_name
+        )
 
     def wrap(self, data_keyword_argument: str) -> Any:
         """run_once.Idempotency: Powertools' idempotent_function for that keyword argument."""
@@ -106,14 +111,14 @@ def job_guard_runtime() -> JobGuardRuntime:
         sagemaker=BotoSageMakerJobs(clients.sagemaker),
         # EC2 only when a job has security groups to check, SNS only when there is an alert:
         # an ignored job's event creates neither client.
-        security_groups=SecurityGroupRepairer(LazyClient(clients, "ec2")),
+        security_groups=SecurityGroupRepairer(lazy_client(clients, "ec2")),
         reporter=Reporter(
-            alerts=_alert_publisher(LazyClient(clients, "sns"), settings.alert_topic_arn, settings),
+            alerts=_alert_publisher(lazy_client(clients, "sns"), wiring.alert_topic_arn, settings),
             logger=logger,
             metrics=metrics,
             findings=_security_hub_findings(settings, clients),
         ),
-        ledger=RemediationLedger(clients.dynamodb, settings.idempotency_table_name),
+        ledger=RemediationLedger(clients.dynamodb, wiring.table_name),
         logger=logger,
         region=clients.region,
         idempotency=wiring,
@@ -135,7 +140,7 @@ def _security_hub_findings(settings: Settings, clients: AwsClients) -> SecurityH
     from ict_guard.findings import SecurityHubFindings
 
     return SecurityHubFindings(
-        LazyClient(clients, "securityhub"),
+        lazy_client(clients, "securityhub"),
         min_instance_count=settings.min_instance_count,
         logger=logger,
         metrics=metrics,
@@ -167,7 +172,7 @@ def sg_guard_runtime() -> SecurityGroupGuardRuntime:
         ec2=clients.ec2,
         repairer=SecurityGroupRepairer(clients.ec2),
         reporter=Reporter(
-            alerts=_alert_publisher(clients.sns, settings.alert_topic_arn, settings), logger=logger, metrics=metrics
+            alerts=_alert_publisher(clients.sns, wiring.alert_topic_arn, settings), logger=logger, metrics=metrics
         ),
         logger=logger,
         region=clients.region,

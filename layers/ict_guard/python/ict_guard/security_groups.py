@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import ClientError
 
@@ -20,6 +20,7 @@ from ict_guard.jobs import MANAGED_TAG, GroupSet
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_ec2.type_defs import IpPermissionTypeDef
 
 
 class Direction(enum.StrEnum):
@@ -91,7 +92,7 @@ def missing_ipsec_rules(
     ]
 
 
-def self_referencing_permission(group_id: str, need: RuleNeed) -> dict[str, Any]:
+def self_referencing_permission(group_id: str, need: RuleNeed) -> IpPermissionTypeDef:
     """The IpPermissions entry that adds `need` on `group_id` with the group itself as peer."""
     # EC2 ignores ports for protocol 50; -1 is accepted by EC2 and required by moto.
     low, high = (need.port, need.port) if need.port is not None else (-1, -1)
@@ -134,6 +135,13 @@ _SUBNET_GONE = {"InvalidSubnetID.NotFound", "InvalidSubnetID.Malformed"}
 def groups_outside_vpc(groups: Iterable[Mapping[str, Any]], vpc_id: str) -> list[str]:
     """IDs of the groups (as DescribeSecurityGroups returns them) that are not in `vpc_id`."""
     return sorted(str(g.get("GroupId")) for g in groups if g.get("VpcId") != vpc_id)
+
+
+class GroupRepairs(Protocol):
+    """What the job guard needs of a job's security groups: `SecurityGroupRepairer`, or an
+    in-memory fake in tests."""
+
+    def repair(self, group_ids: Sequence[str]) -> RepairResult: ...
 
 
 class SecurityGroupRepairer:

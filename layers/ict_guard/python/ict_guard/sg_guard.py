@@ -31,7 +31,7 @@ gap followed, as before.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +56,7 @@ from ict_guard.settings import Settings
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger
     from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_ec2.type_defs import SecurityGroupTypeDef
 
     from ict_guard.reporting import Reporter
 
@@ -73,11 +74,7 @@ def is_managed(group: Mapping[str, Any]) -> bool:
 
 def needs_to_restore(group: Mapping[str, Any], directions: Collection[Direction]) -> list[RuleNeed]:
     """What a managed group misses, judged alone as a self-referencing set, in `directions`."""
-    return [
-        need
-        for need in missing_ipsec_rules([group], [group["GroupId"]])
-        if need.direction in directions
-    ]
+    return [need for need in missing_ipsec_rules([group], [group["GroupId"]]) if need.direction in directions]
 
 
 _PROTOCOL = {"17": "udp", "esp": "50", "all": "-1"}
@@ -163,7 +160,9 @@ class SecurityGroupGuard:
         self._logger = logger
         self._region = region
         # Per event: a later removal on the same group is new work.
-        self.run_once = RunOnce(self._restore, argument="change", idempotency=idempotency, reporter=reporter, logger=logger)
+        self.run_once = RunOnce(
+            self._restore, argument="change", idempotency=idempotency, reporter=reporter, logger=logger
+        )
 
     def handle(self, event: Any, account: str | None = None) -> dict[str, Any]:
         """Handle one EventBridge event; `account` is the function's own account, if known."""
@@ -235,9 +234,7 @@ class SecurityGroupGuard:
             self._count("SecurityGroupsRestored")
         if result.problems:
             self._count("SecurityGroupRepairProblems", len(result.problems))
-            self._logger.warning(
-                "security group not fully restored", extra={"problems": result.problems}
-            )
+            self._logger.warning("security group not fully restored", extra={"problems": result.problems})
         if not result.added and not result.problems:
             # Every rule came back meanwhile (InvalidPermission.Duplicate): somebody else did it.
             return _result(Outcome.INTACT, group_id)
@@ -251,7 +248,7 @@ class SecurityGroupGuard:
             alert=alert.action.value,
         )
 
-    def _describe(self, ref: GroupChangeRef) -> dict[str, Any]:
+    def _describe(self, ref: GroupChangeRef) -> SecurityGroupTypeDef:
         query = {"GroupIds": [ref.group_id]} if ref.group_id else {"GroupNames": [ref.group_name]}
         try:
             groups = self._ec2.describe_security_groups(**query)["SecurityGroups"]
@@ -294,9 +291,7 @@ class SecurityGroupGuard:
             mode=self._settings.mode.value,
             initiated_by=None if other_call else ref.changed_by,
             initiator_note=(
-                "unknown: another call, not the one this alert was raised on (see Why)"
-                if other_call
-                else None
+                "unknown: another call, not the one this alert was raised on (see Why)" if other_call else None
             ),
             security_groups=result.changed_groups,
             rules_added=result.summary(),

@@ -11,7 +11,6 @@ already handled costs one idempotency read; one it missed is remediated and coun
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from ict_guard.settings import ConfigurationError
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger
+    from botocore.client import BaseClient
     from mypy_boto3_sagemaker import SageMakerClient
 
     from ict_guard.reporting import Reporter
@@ -113,7 +113,10 @@ class Sweeper:
         """Names of the jobs of `kind` in `status` created within the look-back window."""
         operation, key = _LIST[kind]
         since = self._clock() - self._settings.lookback
-        pages = self._sagemaker.get_paginator(operation).paginate(
+        # The List* operation is chosen per kind at run time: botocore's generic paginator, not
+        # the stubs' one-per-operation-name overloads.
+        client: BaseClient = self._sagemaker
+        pages = client.get_paginator(operation).paginate(
             StatusEquals=status,
             CreationTimeAfter=since,
             PaginationConfig={"PageSize": PAGE_SIZE},
@@ -131,7 +134,9 @@ class Sweeper:
             names = list(self.running_jobs(kind))
             report.listed[kind.value] = len(names)
             refs += [
-                JobRef.for_job(kind, name, account=account, region=self._region, event_id=f"{SWEEP_EVENT_PREFIX}{sweep_id}")
+                JobRef.for_job(
+                    kind, name, account=account, region=self._region, event_id=f"{SWEEP_EVENT_PREFIX}{sweep_id}"
+                )
                 for name in names
             ]
         # A tuning job the guard stopped whose run died before the copy (Lambda's retries spent):
@@ -144,7 +149,12 @@ class Sweeper:
             stopped = [name for status in ("Stopping", "Stopped") for name in self.running_jobs(kind, status)]
             report.listed[f"stopped-{kind.value}"] = len(stopped)
             work += [
-                (JobRef.for_job(kind, name, account=account, region=self._region, event_id=f"{SWEEP_EVENT_PREFIX}{sweep_id}"), True)
+                (
+                    JobRef.for_job(
+                        kind, name, account=account, region=self._region, event_id=f"{SWEEP_EVENT_PREFIX}{sweep_id}"
+                    ),
+                    True,
+                )
                 for name in stopped
             ]
         self._logger.info("sweep listed jobs", extra={"listed": report.listed})
@@ -197,7 +207,9 @@ class Sweeper:
         if result.acted and not result.duplicate:
             # Each catch is an event the real-time path missed (or had not handled yet).
             report.caught.append(ref.key)
-            self._logger.warning("sweep caught a job the real-time path missed", extra={"job": ref.key, "outcome": name})
+            self._logger.warning(
+                "sweep caught a job the real-time path missed", extra={"job": ref.key, "outcome": name}
+            )
 
     def _count(self, name: str, value: int) -> None:
         self._reporter.count(name, value)
