@@ -4,13 +4,15 @@ guard's own path, exactly once, and counted; handled jobs cost no second remedia
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
 from functions.job_guard.app import lambda_handler
 from functions.sweeper.app import lambda_handler as sweeper_handler
+from ict_guard import remediation
 from ict_guard.clone import relaunch_name
-from ict_guard.runtime import sweeper_runtime
+from ict_guard.runtime import job_guard_runtime, sweeper_runtime
 from ict_guard.sweeper import SweepIncomplete
 from sandbox import sagemaker_extension
 
@@ -171,7 +173,7 @@ def test_listing_cost_follows_running_jobs_not_history(sandbox, configure, lambd
     assert len(calls) == quiet == 3
 
 
-def test_a_copy_owed_after_a_crash_is_made_up_for_by_the_sweep(sandbox, configure, inject, lambda_context):
+def test_a_copy_owed_after_a_crash_is_made_up_for_by_the_sweep(sandbox, configure, inject, lambda_context, monkeypatch):
     class Crash(BaseException):
         pass
 
@@ -187,6 +189,9 @@ def test_a_copy_owed_after_a_crash_is_made_up_for_by_the_sweep(sandbox, configur
     lambda_context.remaining_ms = 120_000
     assert sandbox.tuning_tags("owed-hpo")["ict-guard:remediation"] == "relaunch-pending"
     lose_events(sandbox)  # Lambda's retries and SageMaker's Stopped state change never arrive
+    # The next sweep comes minutes later: the run that recorded the intent is long over.
+    later = time.time() + remediation.RESUME_AFTER_SECONDS
+    monkeypatch.setattr(job_guard_runtime().guard, "_clock", lambda: later)
 
     report = sweeper_handler(SCHEDULED, lambda_context)
     assert report["listed"]["stopped-hyper-parameter-tuning-job"] == 1

@@ -7,11 +7,15 @@ created right after the stop and starts its search over, and the alert says so."
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
 
+from ict_guard import remediation
 from ict_guard.clone import relaunch_name
+from ict_guard.errors import JobBusy
+from ict_guard.runtime import job_guard_runtime
 from sandbox import sagemaker_extension
 
 pytestmark = pytest.mark.integration
@@ -46,7 +50,12 @@ def test_unencrypted_tuning_job_is_stopped_repaired_and_relaunched_warm(sandbox)
     assert all(d["EnableInterContainerTrafficEncryption"] for d in definitions(copy))
     assert copy["HyperParameterTuningJobConfig"] == original["HyperParameterTuningJobConfig"]
     for field in (
-        "StaticHyperParameters", "HyperParameterRanges", "InputDataConfig", "VpcConfig", "ResourceConfig", "RoleArn"
+        "StaticHyperParameters",
+        "HyperParameterRanges",
+        "InputDataConfig",
+        "VpcConfig",
+        "ResourceConfig",
+        "RoleArn",
     ):
         assert copy["TrainingJobDefinition"][field] == original["TrainingJobDefinition"][field], field
     assert "WarmStartConfig" not in copy  # a warm start from the unencrypted original is refused
@@ -189,7 +198,7 @@ def test_a_burst_of_child_events_remediates_the_parent_once_and_no_child(sandbox
 
 
 def test_a_crash_while_creating_the_tuning_copy_is_finished_by_the_state_change(
-    sandbox, configure, inject, lambda_context
+    sandbox, configure, inject, lambda_context, monkeypatch
 ):
     from functions.job_guard.app import lambda_handler
 
@@ -207,6 +216,12 @@ def test_a_crash_while_creating_the_tuning_copy_is_finished_by_the_state_change(
     assert sandbox.tuning_tags("crash-hpo")["ict-guard:remediation"] == "relaunch-pending"
     stopped = [e for e in _queued_events(sandbox) if e.get("detail-type", "").endswith("State Change")]
     assert stopped, "the Stopped state change of a job the guard owes a copy reaches the function"
+    # Seconds after the stop, the run that recorded the intent may still be going: the resume
+    # is refused (Lambda retries it); minutes later it finishes the copy.
+    with pytest.raises(JobBusy):
+        lambda_handler(stopped[-1], lambda_context)
+    later = time.time() + remediation.RESUME_AFTER_SECONDS
+    monkeypatch.setattr(job_guard_runtime().guard, "_clock", lambda: later)
     assert lambda_handler(stopped[-1], lambda_context)["outcome"] == "resume"
     assert sandbox.tuning_job_names() == sorted(["crash-hpo", copy_name("crash-hpo")])
     assert "WarmStartConfig" not in sandbox.describe_tuning(copy_name("crash-hpo"))

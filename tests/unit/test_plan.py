@@ -108,6 +108,7 @@ def test_the_plan_of_a_relaunch_in_order() -> None:
         "tag resnet-ddp ict-guard:remediation=relaunch-pending",
         "check and repair the security groups",
         f"create {plan.relaunch_request['TrainingJobName']} with encryption on",
-        "tag resnet-ddp ict-guard:remediation=relaunched",
         "alert",
+        # After the alert: a resumed run that finds this tag knows the alert went out.
+        "tag resnet-ddp ict-guard:remediation=relaunched",
     ]

@@ -335,3 +335,45 @@ def test_a_quota_too_small_even_after_the_stop_settles_with_one_action_needed_al
     (alert,) = g.alerts.published
     assert alert.action is AlertAction.FAILED and alert.action_needed
     assert sagemaker.calls.count("CreateTrainingJob") == 1
+
+
+def test_a_lost_settle_is_finished_without_repeating_the_alert():
+    # The first run sent its relaunched alert and tagged the original, then its ledger settle was
+    # lost (swallowed: a retry would only repeat the alert). The next resume (a state change, the
+    # sweep) settles without a second alert.
+    g = guard_with((training_job("lost-settle"), {}))
+    g.ledger.fail_settle = True
+    g.guard.remediate(ref("lost-settle"))
+    g.ledger.fail_settle = False
+    assert not g.ledger.items["training-job/lost-settle"]["settled"]
+    again = g.guard.remediate(ref("lost-settle"))
+    assert again["outcome"] == "resume" and len(g.alerts.published) == 1
+    assert g.ledger.items["training-job/lost-settle"]["settled"]
+    assert g.metrics.counts["AlertsAlreadySent"] == 1
+
+
+def test_a_resume_leaves_alone_an_owed_remediation_whose_run_may_still_be_going():
+    import time as clock
+
+    from ict_guard.errors import JobBusy
+    from ict_guard.ledger import LedgerEntry
+
+    g = guard_with((training_job("racing", status="Stopping"), {}))
+    g.ledger.record("training-job/racing", Intent.RELAUNCH, None)
+    recorded = clock.time()
+    original_lookup = g.ledger.lookup
+
+    def with_time(key):
+        entry = original_lookup(key)
+        return entry and LedgerEntry(entry.intent, entry.settled, entry.relaunch_request, recorded_at=recorded)
+
+    g.ledger.lookup = with_time  # type: ignore[method-assign]
+    resume = ref("racing")
+    from dataclasses import replace
+
+    with pytest.raises(JobBusy):
+        g.guard.resume_if_owed(resume)  # a state change seconds after the stop
+    assert g.guard.resume_if_owed(resume, busy_is_ok=True)["outcome"] == "in-progress-elsewhere"  # the sweep
+    assert g.sagemaker.created == [] and g.alerts.published == []
+    g.guard._clock = lambda: recorded + 151  # type: ignore[method-assign]
+    assert g.guard.resume_if_owed(replace(resume))["outcome"] == "resume" and len(g.sagemaker.created) == 1

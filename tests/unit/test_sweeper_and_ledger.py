@@ -191,3 +191,27 @@ def test_sweep_settings_come_from_the_environment_and_name_every_problem() -> No
     with pytest.raises(ConfigurationError) as raised:
         SweepSettings.from_env({"SWEEP_LOOKBACK_MINUTES": "5", "SWEEP_MAX_WORKERS": "many"})
     assert "SWEEP_LOOKBACK_MINUTES" in str(raised.value) and "SWEEP_MAX_WORKERS" in str(raised.value)
+
+
+def test_a_large_request_is_stored_compressed_and_read_back_whole() -> None:
+    db = FakeDynamoDB()
+    ledger = RemediationLedger(db, "table")  # type: ignore[arg-type]
+    request = {"TrainingJobName": "big-enc-1", "HyperParameters": {f"p{i}": "x" * 2000 for i in range(100)}}
+    ledger.record("training-job/big", Intent.RELAUNCH, request)
+    stored = db.items[KEY_PREFIX + "training-job/big"]
+    assert "B" in stored["relaunch_request_z"] and len(stored["relaunch_request_z"]["B"]) < 50_000
+    entry = ledger.lookup("training-job/big")
+    assert entry is not None and entry.relaunch_request == request
+
+
+def test_a_request_too_large_for_the_ledger_is_refused_before_the_stop() -> None:
+    import os
+
+    from ict_guard.jobs import TRAINING_API
+    from ict_guard.preflight import preflight
+
+    from tests.unit.fakes import MODEL
+
+    incompressible = {f"p{i}": os.urandom(1200).hex() for i in range(400)}  # ~480 KB compressed
+    request = {"TrainingJobName": "huge-enc-1", "HyperParameters": incompressible}
+    assert "ledger-item-size" in {r.rule for r in preflight(TRAINING_API, request, MODEL)}

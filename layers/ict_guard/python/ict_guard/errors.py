@@ -28,6 +28,11 @@ class CopyRefused(Exception):
         self.fallbacks_help = fallbacks_help
 
 
+class OwedWorkInProgress(Exception):
+    """A resume met a remediation whose run may still be going (its ledger entry is younger than
+    the function's timeout): raised so that the resume is tried again later, not run beside it."""
+
+
 class CapacityHeld(Exception):
     """Create* was refused with ResourceLimitExceeded (an instance quota of the account)."""
 

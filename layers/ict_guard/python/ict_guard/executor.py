@@ -272,6 +272,12 @@ class Executor:
     def _publish(self, step: Publish, run: Run) -> None:
         action = step.action
         reason = step.reason
+        if step.unless_tagged is not None and run.subject.job.remediation_tag == step.unless_tagged:
+            # The tag is written right after this alert: an earlier run sent it, and only its
+            # settle was lost. Settling now is all that is left; the alert is not repeated.
+            self._reporter.count("AlertsAlreadySent")
+            run.done.append("found the alert already sent")
+            return
         if step.only_if_repaired:
             job = run.subject.job
             if run.repair.added:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,11 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 KEY_PREFIX = "ict-guard-ledger#"
+# A DynamoDB item holds at most 400 KB (DynamoDB developer guide, "Service, account, and table
+# quotas"). A request larger than this is stored zlib-compressed, as a binary attribute; the
+# preflight refuses (before the stop) a request too large even so (MAX_STORED_REQUEST_BYTES).
+COMPRESS_ABOVE_BYTES = 64_000
+MAX_STORED_REQUEST_BYTES = 350_000
 RETENTION_SECONDS = 30 * 24 * 3600
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
@@ -49,6 +55,21 @@ class LedgerEntry:
     @property
     def history(self) -> History:
         return History(self.intent, self.settled)
+
+
+def stored_request(request: dict[str, Any]) -> dict[str, Any]:
+    """The ledger attributes that hold `request`: JSON text, or compressed JSON when large (the
+    other attribute set to an empty value, so an update replaces whichever was there)."""
+    text = json.dumps(request, sort_keys=True)
+    if len(text.encode()) <= COMPRESS_ABOVE_BYTES:
+        return {"relaunch_request": text}
+    return {"relaunch_request": "", "relaunch_request_z": zlib.compress(text.encode(), 9)}
+
+
+def stored_request_size(request: dict[str, Any]) -> int:
+    """Bytes the ledger needs for `request` (the preflight's check)."""
+    value = stored_request(request)
+    return len(value.get("relaunch_request_z") or value["relaunch_request"].encode())
 
 
 def _item(values: dict[str, Any]) -> dict[str, Any]:
@@ -91,7 +112,7 @@ class RemediationLedger:
             "recorded_at": now,
         }
         if relaunch_request is not None:
-            values["relaunch_request"] = json.dumps(relaunch_request, sort_keys=True)
+            values.update(stored_request(relaunch_request))
         self._db.put_item(TableName=self._table, Item=_item(values))
 
     def lookup(self, job_key: str) -> LedgerEntry | None:
@@ -100,6 +121,9 @@ class RemediationLedger:
             return None
         item = {key: _DESERIALIZER.deserialize(value) for key, value in raw.items()}
         request = item.get("relaunch_request")
+        if not request and "relaunch_request_z" in item:
+            compressed = item["relaunch_request_z"]
+            request = zlib.decompress(getattr(compressed, "value", compressed)).decode()
         return LedgerEntry(
             intent=Intent(item["intent"]),
             settled=bool(item.get("settled", False)),
@@ -136,7 +160,7 @@ class RemediationLedger:
                 "intent": Intent.RELAUNCH.value,
                 "settled": False,
                 "refusal": message[:2000],
-                "relaunch_request": json.dumps(relaunch_request, sort_keys=True),
+                **stored_request(relaunch_request),
                 self._expiry_attr: now + RETENTION_SECONDS,
             },
         )

@@ -81,12 +81,15 @@ class CreateCopy:
 @dataclass(frozen=True)
 class Publish:
     """The alert. `only_if_repaired`: only when the security-group step changed or found
-    something (an encrypted job's repair)."""
+    something (an encrypted job's repair). `unless_tagged`: in a resumed run, not when the job
+    already carries this remediation tag, which the plan writes right after the alert: the earlier
+    run sent it and only its settle was lost."""
 
     action: AlertAction
     reason: str | None = None  # None: the decision's reason
     action_needed: bool = False
     only_if_repaired: bool = False
+    unless_tagged: RemediationTag | None = None
 
     def describe(self) -> str:
         return "alert"
@@ -155,13 +158,18 @@ def ended_before_stop(plan: RemediationPlan) -> tuple[Step, ...]:
 
 
 def copy_refused(message: str, job: Job) -> tuple[Step, ...]:
-    """What replaces the rest of a plan when SageMaker refused the copy and every fallback: the
-    original says so on its remediation tag (where it has room: the ledger says it in any case),
-    one alert for a person, settled."""
+    """What replaces the rest of a plan when SageMaker refused the copy and every fallback: one
+    alert for a person, then the original says so on its remediation tag (where it has room: the
+    ledger says it in any case), settled."""
     tag, _ = _tag(job, RemediationTag.RELAUNCH_REFUSED)
     return (
+        Publish(
+            AlertAction.FAILED,
+            reason=f"SageMaker refused the encrypted copy: {message}",
+            action_needed=True,
+            unless_tagged=RemediationTag.RELAUNCH_REFUSED,
+        ),
         *tag,
-        Publish(AlertAction.FAILED, reason=f"SageMaker refused the encrypted copy: {message}", action_needed=True),
         Settle("relaunch-refused"),
     )
 
@@ -246,8 +254,8 @@ def _stop_plan(
         base,
         RecordIntent(Intent.STOP),
         StopJob(job.name),
-        *tag,
         Publish(AlertAction.STOPPED, reason=reason, action_needed=action_needed),
+        *tag,
         Settle("stopped"),
         notes=notes,
     )
@@ -293,8 +301,8 @@ def _relaunch_plan(
         StopJob(job.name),
         *pending,
         *_copy_steps(job, api, copy.request, settings),
-        *done,
         Publish(AlertAction.RELAUNCHED),
+        *done,
         Settle("relaunched"),
         copy=copy,
         notes=copy.notes + notes,
@@ -309,7 +317,8 @@ def _resume_plan(base: RemediationPlan, source: PlanInput, settings: Settings, m
     intent = entry.intent if entry is not None else (history_from_tag(job.remediation_tag) or _NO_HISTORY).intent
     if intent is Intent.STOP:
         tag, notes = _tag(job, RemediationTag.STOPPED)
-        return _with(base, *tag, Publish(AlertAction.STOPPED), Settle("stopped"), notes=notes)
+        publish = Publish(AlertAction.STOPPED, unless_tagged=RemediationTag.STOPPED)
+        return _with(base, publish, *tag, Settle("stopped"), notes=notes)
     request = entry.relaunch_request if entry is not None and entry.relaunch_request else None
     copy = None
     if request is None:
@@ -322,8 +331,8 @@ def _resume_plan(base: RemediationPlan, source: PlanInput, settings: Settings, m
     return _with(
         base,
         *_copy_steps(job, source.api, request, settings),
+        Publish(AlertAction.RELAUNCHED, unless_tagged=RemediationTag.RELAUNCHED),
         *done,
-        Publish(AlertAction.RELAUNCHED),
         Settle("relaunched"),
         copy=copy,
         notes=(copy.notes if copy else ()) + notes,

@@ -23,6 +23,7 @@ from botocore.validate import ParamValidator
 from ict_guard.algorithms import builtin_algorithm
 from ict_guard.clone import MAX_USER_TAGS, is_output_only, request_shape
 from ict_guard.jobs import RESERVED_TAG_PREFIX, Job, JobApi, JobKind, tuning_definitions
+from ict_guard.ledger import MAX_STORED_REQUEST_BYTES, stored_request_size
 
 if TYPE_CHECKING:
     from botocore.model import ServiceModel, Shape
@@ -52,6 +53,8 @@ CHECKED_SERVICE_RULES = frozenset(
         "warm-start-definition-unchanged",
     }
 )
+# Checked here, not a rule of the service: the guard's own ledger must hold the request.
+GUARD_RULES = frozenset({"ledger-item-size", "pipeline-step", "session-chaining", "role-outside-pattern"})
 UNCHECKED_SERVICE_RULES = {
     "warm-start-parent-ended": "the copy never carries a warm start (see clone.build_encrypted_copy)",
 }
@@ -124,6 +127,15 @@ def preflight(api: JobApi, request: Mapping[str, Any], service_model: ServiceMod
     for definition in definitions:
         refusals += _algorithm_refusals(definition.get("AlgorithmSpecification") or {})
         refusals += _instance_preference_refusals(definition)
+    size = stored_request_size(dict(request))
+    if size > MAX_STORED_REQUEST_BYTES:
+        refusals.append(
+            Refusal(
+                "ledger-item-size",
+                f"the copy's request needs {size // 1000} KB even compressed: more than the guard can record "
+                "durably before the stop (a DynamoDB item holds 400 KB)",
+            )
+        )
     warm = request.get("WarmStartConfig") or {}
     if warm:
         parents = warm.get("ParentHyperParameterTuningJobs") or []

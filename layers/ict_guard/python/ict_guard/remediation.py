@@ -20,11 +20,12 @@ re-launched as the same workload follows UnrelaunchableJobAction instead.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from ict_guard.errors import DescribedOtherJob, JobGone
+from ict_guard.errors import DescribedOtherJob, JobGone, OwedWorkInProgress
 from ict_guard.events import JobCall, StateChange, is_state_change, parse_job_call, parse_state_change
 from ict_guard.executor import Executor, Run, Subject
 from ict_guard.intake import admit
@@ -45,6 +46,10 @@ if TYPE_CHECKING:
     from ict_guard.settings import Settings
 
 SWEEP_EVENT_PREFIX = "sweep:"
+# A resume (a state change, the sweep) leaves alone an owed remediation recorded less than this
+# long ago: the run that recorded it may still be going (the function's timeout is 120 s), and
+# two runs would both create (one finds ResourceInUse) and both alert.
+RESUME_AFTER_SECONDS = 150
 
 
 @dataclass(frozen=True)
@@ -132,7 +137,9 @@ class JobGuard:
         logger: Logger,
         region: str,
         idempotency: Idempotency | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        self._clock = clock
         self._settings = settings
         self._sagemaker = sagemaker
         self._ledger = ledger
@@ -214,6 +221,9 @@ class JobGuard:
         facts, decision = evaluation.job, evaluation.decision
         if ref.purpose == "resume" and decision.action is not Action.RESUME:
             return Result(Outcome.NOTHING_OWED, ref.name, reason=decision.reason).as_dict()
+        recorded_at = evaluation.entry.recorded_at if evaluation.entry is not None else None
+        if ref.purpose == "resume" and recorded_at is not None and self._clock() - recorded_at < RESUME_AFTER_SECONDS:
+            raise OwedWorkInProgress(ref.key)
         plan = self.plan(evaluation)
         self._logger.info(
             "decision",

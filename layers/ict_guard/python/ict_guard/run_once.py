@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
-from ict_guard.errors import JobBusy
+from ict_guard.errors import JobBusy, OwedWorkInProgress
 from ict_guard.outcomes import Outcome, Result
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ class RunOnce:
     def __call__(self, payload: dict[str, Any], *, key: str, subject: str, busy_is_ok: bool = False) -> dict[str, Any]:
         try:
             return self._once(**{self._argument: payload})
-        except IdempotencyAlreadyInProgressError as exc:
+        except (IdempotencyAlreadyInProgressError, OwedWorkInProgress) as exc:
             self._logger.info("being handled elsewhere", extra={"key": key, "busy_is_ok": busy_is_ok})
             self._reporter.count("ConcurrentDuplicateEvents")
             if busy_is_ok:
