@@ -209,7 +209,6 @@ def test_a_request_too_large_for_the_ledger_is_refused_before_the_stop() -> None
 
     from ict_guard.jobs import TRAINING_API
     from ict_guard.preflight import preflight
-
     from tests.unit.fakes import MODEL
 
     incompressible = {f"p{i}": os.urandom(1200).hex() for i in range(400)}  # ~480 KB compressed
