@@ -16,21 +16,13 @@ from botocore.exceptions import ClientError
 from ict_guard.errors import JobGone, error_code
 from ict_guard.jobs import JOB_APIS, JobKind
 from ict_guard.ledger import LedgerEntry, RemediationLedger
-from ict_guard.plan import (
-    CreateCopy,
-    Publish,
-    RecordIntent,
-    RemediateParent,
-    RemediationPlan,
-    RepairGroups,
-    StopJob,
-    plan_remediation,
-)
+from ict_guard.plan import RemediationPlan, plan_remediation
 from ict_guard.policy import Action
 from ict_guard.ports import BotoSageMakerJobs
 from ict_guard.remediation import Evaluation, JobRef, describe_job, evaluate_job
 from ict_guard.security_groups import RuleNeed, missing_ipsec_rules
 from ict_guard.settings import Settings
+from ict_guard.steps import CreateCopy, Publish, RecordIntent, RemediateParent, RepairGroups, StopJob
 from ict_guard_cli import ExitCode
 from ict_guard_cli.session import AwsContext, CliError, explain_aws_error
 

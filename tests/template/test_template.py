@@ -18,13 +18,13 @@ import pytest
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from moto import mock_aws
 
-from ict_guard.events import TUNING_STATE_CHANGE
 from ict_guard.jobs import JOB_APIS_BY_EVENT, MANAGED_TAG, REMEDIATION_TAG, RemediationTag
 from ict_guard.ledger import KEY_PREFIX, RemediationLedger
 from ict_guard.policy import Intent
 from ict_guard.rule_changes import RULE_CHANGE_DIRECTIONS
 from ict_guard.runtime import IDEMPOTENCY_EXPIRY_SECONDS
 from ict_guard.settings import RemediationMode, Settings
+from ict_guard.state_changes import TUNING_STATE_CHANGE
 from sandbox.template import (
     REPO_ROOT,
     SERVERLESS_FUNCTION,

@@ -11,18 +11,10 @@ from hypothesis import strategies as st
 
 from ict_guard.jobs import TRAINING_API, Job
 from ict_guard.ledger import LedgerEntry
-from ict_guard.plan import (
-    MUTATING_STEPS,
-    CreateCopy,
-    Hints,
-    PlanInput,
-    Publish,
-    RecordIntent,
-    StopJob,
-    plan_remediation,
-)
+from ict_guard.plan import Hints, PlanInput, plan_remediation
 from ict_guard.policy import Action, History, Intent, decide
 from ict_guard.settings import RemediationMode, Settings, UnrelaunchableJobAction
+from ict_guard.steps import MUTATING_STEPS, CreateCopy, Publish, RecordIntent, StopJob
 from tests.unit.fakes import MODEL, training_job
 
 pytestmark = pytest.mark.unit

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from botocore.model import ServiceModel, Shape
 
 CLONE_MARK = "-enc-"
-_CLONE_NAME = re.compile(rf"{CLONE_MARK}[0-9a-f]{{6}}$")
+CLONE_NAME = re.compile(rf"{CLONE_MARK}[0-9a-f]{{6}}$")
 # Create* and AddTags refuse more than 50 user tags on one resource; keys with the reserved `aws:`
 # prefix do not count and may not be sent (SageMaker API reference: AddTags, "Each resource can
 # have a maximum of 50 tags"; Tag: "You can't use aws: as a prefix").
@@ -59,50 +59,6 @@ def relaunch_name(original: str, max_length: int = TRAINING_API.name_max_length)
     suffix = CLONE_MARK + hashlib.sha256(original.encode()).hexdigest()[:6]
     base = original[: max_length - len(suffix)].rstrip("-")
     return base + suffix
-
-
-def is_guard_copy(name: str, tags: Mapping[str, str]) -> bool:
-    """Whether a job is the guard's own encrypted copy: its link tag, or (a copy of an original
-    with 50 tags has no room for the tag) its deterministic name."""
-    return RELAUNCHED_FROM_TAG in tags or bool(_CLONE_NAME.search(name))
-
-
-def is_own_copy(
-    api: JobApi, existing: Mapping[str, Any], tags: Mapping[str, str], request: Mapping[str, Any], original: str
-) -> bool:
-    """Whether the job found under the copy's (deterministic, guessable) name is the guard's copy
-    of `original`: its link tag says so, or, for a copy without room for the tag, it is encrypted
-    and runs the request's role and image (anyone may create a job under that name first)."""
-    if RELAUNCHED_FROM_TAG in tags:
-        return tags[RELAUNCHED_FROM_TAG] == original
-    if api is TUNING_API:
-        mine = [
-            (d.get("RoleArn"), (d.get("AlgorithmSpecification") or {}).get("TrainingImage"))
-            for d in _definitions(request)
-        ]
-        theirs = [
-            (d.get("RoleArn"), (d.get("AlgorithmSpecification") or {}).get("TrainingImage"))
-            for d in _definitions(existing)
-        ]
-        encrypted = all(d.get("EnableInterContainerTrafficEncryption") for d in _definitions(existing))
-        return encrypted and mine == theirs
-    signature = ("RoleArn", "AlgorithmSpecification")
-    return bool(existing.get("EnableInterContainerTrafficEncryption")) and all(
-        _image_and_role(existing, k) == _image_and_role(request, k) for k in signature
-    )
-
-
-def _definitions(spec: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    if spec.get("TrainingJobDefinition"):
-        return [spec["TrainingJobDefinition"]]
-    return list(spec.get("TrainingJobDefinitions") or [])
-
-
-def _image_and_role(spec: Mapping[str, Any], key: str) -> Any:
-    if key == "AlgorithmSpecification":
-        algorithm = spec.get(key) or {}
-        return algorithm.get("TrainingImage") or algorithm.get("AlgorithmName")
-    return spec.get(key)
 
 
 def request_shape(service_model: ServiceModel, operation: str) -> StructureShape:
@@ -339,55 +295,3 @@ def build_encrypted_copy(
             "the guard's ledger"
         )
     return EncryptedCopy(request, tuple(notes), linked)
-
-
-# -- fallbacks: tried once each, in this order, when SageMaker refuses the copy after the stop ------
-
-
-def without_warm_start(request: Mapping[str, Any]) -> dict[str, Any] | None:
-    if "WarmStartConfig" not in request:
-        return None
-    return {k: v for k, v in request.items() if k != "WarmStartConfig"}
-
-
-def without_metric_definitions(request: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The request without AlgorithmSpecification.MetricDefinitions anywhere (the service filled
-    them in for an algorithm this guard did not recognise), or None when it has none."""
-    copy = dict(request)
-    changed = False
-
-    def strip(definition: Mapping[str, Any]) -> dict[str, Any]:
-        nonlocal changed
-        algorithm = definition.get("AlgorithmSpecification") or {}
-        if "MetricDefinitions" not in algorithm:
-            return dict(definition)
-        changed = True
-        return {
-            **definition,
-            "AlgorithmSpecification": {k: v for k, v in algorithm.items() if k != "MetricDefinitions"},
-        }
-
-    if "TrainingJobDefinition" in copy:
-        copy["TrainingJobDefinition"] = strip(copy["TrainingJobDefinition"])
-    elif "TrainingJobDefinitions" in copy:
-        copy["TrainingJobDefinitions"] = [strip(d) for d in copy["TrainingJobDefinitions"]]
-    else:
-        copy = strip(copy)
-    return copy if changed else None
-
-
-def without_guard_tag(request: Mapping[str, Any]) -> dict[str, Any] | None:
-    tags = request.get("Tags") or []
-    kept = [t for t in tags if not str(t.get("Key", "")).startswith(GUARD_TAG_PREFIX)]
-    if len(kept) == len(tags):
-        return None
-    return {**request, "Tags": kept}
-
-
-Fallback = Callable[[Mapping[str, Any]], "dict[str, Any] | None"]
-# (what it gives up, the transformation); each returns None where it would change nothing.
-FALLBACKS: tuple[tuple[str, Fallback], ...] = (
-    ("without the warm start", without_warm_start),
-    ("without the metric definitions SageMaker filled in", without_metric_definitions),
-    (f"without the guard's {RELAUNCHED_FROM_TAG} tag", without_guard_tag),
-)

@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ict_guard.jobs import JOB_APIS, JOB_APIS_BY_EVENT, JobApi, JobKind
+from ict_guard.jobs import JOB_APIS_BY_EVENT, JobApi, JobKind
 
 
 class MalformedEvent(ValueError):
@@ -88,7 +88,7 @@ def parse_api_call(event: Any, *, service: str, event_names: Collection[str]) ->
     try:
         parsed: CloudTrailEvent = parse(event=event, model=CloudTrailEvent)
     except (ValidationError, TypeError, ValueError) as exc:
-        raise MalformedEvent(_describe_validation_error(exc), event_id) from None
+        raise MalformedEvent(describe_validation_error(exc), event_id) from None
     detail = parsed.detail
     event_id = detail.event_id
     if parsed.source != f"aws.{service}" or detail.event_source != f"{service}.amazonaws.com":
@@ -167,7 +167,7 @@ def _raw_event_id(event: Any) -> str | None:
     return candidate[:128] if isinstance(candidate, str) else None
 
 
-def _describe_validation_error(exc: Exception) -> str:
+def describe_validation_error(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         # Field locations and messages only: input values may be large or sensitive.
         parts = [
@@ -259,58 +259,3 @@ def _metric_definitions_sent(definition: dict[str, Any]) -> bool | None:
     if not isinstance(algorithm, dict) or algorithm.get("omitted"):
         return None
     return "metricDefinitions" in algorithm
-
-
-TUNING_STATE_CHANGE = "SageMaker HyperParameter Tuning Job State Change"
-
-
-class TuningStateChangeDetail(BaseModel):
-    """SageMaker's own state-change event (not CloudTrail): the fields the guard reads."""
-
-    model_config = ConfigDict(extra="allow")
-
-    name: str = Field(alias="HyperParameterTuningJobName", min_length=1, max_length=32)
-    status: str = Field(alias="HyperParameterTuningJobStatus", min_length=1, max_length=32)
-
-
-class TuningStateChangeEvent(EventBridgeModel):
-    detail: TuningStateChangeDetail
-
-
-@dataclass(frozen=True)
-class StateChange:
-    """A tuning job reached a new status; the guard may owe it a re-launch."""
-
-    kind: JobKind
-    event_id: str
-    name: str
-    status: str
-    account: str
-    region: str
-
-
-def is_state_change(event: Any) -> bool:
-    return isinstance(event, dict) and event.get("detail-type") == TUNING_STATE_CHANGE
-
-
-def parse_state_change(event: Any) -> StateChange:
-    """Validate a "SageMaker HyperParameter Tuning Job State Change" event (raises MalformedEvent)."""
-    event_id = event.get("id") if isinstance(event, dict) and isinstance(event.get("id"), str) else None
-    try:
-        parsed: TuningStateChangeEvent = parse(event=event, model=TuningStateChangeEvent)
-    except (ValidationError, TypeError, ValueError) as exc:
-        raise MalformedEvent(_describe_validation_error(exc), event_id and event_id[:128]) from None
-    event_id = parsed.id[:128]
-    if parsed.source != "aws.sagemaker" or parsed.detail_type != TUNING_STATE_CHANGE:
-        raise MalformedEvent("not a SageMaker tuning-job state change", event_id)
-    api = JOB_APIS[JobKind.TUNING]
-    if not api.name_pattern.match(parsed.detail.name):
-        raise MalformedEvent("HyperParameterTuningJobName is invalid", event_id)
-    return StateChange(
-        kind=JobKind.TUNING,
-        event_id=event_id,
-        name=parsed.detail.name,
-        status=parsed.detail.status,
-        account=parsed.account,
-        region=parsed.region,
-    )

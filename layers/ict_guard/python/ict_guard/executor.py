@@ -9,84 +9,43 @@ retry finish the work.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from ict_guard.alerts import Alert, AlertAction
-from ict_guard.clone import FALLBACKS, is_guard_copy, is_own_copy
 from ict_guard.errors import CapacityHeld, CopyRefused, CopyWaitsForCapacity, JobGone, NotStoppable, error_code
-from ict_guard.jobs import IN_PROGRESS, RELAUNCHED_FROM_TAG, REMEDIATION_TAG, Job, JobApi
-from ict_guard.plan import (
+from ict_guard.fallbacks import FALLBACKS, is_guard_copy, is_own_copy
+from ict_guard.jobs import IN_PROGRESS, RELAUNCHED_FROM_TAG, REMEDIATION_TAG
+from ict_guard.plan import RemediationPlan, copy_refused, ended_before_stop
+from ict_guard.policy import Action
+from ict_guard.reporting import run_alert
+from ict_guard.runs import Run, Subject
+from ict_guard.security_groups import RepairResult
+from ict_guard.steps import (
     CreateCopy,
     Publish,
     RecordIntent,
     RemediateParent,
-    RemediationPlan,
     RepairGroups,
     Settle,
     Step,
     StopJob,
     TagOriginal,
-    copy_refused,
-    ended_before_stop,
 )
-from ict_guard.policy import Action
-from ict_guard.reporting import run_alert
-from ict_guard.security_groups import RepairResult
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from aws_lambda_powertools import Logger
 
-    from ict_guard.ledger import LedgerEntry, RemediationLedger
+    from ict_guard.ledger import RemediationLedger
     from ict_guard.ports import SageMakerJobs
     from ict_guard.reporting import Reporter
     from ict_guard.security_groups import GroupRepairs
     from ict_guard.settings import Settings
 
 _STOPPED = {"Stopping", "Stopped"}
-
-
-@dataclass(frozen=True)
-class Subject:
-    """The job a plan is about, and where the event that named it came from."""
-
-    key: str
-    job: Job
-    api: JobApi
-    account: str
-    region: str
-    event_id: str
-    initiated_by: str | None = None
-    acting_for: str | None = None  # the person behind a shared role (sourceIdentity, onBehalfOf)
-    found_by_sweep: bool = False
-    entry: LedgerEntry | None = None
-
-
-@dataclass
-class Run:
-    """Progress of one plan: what a failure alert reports."""
-
-    plan: RemediationPlan
-    subject: Subject
-    done: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    remaining: list[Step] = field(default_factory=list)
-    repair: RepairResult = field(default_factory=lambda: RepairResult(()))
-    created: str | None = None
-    created_new: bool = False
-    request: dict[str, Any] | None = None
-    refusal: str | None = None
-    ended_before_stop: bool = False
-    alert: AlertAction | None = None
-    parent: dict[str, Any] | None = None
-
-    @property
-    def pending(self) -> list[str]:
-        return [text for step in self.remaining if (text := step.describe())]
 
 
 class Executor:

@@ -18,106 +18,27 @@ from typing import TYPE_CHECKING, Any
 
 from ict_guard.alerts import AlertAction
 from ict_guard.clone import EncryptedCopy, build_encrypted_copy, has_room_for_tag
-from ict_guard.jobs import REMEDIATION_TAG, Job, JobApi, JobKind, RemediationTag, security_group_sets
+from ict_guard.jobs import REMEDIATION_TAG, Job, JobApi, RemediationTag, security_group_sets
 from ict_guard.policy import Action, Decision, Intent, history_from_tag
 from ict_guard.preflight import Refusal, preflight, workload_refusals
 from ict_guard.settings import UnrelaunchableJobAction
+from ict_guard.steps import (
+    CreateCopy,
+    Publish,
+    RecordIntent,
+    RemediateParent,
+    RepairGroups,
+    Settle,
+    Step,
+    StopJob,
+    TagOriginal,
+)
 
 if TYPE_CHECKING:
     from botocore.model import ServiceModel
 
     from ict_guard.ledger import LedgerEntry
     from ict_guard.settings import Settings
-
-
-# -- steps ----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RecordIntent:
-    """Ledger PutItem: what the guard owes the job, durable before the stop."""
-
-    intent: Intent
-    request: Mapping[str, Any] | None = None
-
-    def describe(self) -> str:
-        return "record the re-launch request" if self.request is not None else "record the intent to stop"
-
-
-@dataclass(frozen=True)
-class StopJob:
-    name: str
-
-    def describe(self) -> str:
-        return f"stop {self.name}"
-
-
-@dataclass(frozen=True)
-class TagOriginal:
-    name: str
-    value: RemediationTag
-
-    def describe(self) -> str:
-        return f"tag {self.name} {REMEDIATION_TAG}={self.value}"
-
-
-@dataclass(frozen=True)
-class RepairGroups:
-    group_sets: tuple[tuple[str, ...], ...]
-
-    def describe(self) -> str:
-        return "check and repair the security groups"
-
-
-@dataclass(frozen=True)
-class CreateCopy:
-    name: str
-    request: Mapping[str, Any]
-
-    def describe(self) -> str:
-        return f"create {self.name} with encryption on"
-
-
-@dataclass(frozen=True)
-class Publish:
-    """The alert. `only_if_repaired`: only when the security-group step changed or found
-    something (an encrypted job's repair). `unless_tagged`: in a resumed run, not when the job
-    already carries this remediation tag, which the plan writes right after the alert: the earlier
-    run sent it and only its settle was lost."""
-
-    action: AlertAction
-    reason: str | None = None  # None: the decision's reason
-    action_needed: bool = False
-    only_if_repaired: bool = False
-    unless_tagged: RemediationTag | None = None
-
-    def describe(self) -> str:
-        return "alert"
-
-
-@dataclass(frozen=True)
-class Settle:
-    """Ledger UpdateItem: the job needs nothing more (`outcome` says how it ended)."""
-
-    outcome: str
-
-    def describe(self) -> str | None:
-        return None  # bookkeeping, not a step a person finishes by hand
-
-
-@dataclass(frozen=True)
-class RemediateParent:
-    """A tuning job's training job: the parent is remediated instead, once."""
-
-    kind: JobKind
-    name: str
-
-    def describe(self) -> str:
-        return f"remediate the parent {self.kind.value} {self.name}"
-
-
-Step = RecordIntent | StopJob | TagOriginal | RepairGroups | CreateCopy | Publish | Settle | RemediateParent
-MUTATING_STEPS = (StopJob, TagOriginal, RepairGroups, CreateCopy)
 
 
 @dataclass(frozen=True)
@@ -314,7 +235,9 @@ def _resume_plan(base: RemediationPlan, source: PlanInput, settings: Settings, m
     job, entry = source.job, source.entry
     if entry is not None and entry.refusal is not None:
         return _with(base, *copy_refused(entry.refusal, job))
-    intent = entry.intent if entry is not None else (history_from_tag(job.remediation_tag) or _NO_HISTORY).intent
+    history = entry.history if entry is not None else history_from_tag(job.remediation_tag)
+    # RESUME is decided only with a history (policy.decide); without one, a relaunch is what is owed.
+    intent = history.intent if history is not None else Intent.RELAUNCH
     if intent is Intent.STOP:
         tag, notes = _tag(job, RemediationTag.STOPPED)
         publish = Publish(AlertAction.STOPPED, unless_tagged=RemediationTag.STOPPED)
@@ -338,9 +261,3 @@ def _resume_plan(base: RemediationPlan, source: PlanInput, settings: Settings, m
         notes=(copy.notes if copy else ()) + notes,
     )
 
-
-class _NoHistory:
-    intent = Intent.RELAUNCH
-
-
-_NO_HISTORY = _NoHistory()

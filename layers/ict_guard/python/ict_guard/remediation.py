@@ -26,15 +26,18 @@ from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from ict_guard.errors import DescribedOtherJob, JobGone, OwedWorkInProgress
-from ict_guard.events import JobCall, StateChange, is_state_change, parse_job_call, parse_state_change
-from ict_guard.executor import Executor, Run, Subject
+from ict_guard.events import JobCall, parse_job_call
+from ict_guard.executor import Executor
 from ict_guard.intake import admit
 from ict_guard.jobs import JOB_APIS, Job, JobApi, JobKind
 from ict_guard.outcomes import Outcome, Result, outcome_for
-from ict_guard.plan import Hints, PlanInput, RemediateParent, RemediationPlan, RepairGroups, plan_remediation
+from ict_guard.plan import Hints, PlanInput, RemediationPlan, plan_remediation
 from ict_guard.policy import Action, decide, history_from_tag, needs_history
 from ict_guard.ports import BotoSageMakerJobs, SageMakerJobs
 from ict_guard.run_once import Idempotency, RunOnce
+from ict_guard.runs import Run, Subject
+from ict_guard.state_changes import StateChange, is_state_change, parse_state_change
+from ict_guard.steps import RemediateParent, RepairGroups
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger

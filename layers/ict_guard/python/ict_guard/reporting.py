@@ -19,11 +19,11 @@ from ict_guard.alerts import Alert, AlertAction
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger, Metrics
 
-    from ict_guard.executor import Run
     from ict_guard.findings import SecurityHubFindings
     from ict_guard.jobs import JobApi
     from ict_guard.ledger import RemediationLedger
     from ict_guard.publishing import AlertPublisher
+    from ict_guard.runs import Run
     from ict_guard.settings import Settings
 
 

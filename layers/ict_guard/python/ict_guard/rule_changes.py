@@ -16,6 +16,7 @@ CloudTrail records these calls in two shapes:
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -189,3 +190,31 @@ def _revoked_rule_permission(rule: dict[str, Any]) -> dict[str, Any] | None:
         "UserIdGroupPairs": [{"GroupId": rule["referencedGroupId"]}] if rule.get("referencedGroupId") else [],
         "IpRanges": [{"CidrIp": rule["cidrIpv4"]}] if rule.get("cidrIpv4") else [],
     }
+
+
+_PROTOCOL = {"17": "udp", "esp": "50", "all": "-1"}
+
+
+def _rule_key(permission: Mapping[str, Any]) -> tuple[str, int, int]:
+    protocol = str(permission.get("IpProtocol", "")).lower()
+    low, high = permission.get("FromPort"), permission.get("ToPort")
+    return _PROTOCOL.get(protocol, protocol), -1 if low is None else low, -1 if high is None else high
+
+
+def removed_rule_is_back(group: Mapping[str, Any], event_name: str, removed_rules: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether a rule the call removed is in the group again (same protocol, ports and peer)."""
+    key = "IpPermissionsEgress" if event_name == "RevokeSecurityGroupEgress" else "IpPermissions"
+    present = group.get(key) or ()
+    for removed in removed_rules:
+        peers = {p.get("GroupId") for p in removed.get("UserIdGroupPairs") or ()} | {
+            r.get("CidrIp") for r in removed.get("IpRanges") or ()
+        }
+        for permission in present:
+            if _rule_key(permission) != _rule_key(removed):
+                continue
+            here = {p.get("GroupId") for p in permission.get("UserIdGroupPairs") or ()} | {
+                r.get("CidrIp") for r in permission.get("IpRanges") or ()
+            }
+            if peers & here:
+                return True
+    return False

@@ -42,7 +42,7 @@ from ict_guard.errors import SecurityGroupGone, is_security_group_not_found
 from ict_guard.intake import admit
 from ict_guard.jobs import MANAGED_TAG
 from ict_guard.outcomes import Outcome, Result, outcome_for
-from ict_guard.rule_changes import parse_rule_change
+from ict_guard.rule_changes import parse_rule_change, removed_rule_is_back
 from ict_guard.run_once import Idempotency, RunOnce
 from ict_guard.security_groups import (
     Direction,
@@ -75,34 +75,6 @@ def is_managed(group: Mapping[str, Any]) -> bool:
 def needs_to_restore(group: Mapping[str, Any], directions: Collection[Direction]) -> list[RuleNeed]:
     """What a managed group misses, judged alone as a self-referencing set, in `directions`."""
     return [need for need in missing_ipsec_rules([group], [group["GroupId"]]) if need.direction in directions]
-
-
-_PROTOCOL = {"17": "udp", "esp": "50", "all": "-1"}
-
-
-def _rule_key(permission: Mapping[str, Any]) -> tuple[str, int, int]:
-    protocol = str(permission.get("IpProtocol", "")).lower()
-    low, high = permission.get("FromPort"), permission.get("ToPort")
-    return _PROTOCOL.get(protocol, protocol), -1 if low is None else low, -1 if high is None else high
-
-
-def _any_back(group: Mapping[str, Any], ref: GroupChangeRef) -> bool:
-    """Whether a rule the call removed is in the group again (same protocol, ports and peer)."""
-    key = "IpPermissionsEgress" if ref.event_name == "RevokeSecurityGroupEgress" else "IpPermissions"
-    present = group.get(key) or ()
-    for removed in ref.ipsec_rules_removed or ():
-        peers = {p.get("GroupId") for p in removed.get("UserIdGroupPairs") or ()} | {
-            r.get("CidrIp") for r in removed.get("IpRanges") or ()
-        }
-        for permission in present:
-            if _rule_key(permission) != _rule_key(removed):
-                continue
-            here = {p.get("GroupId") for p in permission.get("UserIdGroupPairs") or ()} | {
-                r.get("CidrIp") for r in permission.get("IpRanges") or ()
-            }
-            if peers & here:
-                return True
-    return False
 
 
 def _partition(region: str) -> str:
@@ -207,7 +179,8 @@ class SecurityGroupGuard:
             self._count("UnmanagedGroupEvents")
             return _result(Outcome.NOT_MANAGED, group_id)
         needs = needs_to_restore(group, {Direction(d) for d in ref.directions})
-        if not needs and ref.ipsec_rules_removed and _any_back(group, ref):
+        removed = ref.ipsec_rules_removed or []
+        if not needs and removed and removed_rule_is_back(group, ref.event_name, removed):
             # This call removed IPsec rules, and they are back: restored while the guard handled
             # another event that saw the gap first (or re-added by someone). Name the caller now.
             # (A removed rule that is not back, in a group still covered by another rule, was

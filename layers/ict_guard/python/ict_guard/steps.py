@@ -1,0 +1,101 @@
+"""The typed steps of a RemediationPlan (plan.py), each a frozen value that says what it does.
+
+The executor (executor.py) runs them; `describe()` is what alerts and `ict-guard explain` list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ict_guard.alert_actions import AlertAction
+from ict_guard.jobs import REMEDIATION_TAG, JobKind, RemediationTag
+from ict_guard.policy import Intent
+
+
+@dataclass(frozen=True)
+class RecordIntent:
+    """Ledger PutItem: what the guard owes the job, durable before the stop."""
+
+    intent: Intent
+    request: Mapping[str, Any] | None = None
+
+    def describe(self) -> str:
+        return "record the re-launch request" if self.request is not None else "record the intent to stop"
+
+
+@dataclass(frozen=True)
+class StopJob:
+    name: str
+
+    def describe(self) -> str:
+        return f"stop {self.name}"
+
+
+@dataclass(frozen=True)
+class TagOriginal:
+    name: str
+    value: RemediationTag
+
+    def describe(self) -> str:
+        return f"tag {self.name} {REMEDIATION_TAG}={self.value}"
+
+
+@dataclass(frozen=True)
+class RepairGroups:
+    group_sets: tuple[tuple[str, ...], ...]
+
+    def describe(self) -> str:
+        return "check and repair the security groups"
+
+
+@dataclass(frozen=True)
+class CreateCopy:
+    name: str
+    request: Mapping[str, Any]
+
+    def describe(self) -> str:
+        return f"create {self.name} with encryption on"
+
+
+@dataclass(frozen=True)
+class Publish:
+    """The alert. `only_if_repaired`: only when the security-group step changed or found
+    something (an encrypted job's repair). `unless_tagged`: in a resumed run, not when the job
+    already carries this remediation tag, which the plan writes right after the alert: the earlier
+    run sent it and only its settle was lost."""
+
+    action: AlertAction
+    reason: str | None = None  # None: the decision's reason
+    action_needed: bool = False
+    only_if_repaired: bool = False
+    unless_tagged: RemediationTag | None = None
+
+    def describe(self) -> str:
+        return "alert"
+
+
+@dataclass(frozen=True)
+class Settle:
+    """Ledger UpdateItem: the job needs nothing more (`outcome` says how it ended)."""
+
+    outcome: str
+
+    def describe(self) -> str | None:
+        return None  # bookkeeping, not a step a person finishes by hand
+
+
+@dataclass(frozen=True)
+class RemediateParent:
+    """A tuning job's training job: the parent is remediated instead, once."""
+
+    kind: JobKind
+    name: str
+
+    def describe(self) -> str:
+        return f"remediate the parent {self.kind.value} {self.name}"
+
+
+Step = RecordIntent | StopJob | TagOriginal | RepairGroups | CreateCopy | Publish | Settle | RemediateParent
+MUTATING_STEPS = (StopJob, TagOriginal, RepairGroups, CreateCopy)
