@@ -538,6 +538,12 @@ def guardrail(
         raise CliError(f"the policy has {size} characters, over the {limit} limit", ExitCode.USAGE)
 
 
+# Prevention (issue 13): their own module, registered here.
+from ict_guard_cli.prevention import iac  # noqa: E402
+
+cli.add_command(iac)
+
+
 def main() -> None:
     cli(prog_name="ict-guard")
 

@@ -1,0 +1,163 @@
+"""The prevention commands: `iac` (documents before they are deployed) and `defaults` (the SageMaker
+Python SDK's admin config). Registered on the `ict-guard` group by app.py."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+from ict_guard.settings import ConfigurationError, Settings
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from ict_guard_cli import ExitCode
+from ict_guard_cli.app import _emit_json, _global_options, _merge, _out
+from ict_guard_cli.create_requests import State
+from ict_guard_cli.session import CliError
+
+OK, FAIL = "[green]✓[/]", "[red]✗[/]"
+STATE_TEXT = {
+    State.UNENCRYPTED: "[red]unencrypted[/]",
+    State.UNKNOWN: "[yellow]not a literal[/]",
+    State.ENCRYPTED: "[green]encrypted[/]",
+    State.BELOW_MINIMUM: "[dim]below minimum[/]",
+    State.EXEMPT: "[cyan]exempt[/]",
+    State.ELSEWHERE: "[dim]definition elsewhere[/]",
+}
+
+
+@click.command()
+@click.argument(
+    "paths",
+    nargs=-1,
+    required=True,
+    type=click.Path(exists=True, path_type=Path),
+    metavar="PATH...",
+)
+@click.option(
+    "--sarif", "as_sarif", is_flag=True, help="A SARIF 2.1.0 log on stdout (code scanning)."
+)
+@click.option(
+    "--min-instance-count",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Jobs with fewer instances are not findings (default: the guard's, 2).",
+)
+@click.option(
+    "--exempt-tag-key",
+    default=None,
+    help="Resources tagged <key>=true are listed as exempt (default: ict-guard:exempt).",
+)
+@click.option(
+    "--all", "show_all", is_flag=True, help="Also list compliant resources in the text output."
+)
+@_global_options
+@click.pass_context
+def iac(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    as_sarif: bool,
+    min_instance_count: int | None,
+    exempt_tag_key: str | None,
+    show_all: bool,
+    **given: Any,
+) -> None:
+    """Find SageMaker jobs and job definitions without inter-container traffic encryption in
+    CloudFormation/SAM templates, SageMaker Pipelines definitions, Step Functions definitions and
+    Terraform plans (`terraform show -json`), before they are deployed.
+
+    PATH is a file or a directory (searched for .json, .yaml, .yml, .template). Judged with the
+    guard's policy: fewer instances than the minimum is not a finding; a flag or an instance
+    count that is not a literal (a parameter, an intrinsic, a value known after apply) is.
+    Exit code 0 clean, 1 findings, 3 a file could not be read.
+    """
+    from ict_guard_cli.iac import audit_paths
+    from ict_guard_cli.sarif import sarif_log
+
+    options = _merge(ctx, **given)
+    if as_sarif and options.as_json:
+        raise click.UsageError("--sarif and --json are two outputs: choose one")
+    environment = {
+        k: v
+        for k, v in {
+            "MIN_INSTANCE_COUNT": str(min_instance_count) if min_instance_count else None,
+            "EXEMPT_TAG_KEY": exempt_tag_key,
+        }.items()
+        if v is not None
+    }
+    try:
+        settings = Settings.from_env(environment)
+    except ConfigurationError as exc:
+        raise CliError(str(exc), ExitCode.USAGE) from None
+    stderr = Console(stderr=True, highlight=False)
+    if not (options.as_json or as_sarif) and stderr.is_terminal:
+        with stderr.status("reading documents"):
+            report = audit_paths(paths, settings, base=Path.cwd())
+    else:
+        report = audit_paths(paths, settings, base=Path.cwd())
+    if as_sarif:
+        click.echo(json.dumps(sarif_log(report), indent=2))
+    elif options.as_json:
+        _emit_json(report.as_dict())
+    else:
+        print_iac(_out(), report, show_all)
+    for error in report.errors:
+        stderr.print(f"[bold red]error:[/] {escape(error.path)}: {escape(error.error or '')}")
+    ctx.exit(int(report.exit_code))
+
+
+def print_iac(console: Console, report: Any, show_all: bool = False) -> None:
+    settings = report.settings
+    console.print(
+        f"[bold]sagemaker-ict-guard iac[/] {len(report.files)} file(s); minimum "
+        f"{settings.min_instance_count} instances, exempt tag {escape(settings.exempt_tag_key)}=true\n"
+    )
+    for file in report.files:
+        if file.error:
+            console.print(f"[bold]{escape(file.path)}[/]\n  {FAIL} could not be read: {escape(file.error)}")
+            continue
+        resources = [r for r in report.resources if r.file == file.path]
+        shown = [r for r in resources if show_all or r.finding]
+        findings = sum(r.finding for r in resources)
+        console.print(
+            f"[bold]{escape(file.path)}[/] [dim]({file.source}: {len(resources)} creating SageMaker "
+            f"jobs, {findings} without the flag)[/]"
+        )
+        for resource in shown:
+            where = f" [dim]line {resource.line}[/]" if resource.line else ""
+            for verdict in resource.verdicts:
+                if not (show_all or verdict.finding):
+                    continue
+                part = f" [dim]definition {escape(verdict.part)}[/]" if verdict.part else ""
+                if verdict.state is State.ELSEWHERE:
+                    count = ""
+                elif verdict.instance_count is None:
+                    count = ", ? instances"
+                else:
+                    count = f", {verdict.instance_count} instance(s)"
+                console.print(
+                    f"  {FAIL if verdict.finding else OK} {escape(resource.name)}{part}{where}: "
+                    f"{resource.action.value}{count}, {STATE_TEXT[verdict.state]}"
+                )
+                console.print(f"      [dim]{escape(verdict.reason)}[/]")
+        console.print()
+    judged = len(report.resources)
+    summary = (
+        f"{judged} resource(s), step(s) or state(s) create SageMaker jobs; "
+        f"{len(report.findings)} without the flag"
+    )
+    if not show_all and judged > len(report.findings):
+        summary += " (--all lists the others)"
+    console.print(summary)
+    if report.skipped:
+        console.print(f"[dim]{len(report.skipped)} file(s) of no known kind skipped[/]")
+    if report.errors:
+        console.print(f"[red]Incomplete:[/] {len(report.errors)} file(s) could not be read; exit code 3")
+    elif report.findings:
+        console.print(f"{len(report.findings)} finding(s); exit code 1")
+    else:
+        console.print("[green]No findings.[/]")
