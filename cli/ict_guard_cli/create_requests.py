@@ -114,7 +114,7 @@ def _path(container: Any, *names: str) -> Any:
     return container
 
 
-def literal_flag(value: Any) -> bool | None | Unknown:
+def literal_flag(value: Any) -> bool | Unknown | None:
     """True/False for a literal (CloudFormation also takes the strings "true"/"false"), None
     when absent, Unknown for an intrinsic, a parameter or a path."""
     if value is None or isinstance(value, Unknown):
@@ -210,7 +210,11 @@ def _parts(action: Action, request: Any) -> Iterator[_Part]:
     """What decides each job the request starts; nothing for a schedule that names a definition."""
     match action:
         case Action.TRAINING:
-            yield _Part(FLAG, member(request, FLAG), resource_config_count(member(request, "ResourceConfig")))
+            yield _Part(
+                FLAG,
+                member(request, FLAG),
+                resource_config_count(member(request, "ResourceConfig")),
+            )
         case Action.TUNING:
             single = member(request, "TrainingJobDefinition")
             many = _items(member(request, "TrainingJobDefinitions"))
@@ -294,11 +298,15 @@ def judge_request(action: Action, request: Any, settings: Settings) -> list[Verd
         elif isinstance(flag, Unknown):
             state, reason = (
                 State.UNKNOWN,
-                f"{part.flag_path} is not a literal ({_describe(flag)}): it cannot be shown to be true",
+                f"{part.flag_path} is not a literal ({_describe(flag)}): "
+                "it cannot be shown to be true",
             )
         else:
             said = "false" if flag is False else "absent (SageMaker's default is false)"
-            state, reason = State.UNENCRYPTED, f"{part.flag_path} is {said}; {_instances(part.count)}"
+            state, reason = (
+                State.UNENCRYPTED,
+                f"{part.flag_path} is {said}; {_instances(part.count)}",
+            )
         verdicts.append(Verdict(state, reason, part.flag_path, count, part.name))
     if not verdicts and action is Action.MONITORING_SCHEDULE:
         name = _path(request, "MonitoringScheduleConfig", "MonitoringJobDefinitionName")

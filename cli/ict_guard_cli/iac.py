@@ -72,7 +72,9 @@ STATES_ACTIONS: dict[str, Action] = {
 }
 # The partition may be a literal or `${AWS::Partition}` inside a Fn::Sub.
 _STATES_RESOURCE = re.compile(
-    r"^arn:.+:states:::sagemaker:(?P<api>" + "|".join(STATES_ACTIONS) + r")(\.sync|\.waitForTaskToken)?$"
+    r"^arn:.+:states:::sagemaker:(?P<api>"
+    + "|".join(STATES_ACTIONS)
+    + r")(\.sync|\.waitForTaskToken)?$"
 )
 TERRAFORM_TYPES: dict[str, Action] = {
     "aws_sagemaker_training_job": Action.TRAINING,
@@ -121,7 +123,12 @@ class FileResult:
     resources: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "source": self.source, "error": self.error, "resources": self.resources}
+        return {
+            "path": self.path,
+            "source": self.source,
+            "error": self.error,
+            "resources": self.resources,
+        }
 
 
 @dataclass
@@ -216,7 +223,7 @@ def audit_paths(paths: Iterable[Path], settings: Settings, base: Path | None = N
         try:
             document = load_document(path)
         except DocumentError as exc:
-            if explicit or path.suffix == ".template":
+            if explicit or _looks_like_ours(path):
                 report.files.append(FileResult(shown, error=str(exc)))
             else:
                 report.skipped.append(shown)
@@ -238,6 +245,21 @@ def audit_paths(paths: Iterable[Path], settings: Settings, base: Path | None = N
         report.files.append(FileResult(shown, source, resources=len(found)))
         report.resources.extend(found)
     return report
+
+
+# Top-level keys of the four kinds. A file in a directory that does not parse is an error when it
+# names one of them (a broken template must not pass a CI gate unseen), else skipped: other YAML
+# (workflows, mkdocs with its own tags) is none of ours.
+_MARKERS = re.compile(
+    r"AWSTemplateFormatVersion|\bResources\b|\bStartAt\b|resource_changes|\bSteps\b"
+)
+
+
+def _looks_like_ours(path: Path) -> bool:
+    try:
+        return bool(_MARKERS.search(path.read_text(errors="replace")))
+    except OSError:
+        return True
 
 
 def _display(path: Path, base: Path | None) -> str:
@@ -269,7 +291,9 @@ def _line(node: Any) -> int | None:
 # -- CloudFormation -------------------------------------------------------------------------------
 
 
-def cloudformation_resources(template: Mapping[str, Any], file: str, settings: Settings) -> Iterator[IacResource]:
+def cloudformation_resources(
+    template: Mapping[str, Any], file: str, settings: Settings
+) -> Iterator[IacResource]:
     for logical_id, resource in (template.get("Resources") or {}).items():
         if not isinstance(resource, Mapping):
             continue
@@ -279,22 +303,33 @@ def cloudformation_resources(template: Mapping[str, Any], file: str, settings: S
         if kind in CFN_TYPES:
             action = CFN_TYPES[kind]
             yield IacResource(
-                file, Source.CLOUDFORMATION, str(logical_id), kind, action, line,
+                file,
+                Source.CLOUDFORMATION,
+                str(logical_id),
+                kind,
+                action,
+                line,
                 judge_request(action, properties, settings),
             )
         elif kind == "AWS::SageMaker::Pipeline":
-            body = _embedded_json(_member_or_none(properties.get("PipelineDefinition"), "PipelineDefinitionBody"))
+            body = _embedded_json(
+                _member_or_none(properties.get("PipelineDefinition"), "PipelineDefinitionBody")
+            )
             if isinstance(body, Mapping):
                 for found in pipeline_resources(body, file, settings, prefix=f"{logical_id}/"):
-                    found.line = line
+                    found.line, found.source = line, Source.CLOUDFORMATION
                     yield found
         elif kind in ("AWS::StepFunctions::StateMachine", "AWS::Serverless::StateMachine"):
             definition = properties.get("Definition")
             if definition is None:
                 definition = _embedded_json(properties.get("DefinitionString"))
             if isinstance(definition, Mapping):
-                for found in state_machine_resources(definition, file, settings, prefix=f"{logical_id}/"):
-                    found.line = found.line if kind == "AWS::Serverless::StateMachine" else line
+                for found in state_machine_resources(
+                    definition, file, settings, prefix=f"{logical_id}/"
+                ):
+                    if not properties.get("Definition"):  # a string: no line marks inside it
+                        found.line = line
+                    found.source = Source.CLOUDFORMATION
                     yield found
 
 
@@ -341,11 +376,22 @@ def pipeline_resources(
             continue
         arguments = step.get("Arguments")
         action = STEP_ACTIONS[step_type]
-        if action is Action.AUTOML and isinstance(arguments, Mapping) and "AutoMLProblemTypeConfig" in arguments:
+        if (
+            action is Action.AUTOML
+            and isinstance(arguments, Mapping)
+            and "AutoMLProblemTypeConfig" in arguments
+        ):
             action = Action.AUTOML_V2
         yield IacResource(
-            file, Source.PIPELINE, prefix + name, f"{step_type} step", action, _line(step),
-            judge_request(action, arguments if arguments is not None else Unknown("no Arguments"), settings),
+            file,
+            Source.PIPELINE,
+            prefix + name,
+            f"{step_type} step",
+            action,
+            _line(step),
+            judge_request(
+                action, arguments if arguments is not None else Unknown("no Arguments"), settings
+            ),
         )
 
 
@@ -383,15 +429,24 @@ def state_machine_resources(
         if isinstance(request, str):  # JSONata: the whole request is one expression
             request = Unknown(request)
         yield IacResource(
-            file, Source.STEP_FUNCTIONS, prefix + name, f"Task {resource}", action, _line(state),
-            judge_request(action, request if request is not None else Unknown("no Parameters"), settings),
+            file,
+            Source.STEP_FUNCTIONS,
+            prefix + name,
+            f"Task {resource}",
+            action,
+            _line(state),
+            judge_request(
+                action, request if request is not None else Unknown("no Parameters"), settings
+            ),
         )
 
 
 # -- Terraform ------------------------------------------------------------------------------------
 
 
-def terraform_resources(plan: Mapping[str, Any], file: str, settings: Settings) -> Iterator[IacResource]:
+def terraform_resources(
+    plan: Mapping[str, Any], file: str, settings: Settings
+) -> Iterator[IacResource]:
     for change in plan.get("resource_changes") or ():
         if not isinstance(change, Mapping) or change.get("mode", "managed") != "managed":
             continue
@@ -403,7 +458,12 @@ def terraform_resources(plan: Mapping[str, Any], file: str, settings: Settings) 
         after = details.get("after") or {}
         unknown = details.get("after_unknown") or {}
         yield IacResource(
-            file, Source.TERRAFORM, str(change.get("address")), kind, action, _line(change),
+            file,
+            Source.TERRAFORM,
+            str(change.get("address")),
+            kind,
+            action,
+            _line(change),
             judge_request(action, terraform_request(kind, after, unknown), settings),
         )
 
@@ -448,7 +508,17 @@ def terraform_request(kind: str, after: Any, unknown: Any) -> dict[str, Any]:
                 "InstanceGroups": groups
                 if isinstance(groups, Unknown)
                 else [
-                    {"InstanceCount": _tf(after, unknown, "resource_config", 0, "instance_groups", i, "instance_count")}
+                    {
+                        "InstanceCount": _tf(
+                            after,
+                            unknown,
+                            "resource_config",
+                            0,
+                            "instance_groups",
+                            i,
+                            "instance_count",
+                        )
+                    }
                     for i in range(len(groups or ()))
                 ],
             }
@@ -460,7 +530,9 @@ def terraform_request(kind: str, after: Any, unknown: Any) -> dict[str, Any]:
         }
         request["JobResources"] = {
             "ClusterConfig": {
-                "InstanceCount": _tf(after, unknown, "job_resources", 0, "cluster_config", 0, "instance_count")
+                "InstanceCount": _tf(
+                    after, unknown, "job_resources", 0, "cluster_config", 0, "instance_count"
+                )
             }
         }
     return request

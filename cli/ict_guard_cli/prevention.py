@@ -9,10 +9,8 @@ from typing import Any
 
 import click
 from ict_guard.settings import ConfigurationError, Settings
-from rich import box
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from ict_guard_cli import ExitCode
 from ict_guard_cli.app import _emit_json, _global_options, _merge, _out
@@ -79,6 +77,14 @@ def iac(
     from ict_guard_cli.sarif import sarif_log
 
     options = _merge(ctx, **given)
+    try:
+        import cfnlint.decode  # noqa: F401 - the template loader iac reads every file with
+    except ModuleNotFoundError:
+        raise CliError(
+            "ict-guard iac needs cfn-lint (its template loader)",
+            ExitCode.USAGE,
+            "pip install 'sagemaker-ict-guard[cli,iac]'",
+        ) from None
     if as_sarif and options.as_json:
         raise click.UsageError("--sarif and --json are two outputs: choose one")
     environment = {
@@ -105,6 +111,7 @@ def iac(
         _emit_json(report.as_dict())
     else:
         print_iac(_out(), report, show_all)
+    stderr = Console(stderr=True, highlight=False, soft_wrap=True)  # one line per error
     for error in report.errors:
         stderr.print(f"[bold red]error:[/] {escape(error.path)}: {escape(error.error or '')}")
     ctx.exit(int(report.exit_code))
@@ -114,18 +121,21 @@ def print_iac(console: Console, report: Any, show_all: bool = False) -> None:
     settings = report.settings
     console.print(
         f"[bold]sagemaker-ict-guard iac[/] {len(report.files)} file(s); minimum "
-        f"{settings.min_instance_count} instances, exempt tag {escape(settings.exempt_tag_key)}=true\n"
+        f"{settings.min_instance_count} instances, "
+        f"exempt tag {escape(settings.exempt_tag_key)}=true\n"
     )
     for file in report.files:
         if file.error:
-            console.print(f"[bold]{escape(file.path)}[/]\n  {FAIL} could not be read: {escape(file.error)}")
+            console.print(
+                f"[bold]{escape(file.path)}[/]\n  {FAIL} could not be read: {escape(file.error)}"
+            )
             continue
         resources = [r for r in report.resources if r.file == file.path]
         shown = [r for r in resources if show_all or r.finding]
         findings = sum(r.finding for r in resources)
         console.print(
-            f"[bold]{escape(file.path)}[/] [dim]({file.source}: {len(resources)} creating SageMaker "
-            f"jobs, {findings} without the flag)[/]"
+            f"[bold]{escape(file.path)}[/] [dim]({file.source}: {len(resources)} creating "
+            f"SageMaker jobs, {findings} without the flag)[/]"
         )
         for resource in shown:
             where = f" [dim]line {resource.line}[/]" if resource.line else ""
@@ -156,7 +166,9 @@ def print_iac(console: Console, report: Any, show_all: bool = False) -> None:
     if report.skipped:
         console.print(f"[dim]{len(report.skipped)} file(s) of no known kind skipped[/]")
     if report.errors:
-        console.print(f"[red]Incomplete:[/] {len(report.errors)} file(s) could not be read; exit code 3")
+        console.print(
+            f"[red]Incomplete:[/] {len(report.errors)} file(s) could not be read; exit code 3"
+        )
     elif report.findings:
         console.print(f"{len(report.findings)} finding(s); exit code 1")
     else:

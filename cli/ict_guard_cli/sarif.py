@@ -23,13 +23,13 @@ RULES: dict[State, dict[str, Any]] = {
             "text": "A distributed SageMaker job runs without inter-container traffic encryption"
         },
         "fullDescription": {
-            "text": "EnableInterContainerTrafficEncryption is false or absent (SageMaker's default is "
-            "false) on a job or job definition with at least the minimum instance count: traffic "
-            "between its instances travels unencrypted."
+            "text": "EnableInterContainerTrafficEncryption is false or absent (SageMaker's "
+            "default is false) on a job or job definition with at least the minimum instance "
+            "count: traffic between its instances travels unencrypted."
         },
         "help": {
-            "text": "Set EnableInterContainerTrafficEncryption to true (NetworkConfig for processing "
-            "and monitoring jobs, SecurityConfig for AutoML)."
+            "text": "Set EnableInterContainerTrafficEncryption to true (NetworkConfig for "
+            "processing and monitoring jobs, SecurityConfig for AutoML)."
         },
         "defaultConfiguration": {"level": "error"},
         "properties": {"tags": ["security", "sagemaker", "encryption-in-transit"]},
@@ -37,14 +37,14 @@ RULES: dict[State, dict[str, Any]] = {
     State.UNKNOWN: {
         "id": "ICTG002",
         "name": "InterContainerTrafficEncryptionNotLiteral",
-        "shortDescription": {
-            "text": "Inter-container traffic encryption is not a literal true"
-        },
+        "shortDescription": {"text": "Inter-container traffic encryption is not a literal true"},
         "fullDescription": {
             "text": "The flag comes from a parameter, an intrinsic function, a state's input or a "
             "value known only after apply: nothing in the document shows it is true."
         },
-        "help": {"text": "Write true as a literal, or make the parameter's only allowed value true."},
+        "help": {
+            "text": "Write true as a literal, or make the parameter's only allowed value true."
+        },
         "defaultConfiguration": {"level": "warning"},
         "properties": {"tags": ["security", "sagemaker", "encryption-in-transit"]},
     },
