@@ -539,9 +539,10 @@ def guardrail(
 
 
 # Prevention (issue 13): their own module, registered here.
-from ict_guard_cli.prevention import iac  # noqa: E402
+from ict_guard_cli.prevention import defaults, iac  # noqa: E402
 
 cli.add_command(iac)
+cli.add_command(defaults)
 
 
 def main() -> None:

@@ -173,3 +173,113 @@ def print_iac(console: Console, report: Any, show_all: bool = False) -> None:
         console.print(f"{len(report.findings)} finding(s); exit code 1")
     else:
         console.print("[green]No findings.[/]")
+
+
+# -- defaults -------------------------------------------------------------------------------------
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    from ict_guard_cli.sdk_defaults import load_yaml
+
+    try:
+        config = load_yaml(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"cannot read {path}: {exc}", ExitCode.USAGE) from None
+    except Exception as exc:  # yaml.YAMLError; yaml is imported lazily
+        raise CliError(f"{path} is not YAML: {exc}".splitlines()[0], ExitCode.USAGE) from None
+    if config is None:
+        return {}
+    if not isinstance(config, dict):
+        raise CliError(f"{path} is not a SageMaker config file (not a mapping)", ExitCode.USAGE)
+    return config
+
+
+@click.command()
+@click.option(
+    "--merge",
+    "merge_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Merge into this existing config.yaml; the result goes to stdout (FILE is not changed).",
+)
+@click.option(
+    "--check",
+    "check_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Report every path FILE leaves missing or false (exit code 1).",
+)
+@_global_options
+@click.pass_context
+def defaults(
+    ctx: click.Context, merge_file: Path | None, check_file: Path | None, **given: Any
+) -> None:
+    """Print a SageMaker Python SDK config (config.yaml) that turns inter-container traffic
+    encryption on for every job the SDK creates without an explicit value: training and tuning
+    (Estimator, ModelTrainer, @remote), processing, AutoML V1 and V2, model-monitoring schedules.
+
+    A default, not a control: an explicit False in code wins, and boto3, the console,
+    CloudFormation and Terraform never read it. Keep the guard (and `ict-guard guardrail`).
+    """
+    from ict_guard_cli.sdk_defaults import (
+        ConfigShapeError,
+        check_config,
+        defaults_config,
+        merge_defaults,
+        render_yaml,
+    )
+
+    options = _merge(ctx, **given)
+    if merge_file and check_file:
+        raise click.UsageError("--merge and --check: choose one")
+    stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+    if check_file is not None:
+        checks = check_config(_read_config(check_file))
+        failing = [c for c in checks if not c.ok]
+        code = ExitCode.FINDINGS if failing else ExitCode.OK
+        if options.as_json:
+            _emit_json(
+                {
+                    "file": str(check_file),
+                    "paths": [c.as_dict() for c in checks],
+                    "missing_or_false": len(failing),
+                    "exit_code": int(code),
+                }
+            )
+        else:
+            console = Console(highlight=False, soft_wrap=True)  # one line per path
+            console.print(f"[bold]{escape(str(check_file))}[/]")
+            for c in checks:
+                mark = OK if c.ok else FAIL
+                console.print(
+                    f"  {mark} {escape('.'.join(c.path))}: {c.state} [dim]({escape(c.reader)})[/]"
+                )
+            console.print(
+                f"\n{len(failing)} path(s) missing or false; exit code {int(code)}"
+                + ("  [dim](fix: ict-guard defaults --merge FILE)[/]" if failing else "")
+            )
+        ctx.exit(int(code))
+    try:
+        if merge_file is not None:
+            config, changed = merge_defaults(_read_config(merge_file))
+        else:
+            config, changed = defaults_config(), []
+    except ConfigShapeError as exc:
+        raise CliError(f"{merge_file}: {exc}", ExitCode.USAGE) from None
+    notes = [
+        "Put it where the SDK reads the admin config (/etc/xdg/sagemaker/config.yaml on Linux), "
+        "or set SAGEMAKER_ADMIN_CONFIG_OVERRIDE to it (a file, a folder or an S3 prefix).",
+        "An explicit encrypt_inter_container_traffic=False in code wins over it; boto3, the "
+        "console, CloudFormation and Terraform never read it: keep the guard and the guardrail.",
+    ]
+    if merge_file is not None:
+        notes.insert(
+            0, f"{len(changed)} path(s) set to true; comments of {merge_file} are not kept."
+        )
+    if options.as_json:
+        _emit_json({"config": config, "changed": changed, "notes": notes})
+    else:
+        click.echo(render_yaml(config, header=merge_file is None), nl=False)
+        for note in notes:
+            stderr.print(f"[dim]# {escape(note)}[/]")
+    ctx.exit(int(ExitCode.OK))
