@@ -477,8 +477,9 @@ def _tf(after: Any, unknown: Any, *path: str | int) -> Any:
             after = after[step] if after is not None else None
         except (KeyError, IndexError, TypeError):
             after = None
+        marks: Any = unknown  # after_unknown mirrors `after`: mappings, lists and booleans
         try:
-            unknown = unknown[step] if isinstance(unknown, Mapping | list) else None
+            unknown = marks[step] if isinstance(marks, Mapping | list) else None
         except (KeyError, IndexError, TypeError):
             unknown = None
     if unknown is True:
