@@ -468,20 +468,20 @@ def terraform_resources(
         )
 
 
+def _at(container: Any, step: str | int) -> Any:
+    try:
+        return container[step]
+    except (KeyError, IndexError, TypeError):  # absent, or None where a block was expected
+        return None
+
+
 def _tf(after: Any, unknown: Any, *path: str | int) -> Any:
-    """The planned value at `path`, Unknown where after_unknown marks it (or a block above it)."""
+    """The planned value at `path`, Unknown where after_unknown (which mirrors `after` with
+    `true` for every value known only after apply) marks it or a block above it."""
     for step in path:
         if unknown is True:
             return Unknown("known after apply")
-        try:
-            after = after[step] if after is not None else None
-        except (KeyError, IndexError, TypeError):
-            after = None
-        marks: Any = unknown  # after_unknown mirrors `after`: mappings, lists and booleans
-        try:
-            unknown = marks[step] if isinstance(marks, Mapping | list) else None
-        except (KeyError, IndexError, TypeError):
-            unknown = None
+        after, unknown = _at(after, step), _at(unknown, step)
     if unknown is True:
         return Unknown("known after apply")
     return after
