@@ -96,9 +96,11 @@ def seed(session: Any) -> list[str]:
     from sandbox.prevention import PIPELINE_EXAMPLE, ROLE
 
     sagemaker.create_pipeline(
-        PipelineName="churn-training", PipelineDefinition=PIPELINE_EXAMPLE.read_text(), RoleArn=ROLE
+        PipelineName="churn-training",
+        PipelineDefinition=PIPELINE_EXAMPLE.read_text(),
+        RoleArn=ROLE,
     )
-    made.append("pipeline churn-training (examples/iac/churn-pipeline.json): steps without the flag")
+    made.append("pipeline churn-training (examples/iac/churn-pipeline.json): steps lack the flag")
     return made
 
 
