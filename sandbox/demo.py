@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     from functions.sg_guard.app import lambda_handler as sg_lambda_handler
     from ict_guard.clone import relaunch_name
     from ict_guard.runtime import job_guard_runtime, sg_guard_runtime
-    from sandbox import sagemaker_extension
+    from sandbox import prevention, sagemaker_extension
     from sandbox import template as sam_template
     from sandbox.environment import GuardSandbox, provision
 
@@ -164,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         problems += _security_group_guard(sandbox, env)
         problems += _tuning_job(sandbox, args.mode)
         problems += _pipeline_step(sandbox, args.mode)
+        problems += prevention.run(session, endpoint)  # scan finds a pipeline, iac, defaults
         if problems:
             print(f"\nDEMO FAILED: {len(problems)} expectation(s) not met")
             return 1

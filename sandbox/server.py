@@ -97,6 +97,14 @@ def seed(session: Any) -> list[str]:
         made.append(f"training job {name}: {what}")
     sagemaker.create_hyper_parameter_tuning_job(**tuning_job_request(env, "hpo-a"))
     made.append("tuning job hpo-a: 2 instances per training, encryption off")
+    from sandbox.prevention import PIPELINE_EXAMPLE, ROLE
+
+    sagemaker.create_pipeline(
+        PipelineName="churn-training",
+        PipelineDefinition=PIPELINE_EXAMPLE.read_text(),
+        RoleArn=ROLE,
+    )
+    made.append("pipeline churn-training (examples/iac/churn-pipeline.json): steps lack the flag")
     return made
 
 

@@ -298,7 +298,7 @@ def parse_since(value: str, now: dt.datetime) -> dt.datetime:
 )
 @click.option(
     "--skip",
-    type=click.Choice(["jobs", "security-groups", "cloudtrail", "stack"]),
+    type=click.Choice(["jobs", "security-groups", "cloudtrail", "stack", "pipelines"]),
     multiple=True,
     help="Checks to leave out (repeatable).",
 )
@@ -329,7 +329,8 @@ def scan(
 
     Training and tuning jobs without inter-container traffic encryption (running, or created
     within --since), security groups of distributed jobs that lack the IPsec rules, the CloudTrail
-    prerequisite, and the guard stack's health. Exit code 1 when there are findings.
+    prerequisite, the guard stack's health, and SageMaker pipelines whose steps would start
+    unencrypted jobs. Exit code 1 when there are findings.
     """
     from ict_guard_cli.render import RichProgress, print_scan
     from ict_guard_cli.scan import STATUSES, ScanOptions, run_scan
@@ -546,6 +547,13 @@ def guardrail(
         stderr.print(f"[dim]# {size} of {limit} characters (minified).[/]")
     if size > limit:
         raise CliError(f"the policy has {size} characters, over the {limit} limit", ExitCode.USAGE)
+
+
+# Prevention (issue 13): their own module, registered here.
+from ict_guard_cli.prevention import defaults, iac  # noqa: E402
+
+cli.add_command(iac)
+cli.add_command(defaults)
 
 
 def main() -> None:

@@ -92,6 +92,8 @@ def print_scan(console: Console, report: ScanReport) -> None:
         _print_cloudtrail(console, report)
     if report.stack is not None:
         _print_stack(console, report)
+    if report.pipelines is not None:
+        _print_pipelines(console, report)
     _print_verdict(console, report)
 
 
@@ -200,6 +202,25 @@ def _print_cloudtrail(console: Console, report: ScanReport) -> None:
         )
         console.print(f"  {mark} {escape(describe_trail(trail))}: {what}")
     console.print()
+
+
+def _print_pipelines(console: Console, report: ScanReport) -> None:
+    audit = report.pipelines
+    assert audit is not None
+    console.print("[bold]SageMaker pipelines: steps that would start jobs without the flag[/]")
+    if audit.error:
+        console.print(f"  {FAIL} could not read pipelines: {escape(audit.error)}\n")
+        return
+    findings = audit.findings()
+    for _, resource, message in findings:
+        console.print(f"  {FAIL} {escape(resource.removeprefix('pipeline/'))}")
+        console.print(f"      [dim]{escape(message)}[/]")
+    steps = sum(len(row.steps) for row in audit.rows)
+    mark = FAIL if findings else OK
+    console.print(
+        f"  {mark} {audit.listed} pipeline(s), {steps} job step(s), "
+        f"{len(findings)} without the flag\n"
+    )
 
 
 def _print_stack(console: Console, report: ScanReport) -> None:

@@ -27,6 +27,7 @@ from ict_guard.remediation import describe_job, list_job_tags
 from ict_guard.security_groups import RuleNeed, missing_ipsec_rules
 from ict_guard.settings import Settings, UnrelaunchableJobAction
 from ict_guard_cli import ExitCode
+from ict_guard_cli.pipelines import PipelinesAudit, audit_pipelines
 from ict_guard_cli.session import AwsContext, explain_aws_error
 from ict_guard_cli.stack import StackAudit, audit_stack, locate_stack
 from ict_guard_cli.trails import CloudTrailAudit, audit_cloudtrail, describe_trail
@@ -34,7 +35,7 @@ from ict_guard_cli.trails import CloudTrailAudit, audit_cloudtrail, describe_tra
 SCHEMA_VERSION = "1.0"
 STATUSES = ("InProgress", "Stopping", "Completed", "Failed", "Stopped")
 RUNNING = {"InProgress", "Stopping"}
-CHECKS = ("jobs", "security-groups", "cloudtrail", "stack")
+CHECKS = ("jobs", "security-groups", "cloudtrail", "stack", "pipelines")
 PAGE_SIZE = 100  # the List* maximum: fewest calls
 _LIST = {
     JobKind.TRAINING: ("list_training_jobs", "TrainingJobSummaries"),
@@ -193,6 +194,7 @@ class ScanReport:
     groups: GroupsAudit | None = None
     cloudtrail: CloudTrailAudit | None = None
     stack: StackAudit | None = None
+    pipelines: PipelinesAudit | None = None
 
     @property
     def findings(self) -> list[Finding]:
@@ -212,6 +214,8 @@ class ScanReport:
                 Finding("stack", p.severity, self.stack.name, p.message)
                 for p in self.stack.problems
             ]
+        if self.pipelines:
+            found += [Finding("pipelines", *finding) for finding in self.pipelines.findings()]
         return sorted(
             found, key=lambda f: (_SEVERITY_ORDER.get(f.severity, 9), f.check, f.resource)
         )
@@ -223,6 +227,7 @@ class ScanReport:
             ("security-groups", self.groups),
             ("cloudtrail", self.cloudtrail),
             ("stack", self.stack),
+            ("pipelines", self.pipelines),
         ]
         return [
             {"check": name, "message": audit.error}
@@ -259,6 +264,7 @@ class ScanReport:
             "security_groups": self.groups.as_dict() if self.groups else None,
             "cloudtrail": self.cloudtrail.as_dict() if self.cloudtrail else None,
             "stack": self.stack.as_dict() if self.stack else None,
+            "pipelines": self.pipelines.as_dict() if self.pipelines else None,
             "findings": [f.__dict__ for f in self.findings],
             "errors": self.errors,
             "exit_code": int(self.exit_code),
@@ -636,4 +642,6 @@ def run_scan(
         report.stack = (
             stack if stack is not None else audit_stack(aws, locate_stack(aws, options.stack_name))
         )
+    if "pipelines" not in options.skip:
+        report.pipelines = audit_pipelines(aws, settings, progress.phase("Reading pipelines"))
     return report

@@ -100,6 +100,8 @@ def test_scan_against_the_sandbox_from_another_process_then_ctrl_c(server, tmp_p
     }
     assert document["cloudtrail"]["ok"] is True
     assert document["errors"] == []
+    pipeline_findings = {f["resource"] for f in document["findings"] if f["check"] == "pipelines"}
+    assert "pipeline/churn-training/TrainChurnModel" in pipeline_findings
 
     server["process"].send_signal(signal.SIGINT)
     assert server["process"].wait(timeout=30) == 0
