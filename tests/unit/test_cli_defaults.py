@@ -144,6 +144,9 @@ def test_bad_files_exit_2_in_one_line(tmp_path: Path, content: str | None, args:
 
 
 def test_valid_against_the_sdks_own_schema_where_the_sdk_is_installed() -> None:
+    # Skipped in the dev venv: the sagemaker SDK pins attrs<26, which clashes with the pinned test
+    # set (attrs 26.1); it runs wherever the SDK is installed (`pip install sagemaker jsonschema`).
+    # Until CI has such a venv, issue 13 stays open on this point.
     schema_module = pytest.importorskip("sagemaker.config.config_schema")
     jsonschema = pytest.importorskip("jsonschema")
     config = yaml.safe_load(_run("defaults").stdout)
