@@ -1,0 +1,107 @@
+"""The side paths under the job guard's fault campaigns: the scheduled sweeper and the
+security-group guard, each with throttling, 5xx and timeouts injected per HTTP attempt on every
+client of the function under test, and Lambda's retries and dead-letter queue above.
+
+What each job a sweep lists and each managed group may end as is defined (and argued) in
+`sandbox/side_campaigns.py`: a job remediated, reported or left for the next sweep, never
+skipped silently, never doubled; a managed group covered or alerted, never silently uncovered,
+never with a rule twice.
+
+Campaign size and faults: ICT_SIDE_JOBS, ICT_SIDE_GROUPS (per campaign), ICT_FAULT_SEED.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from ict_guard.runtime import job_guard_runtime, sg_guard_runtime, sweeper_runtime
+from sandbox.reliability import job_mix
+from sandbox.side_campaigns import (
+    SgCampaignReport,
+    SweepCampaignReport,
+    attach_faults,
+    deploy_sg_guard,
+    plan_groups,
+    run_sg_campaign,
+    run_sweep_campaign,
+)
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def fresh_sweeper(guard) -> Iterator[None]:
+    sweeper_runtime.cache_clear()
+    yield
+    sweeper_runtime.cache_clear()
+
+
+@pytest.fixture
+def sg_function(guard, monkeypatch):
+    function = deploy_sg_guard(guard, monkeypatch.setenv)
+    yield function
+    sg_guard_runtime.cache_clear()
+
+
+def check_sweeps(report: SweepCampaignReport, figures, title: str) -> None:
+    text = report.figures(title)
+    figures(text)
+    assert report.unexpected_jobs == [], text
+    assert report.violations == [], text
+
+
+def check_groups(report: SgCampaignReport, figures, title: str) -> None:
+    text = report.figures(title)
+    figures(text)
+    assert report.violations == [], text
+
+
+SWEEP_CAMPAIGNS = {
+    "steady": {"rate": 0.3, "jobs": 40},
+    "storm": {"rate": 0.6, "jobs": 30},
+}
+
+
+@pytest.mark.parametrize("campaign", list(SWEEP_CAMPAIGNS))
+def test_every_job_a_sweep_lists_ends_remediated_reported_or_left_for_the_next(
+    guard, fresh_sweeper, setting, figures, campaign
+):
+    settings = SWEEP_CAMPAIGNS[campaign]
+    seed = setting("ICT_FAULT_SEED", 20261126)
+    injector = attach_faults(job_guard_runtime().clients, rate=settings["rate"], seed=seed)
+    try:
+        report = run_sweep_campaign(
+            guard,
+            job_mix(setting("ICT_SIDE_JOBS", settings["jobs"]), seed, prefix="swept"),
+            sweeps=3,
+            injector=injector,
+        )
+    finally:
+        injector.detach()
+    assert injector.total_injected > 0
+    check_sweeps(report, figures, f"sweeper campaign '{campaign}'")
+
+
+SG_CAMPAIGNS = {
+    "steady": {"rate": 0.3, "groups": 24},
+    "storm": {"rate": 0.6, "groups": 24},
+}
+
+
+@pytest.mark.parametrize("campaign", list(SG_CAMPAIGNS))
+def test_every_managed_group_ends_covered_or_alerted(
+    guard, sg_function, setting, figures, campaign
+):
+    settings = SG_CAMPAIGNS[campaign]
+    seed = setting("ICT_FAULT_SEED", 20261126)
+    plans = plan_groups(guard, setting("ICT_SIDE_GROUPS", settings["groups"]), 4, seed)
+    injector = attach_faults(sg_guard_runtime().clients, rate=settings["rate"], seed=seed)
+    try:
+        report = run_sg_campaign(guard, sg_function, plans, seed=seed, injector=injector)
+    finally:
+        injector.detach()
+    assert injector.total_injected > 0
+    check_groups(report, figures, f"security-group guard campaign '{campaign}'")
+
