@@ -53,7 +53,7 @@ from typing import Any
 
 from sandbox import sagemaker_extension
 from sandbox.environment import GuardSandbox
-from sandbox.faults import FaultInjector, FaultProfile, guard_clients
+from sandbox.faults import Fault, FaultInjector, FaultProfile, guard_clients
 from sandbox.lambda_service import AsyncLambda, QueueTarget, sqs_dead_letter
 from sandbox.reliability import (
     REFUSAL_MESSAGE,
@@ -73,11 +73,35 @@ SG_GUARD = "SecurityGroupGuardFunction"
 
 class ThreadLabelledInjector(FaultInjector):
     """A FaultInjector whose `label` is per thread: the sweep handles four jobs at a time, each
-    in its own worker thread, and each attempt is labelled with the job that made it."""
+    in its own worker thread, and each attempt is labelled with the job that made it.
+
+    Its draws are keyed, so that a seeded campaign repeats whatever the threads' interleaving:
+    the n-th attempt of an operation by one label (a job in one sweep run; unlabelled calls, the
+    sweep's listing, in order) always meets the same fault. One shared generator, as the base
+    class has, would hand the faults out in the order the worker threads happen to call."""
 
     def __init__(self, profile: FaultProfile) -> None:
         self._labels = threading.local()
+        self._draws: Counter[tuple[str, str, str]] = Counter()
         super().__init__(profile)
+
+    def _choose(self, service: str, operation: str) -> Fault | None:  # under self._lock
+        profile = self.profile
+        planned = self._script.get(operation)
+        if planned:
+            return planned.pop(0)
+        if not self.enabled:
+            return None
+        if profile.services is not None and service not in profile.services:
+            return None
+        if profile.operations is not None and operation not in profile.operations:
+            return None
+        key = (_label_key(self.label), service, operation)
+        self._draws[key] += 1
+        rng = random.Random(f"{profile.seed}|{'|'.join(key)}|{self._draws[key]}")
+        if rng.random() >= profile.rate:
+            return None
+        return rng.choices(self._kinds, self._kind_weights)[0]
 
     @property  # type: ignore[override]
     def label(self) -> Any:
@@ -86,6 +110,13 @@ class ThreadLabelledInjector(FaultInjector):
     @label.setter
     def label(self, value: Any) -> None:
         self._labels.value = value
+
+
+def _label_key(label: Any) -> str:
+    if isinstance(label, tuple) and len(label) == 2 and isinstance(label[0], SweepRun):
+        run, job = label
+        return f"sweep {run.sweep}.{run.attempt} {job}"
+    return "-" if label is None else str(label)
 
 
 def attach_faults(clients: Any, **profile: Any) -> ThreadLabelledInjector:
@@ -286,7 +317,7 @@ class _RecordingGuard:
             result = method(ref, busy_is_ok=busy_is_ok)
         except Exception as exc:
             if run is not None:
-                run.handled[ref.key] = f"error: {type(exc).__name__}"
+                run.handled[ref.key] = f"error: {type(exc).__name__}: {exc}"
             raise
         finally:
             if self._injector is not None:
