@@ -35,7 +35,10 @@ The security-group guard (`run_sg_campaign`)
   (functions/sg_guard/app.py) behind the template's rule. Each managed group ends (SgVerdict)
   covered (the rules back) or alerted (a `failed` alert, or one of its events dead-lettered, whose
   alarm speaks) and never silently uncovered, never with a rule twice; an unmanaged group is
-  never touched.
+  never touched. A covered group must also have said so: a `security_groups_restored` alert (or a
+  dead letter), since somebody removed a rule encrypted jobs need (README, "Security groups that
+  stay repaired"); the first campaign found groups restored without one (a lost answer to the
+  restoring Authorize call), now fixed and kept as a reproduction.
 """
 
 from __future__ import annotations
@@ -550,13 +553,13 @@ def _left_for_next(history: list[tuple[int, int, str]], runs: Sequence[SweepRun]
 class SgVerdict(enum.StrEnum):
     COVERED_ALERTED = "covered: the rules back, a security_groups_restored alert"
     COVERED_DEAD_LETTERED = "covered, an event dead-lettered (its alarm speaks)"
-    COVERED_QUIET = "covered, no alert and nothing dead-lettered"
     UNCOVERED_ALERTED = "uncovered, a failed alert"
     UNCOVERED_DEAD_LETTERED = "uncovered, an event dead-lettered (its alarm speaks)"
     INTACT = "only unrelated rules revoked: intact, no alert"
     UNMANAGED_LEFT_ALONE = "unmanaged: left alone"
     # violations
     UNCOVERED_SILENT = "uncovered, no failed alert, nothing dead-lettered"
+    COVERED_SILENT = "covered, but the removal never reported: no alert, nothing dead-lettered"
     DOUBLE_RULE = "a rule twice in one group"
     TOUCHED_UNMANAGED = "an unmanaged group got rules"
     ALERTED_INTACT = "an alert on a group none of whose IPsec rules was revoked"
@@ -565,6 +568,7 @@ class SgVerdict(enum.StrEnum):
     def acceptable(self) -> bool:
         return self not in {
             SgVerdict.UNCOVERED_SILENT,
+            SgVerdict.COVERED_SILENT,
             SgVerdict.DOUBLE_RULE,
             SgVerdict.TOUCHED_UNMANAGED,
             SgVerdict.ALERTED_INTACT,
@@ -815,7 +819,7 @@ def judge_groups(
             elif dead_lettered:
                 verdict, detail = SgVerdict.COVERED_DEAD_LETTERED, ""
             else:
-                verdict, detail = SgVerdict.COVERED_QUIET, f"alerts {dict(actions)}"
+                verdict, detail = SgVerdict.COVERED_SILENT, f"alerts {dict(actions)}"
         elif actions["failed"]:
             verdict, detail = SgVerdict.UNCOVERED_ALERTED, ""
         elif dead_lettered:

@@ -17,8 +17,13 @@ from collections.abc import Iterator
 import pytest
 
 from ict_guard.runtime import job_guard_runtime, sg_guard_runtime, sweeper_runtime
+from ict_guard.security_groups import Direction
+from ict_guard.sg_guard import needs_to_restore
+from sandbox.faults import Fault
+from sandbox.lambda_service import QueueTarget
 from sandbox.reliability import job_mix
 from sandbox.side_campaigns import (
+    SG_GUARD,
     SgCampaignReport,
     SweepCampaignReport,
     attach_faults,
@@ -105,3 +110,35 @@ def test_every_managed_group_ends_covered_or_alerted(
     assert injector.total_injected > 0
     check_groups(report, figures, f"security-group guard campaign '{campaign}'")
 
+
+# -- bugs found by the campaigns, one deterministic reproduction each ------------------------------
+
+
+def test_a_lost_answer_to_the_restoring_authorize_still_reports_the_removal(guard, sg_function):
+    """botocore's retry of an AuthorizeSecurityGroupIngress whose answer was lost meets the rule
+    its own first attempt added (InvalidPermission.Duplicate). The guard took that for "somebody
+    else added it meanwhile", ended `intact` and sent no alert: the admin's removal of a guard
+    rule went unreported although the event's own request removed it."""
+    from ict_guard.security_groups import IPSEC_NEEDS, self_referencing_permission
+
+    (plan,) = plan_groups(guard, 1, 0, seed=1)
+    udp_in = IPSEC_NEEDS[0]
+    admin_session = guard.iam_user_session("network-admin")
+    admin_session.client("ec2").revoke_security_group_ingress(
+        GroupId=plan.group_id, IpPermissions=[self_referencing_permission(plan.group_id, udp_in)]
+    )
+    injector = attach_faults(sg_guard_runtime().clients, rate=0.0)
+    injector.script("AuthorizeSecurityGroupIngress", Fault.READ_TIMEOUT)
+
+    with injector:
+        (invocation,) = QueueTarget(
+            guard.sqs, guard.env.target_queue_urls[SG_GUARD], sg_function
+        ).drain()
+
+    assert invocation.attempts == 1 and not invocation.dead_lettered
+    assert needs_to_restore(guard.group(plan.group_id), set(Direction)) == []
+    assert invocation.result["outcome"] == "already-restored"
+    alerts = guard.alerts()
+    assert [a["action"] for a in alerts] == ["security_groups_restored"], invocation.result
+    assert alerts[0]["initiated_by"].endswith(":user/network-admin")
+    assert alerts[0]["event_id"] == invocation.event["detail"]["eventID"]
