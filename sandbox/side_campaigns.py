@@ -732,7 +732,7 @@ def run_sg_campaign(
     if injector is not None:
 
         def labelled(event: Any, context: Any) -> Any:
-            injector.label = _group_of(event)
+            injector.label = group_of(event)
             try:
                 return handler(event, context)
             finally:
@@ -752,7 +752,7 @@ def run_sg_campaign(
     return report
 
 
-def _group_of(event: Any) -> str | None:
+def group_of(event: Any) -> str | None:
     return ((event or {}).get("detail") or {}).get("requestParameters", {}).get("groupId")
 
 
@@ -766,10 +766,10 @@ def judge_groups(
     for alert in sandbox.alerts():
         alert.pop("_attributes", None)
         alerts[alert["resource"]["name"]].append(alert)
-    dead = Counter(_group_of(record["requestPayload"]) for record in sandbox.dead_letters())
+    dead = Counter(group_of(record["requestPayload"]) for record in sandbox.dead_letters())
     outcomes: dict[str, list[str]] = defaultdict(list)
     for invocation in invocations:
-        outcomes[_group_of(invocation.event) or "?"].append(
+        outcomes[group_of(invocation.event) or "?"].append(
             "dead-lettered"
             if invocation.dead_lettered
             else str((invocation.result or {}).get("outcome"))

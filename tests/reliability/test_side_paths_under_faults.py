@@ -142,3 +142,48 @@ def test_a_lost_answer_to_the_restoring_authorize_still_reports_the_removal(guar
     assert [a["action"] for a in alerts] == ["security_groups_restored"], invocation.result
     assert alerts[0]["initiated_by"].endswith(":user/network-admin")
     assert alerts[0]["event_id"] == invocation.event["detail"]["eventID"]
+
+
+# -- the judges catch what they are there for ---------------------------------------------------------
+
+
+def test_the_sweep_judge_catches_a_job_a_successful_sweep_skipped(guard, fresh_sweeper):
+    """A guard that acknowledges one job without doing anything, in sweeps that succeed: the
+    judge must call it skipped silently (else a passing campaign proves nothing)."""
+    from ict_guard.outcomes import Outcome, Result
+    from sandbox.side_campaigns import SweepVerdict
+
+    specs = [s for s in job_mix(16, 3, prefix="judged") if s.profile.must_relaunch][:3]
+    assert len(specs) == 3
+    guard_ = job_guard_runtime().guard
+    real = guard_.remediate
+
+    def skip_first(ref, *, busy_is_ok=False):
+        if ref.name == specs[0].name:
+            return Result(Outcome.NOTHING, ref.name).as_dict()
+        return real(ref, busy_is_ok=busy_is_ok)
+
+    guard_.remediate = skip_first
+    report = run_sweep_campaign(guard, specs, sweeps=2)
+    verdicts = {job.spec.name: job.verdict for job in report.jobs}
+    assert verdicts[specs[0].name] is SweepVerdict.SKIPPED_SILENTLY
+    assert {verdicts[s.name] for s in specs[1:]} == {SweepVerdict.REMEDIATED}
+
+
+def test_the_group_judge_catches_a_removal_acknowledged_without_a_restore(guard, sg_function):
+    from sandbox.side_campaigns import SgVerdict, group_of
+
+    plans = plan_groups(guard, 3, 0, seed=5)
+    plans = [p for p in plans if p.revoked]
+    real = sg_function.handler
+
+    def ignore_first(event, context):
+        if group_of(event) == plans[0].group_id:
+            return {"outcome": "intact", "group": plans[0].group_id}
+        return real(event, context)
+
+    sg_function.handler = ignore_first
+    report = run_sg_campaign(guard, sg_function, plans, seed=5)
+    verdicts = {g.plan.group_id: g.verdict for g in report.groups}
+    assert verdicts[plans[0].group_id] is SgVerdict.UNCOVERED_SILENT
+    assert {verdicts[p.group_id] for p in plans[1:]} <= {SgVerdict.COVERED_ALERTED}
