@@ -27,6 +27,13 @@ The sweeper (`run_sweep_campaign`)
     doubled                  two copies, or two `relaunched` alerts that are not SNS transport
                              duplicates (a publish whose answer was lost is sent again by
                              botocore: the two documents are identical; counted, not failed)
+  Tuning jobs (`tuning_mix`, each with training jobs of its own) are swept too: an unencrypted one
+  ends remediated (one copy, its training-job definition the original's but encrypted, the
+  original stopped, a `relaunched` alert), reported, left for the next sweep, or stopped with its
+  copy owed to the next sweep (which lists stopped tuning jobs and resumes them); an encrypted
+  one is left running; their training jobs are left to them, never stopped or copied.
+  A training job the guard stopped is no longer listed by any sweep: if its copy failed, the
+  `failed` alert with the re-launch request is the only thing that tells (`reported`).
 
 The security-group guard (`run_sg_campaign`)
   Groups tagged `ict-guard:managed=true` with the four self-referencing IPsec rules (UDP 500 and
@@ -60,6 +67,7 @@ from sandbox.faults import Fault, FaultInjector, FaultProfile, guard_clients
 from sandbox.lambda_service import AsyncLambda, QueueTarget, sqs_dead_letter
 from sandbox.reliability import (
     REFUSAL_MESSAGE,
+    JobProfile,
     RELAUNCHED_FROM_TAG,
     REMEDIATION_TAG,
     STOPPED_STATES,
@@ -160,16 +168,60 @@ def expire_locks(sandbox: GuardSandbox) -> int:
     return expired
 
 
-def transport_duplicates(alerts: Sequence[Mapping[str, Any]]) -> tuple[int, list[str]]:
-    """(how many alerts are SNS transport duplicates of another, identical document; the actions
-    sent more than once as *different* documents). A publish whose answer was lost is sent
-    again by botocore's retry with the same document; the guard deciding twice makes another."""
-    seen: Counter[str] = Counter()
-    for alert in alerts:
-        seen[json.dumps(alert, sort_keys=True, default=str)] += 1
+def _document_key(document: Mapping[str, Any]) -> str:
+    """An alert document as the guard published it (without what the reader added: `_subject`,
+    `_attributes`), canonical."""
+    return json.dumps(
+        {k: v for k, v in document.items() if not k.startswith("_")}, sort_keys=True, default=str
+    )
+
+
+class PublishRecord:
+    """What the guard saw of each of its SNS Publish calls: the documents whose call succeeded.
+
+    A publish whose every attempt failed for the guard may still have reached the topic (a read
+    timeout is a request SNS executed, its answer lost): the guard rightly reports the failure
+    and a later run publishes again, with a new document. Telling those apart from the guard
+    deciding twice needs the guard's view, which botocore's `provide-client-params` and
+    `after-call` events give per API call (after its retries)."""
+
+    def __init__(self) -> None:
+        self.confirmed: set[str] = set()
+        self._lock = threading.Lock()
+
+    def attach(self, sns: Any) -> PublishRecord:
+        events = sns.meta.events
+        events.register("provide-client-params.sns.Publish", self._remember)
+        events.register("after-call.sns.Publish", self._answered)
+        return self
+
+    @staticmethod
+    def _remember(params: Mapping[str, Any], context: dict[str, Any], **_: Any) -> None:
+        message = params.get("Message")
+        if message and params.get("MessageStructure") == "json":
+            message = json.loads(message).get("sqs")  # what the SQS subscription receives
+        context["ict_campaign_message"] = message
+
+    def _answered(self, http_response: Any, context: Mapping[str, Any], **_: Any) -> None:
+        message = context.get("ict_campaign_message")
+        if message and http_response.status_code < 300:
+            with self._lock:
+                self.confirmed.add(_document_key(json.loads(message)))
+
+
+def alert_copies(
+    alerts: Sequence[Mapping[str, Any]], confirmed: set[str] | None = None
+) -> tuple[int, int, list[str]]:
+    """(transport duplicates: extra copies of one document, a publish whose answer was lost and
+    that botocore sent again; documents that reached the topic although their publish failed for
+    the guard; the actions of which the guard saw two *different* documents published, which is
+    the guard deciding twice). Without `confirmed`, every document counts as the guard's."""
+    seen = Counter(_document_key(alert) for alert in alerts)
     duplicates = sum(n - 1 for n in seen.values())
-    distinct = Counter(json.loads(doc)["action"] for doc in seen)
-    return duplicates, sorted(action for action, n in distinct.items() if n > 1)
+    ours = [doc for doc in seen if confirmed is None or doc in confirmed]
+    distinct = Counter(json.loads(doc)["action"] for doc in ours)
+    doubled = sorted(action for action, n in distinct.items() if n > 1)
+    return duplicates, len(seen) - len(ours), doubled
 
 
 # -- the sweeper -----------------------------------------------------------------------------------
@@ -182,11 +234,15 @@ class SweepVerdict(enum.StrEnum):
     REPORTED = "stopped, no copy: a failed alert carries the re-launch request"
     RELAUNCHED_REPORTED = "copy running, a failed alert says so (no relaunched alert)"
     LEFT_FOR_NEXT_SWEEP = "running untouched, left for the next sweep (its last sweep run failed)"
+    OWED_TO_NEXT_SWEEP = (
+        "tuning job stopped by the guard, copy owed: the next sweep lists it (stopped) and resumes"
+    )
+    LEFT_TO_PARENT = "a tuning job's training job: left to its tuning job, untouched"
     # violations
     SKIPPED_SILENTLY = "running unencrypted, untouched, although a sweep run met it and succeeded"
     STOPPED_SILENTLY = "stopped, no copy, no failed alert with the re-launch request"
     DOUBLE_RELAUNCH = Verdict.DOUBLE_RELAUNCH.value
-    DOUBLE_ALERT = "two relaunched (or failed) alerts that are not SNS transport duplicates"
+    DOUBLE_ALERT = "two different relaunched alerts, each published successfully by the guard"
     BAD_COPY = Verdict.BAD_COPY.value
     UNCONFIRMED = Verdict.UNCONFIRMED.value
     TOUCHED_COMPLIANT = Verdict.TOUCHED_COMPLIANT.value
@@ -205,6 +261,8 @@ _SWEEP_ACCEPTABLE = {
     SweepVerdict.REPORTED,
     SweepVerdict.RELAUNCHED_REPORTED,
     SweepVerdict.LEFT_FOR_NEXT_SWEEP,
+    SweepVerdict.OWED_TO_NEXT_SWEEP,
+    SweepVerdict.LEFT_TO_PARENT,
 }
 
 
@@ -236,6 +294,7 @@ class SweepCampaignReport:
     sweeps: int
     dead_lettered_sweeps: int
     transport_duplicates: int
+    unconfirmed_alerts: int  # reached the topic although their publish failed for the guard
     unexpected_jobs: list[str]
     locks_expired: int
     seconds: float
@@ -250,10 +309,17 @@ class SweepCampaignReport:
         return [job for job in self.jobs if not job.verdict.acceptable]
 
     def figures(self, title: str) -> str:
+        kinds = Counter(_kind(job.spec) for job in self.jobs)
         needing = sum(1 for job in self.jobs if job.spec.profile.must_relaunch)
         failed_runs = sum(1 for run in self.runs if not run.succeeded)
+        tuning = (
+            f" and {kinds['tuning']} tuning jobs (with {kinds['tuning child']} training jobs)"
+            if kinds["tuning"]
+            else ""
+        )
         lines = [
-            f"{title}: {len(self.jobs)} jobs with lost events ({needing} to re-launch), "
+            f"{title}: {kinds['training']} training jobs{tuning} whose events were lost "
+            f"({needing} to re-launch); "
             f"{self.sweeps} scheduled sweeps, {len(self.runs)} sweep runs "
             f"({failed_runs} failed: SweepIncomplete or a failed listing; "
             f"{self.dead_lettered_sweeps} sweeps dead-lettered); {self.seconds:.1f} s wall",
@@ -266,19 +332,31 @@ class SweepCampaignReport:
         lines.append(
             f"  idempotency locks of dead runs expired between sweeps: {self.locks_expired}"
         )
-        lines.append("  end states:")
-        for verdict, n in sorted(
-            self.verdicts.items(), key=lambda kv: (not kv[0].acceptable, -kv[1])
-        ):
-            marker = "" if verdict.acceptable else "  <-- VIOLATION"
-            lines.append(f"    {n:5d}  {verdict.value}{marker}")
+        for kind in ("training", "tuning", "tuning child"):
+            verdicts = Counter(job.verdict for job in self.jobs if _kind(job.spec) == kind)
+            if not verdicts:
+                continue
+            lines.append(f"  end states, {kind} jobs:")
+            for verdict, n in sorted(
+                verdicts.items(), key=lambda kv: (not kv[0].acceptable, -kv[1])
+            ):
+                marker = "" if verdict.acceptable else "  <-- VIOLATION"
+                lines.append(f"    {n:5d}  {verdict.value}{marker}")
         lines.append(
-            f"  SNS transport duplicates: {self.transport_duplicates}; "
+            f"  SNS transport duplicates: {self.transport_duplicates}, and "
+            f"{self.unconfirmed_alerts} alerts delivered although their publish failed for the "
+            "guard (answers lost; a later run alerted again); "
             f"unexpected jobs: {len(self.unexpected_jobs)}"
         )
         for job in self.violations[:10]:
             lines.append(f"    {job.spec.name}: {job.verdict.value} ({job.detail}); {job.history}")
         return "\n".join(lines)
+
+
+def _kind(spec: JobSpec) -> str:
+    if spec.profile is TUNING_CHILD:
+        return "tuning child"
+    return "tuning" if spec.profile in TUNING_PROFILES else "training"
 
 
 def _fault_lines(injector: FaultInjector | None) -> list[str]:
@@ -293,6 +371,35 @@ def _fault_lines(injector: FaultInjector | None) -> list[str]:
         f"  botocore retries: {injector.retries_granted} "
         f"(backoff skipped: {injector.backoff_skipped_seconds:.0f} s)",
     ]
+
+
+TUNING_PROFILES = (
+    JobProfile("tuning-unencrypted", {"encrypted": False}, True, 2),
+    JobProfile("tuning-encrypted", {"encrypted": True}, False, 1),
+)
+TUNING_CHILD = JobProfile("tuning-child", {}, False, 0)
+CHILDREN_PER_TUNING_JOB = 2
+
+
+def tuning_mix(count: int, seed: int = 0, prefix: str = "hpo") -> list[JobSpec]:
+    """`count` tuning jobs, two unencrypted for one encrypted, in a seeded order; each gets
+    CHILDREN_PER_TUNING_JOB training jobs of its own (named `<name>-00<i>-deadbeef`)."""
+    wheel = [p for p in TUNING_PROFILES for _ in range(p.weight)]
+    profiles = [wheel[i % len(wheel)] for i in range(count)]
+    random.Random(seed).shuffle(profiles)
+    return [JobSpec(f"{prefix}-{i:03d}", profile) for i, profile in enumerate(profiles)]
+
+
+def _children(spec: JobSpec) -> list[str]:
+    return [f"{spec.name}-00{i}-deadbeef" for i in range(CHILDREN_PER_TUNING_JOB)]
+
+
+def _create_tuning_job(sandbox: GuardSandbox, spec: JobSpec) -> None:
+    encrypted = spec.profile.request["encrypted"]
+    sandbox.create_tuning_job(spec.name, encrypted=encrypted)
+    for child in _children(spec):
+        sandbox.create_training_job(child, encrypted=encrypted)
+        sagemaker_extension.attach_to_tuning_job(ACCOUNT, sandbox.env.region, child, spec.name)
 
 
 class _RecordingGuard:
@@ -353,20 +460,24 @@ def run_sweep_campaign(
     *,
     sweeps: int = 3,
     injector: FaultInjector | None = None,
+    tuning: Sequence[JobSpec] = (),
 ) -> SweepCampaignReport:
     """Create the jobs, lose their events, run `sweeps` scheduled sweeps (each with Lambda's
     retries), then judge every job. The sweeper's runtime must be fresh (cache cleared) and the
     injector attached to the job guard's runtime's clients, which the sweeper shares."""
     from functions.sweeper.app import lambda_handler
-    from ict_guard.runtime import sweeper_runtime
+    from ict_guard.runtime import job_guard_runtime, sweeper_runtime
 
     started = time.perf_counter()
     sagemaker_extension.refuse_encrypted_creates("refused-copy", REFUSAL_MESSAGE)
     for spec in specs:
         sandbox.create_training_job(spec.name, **spec.profile.request)
+    for spec in tuning:
+        _create_tuning_job(sandbox, spec)
     lose_events(sandbox)
 
     runtime = sweeper_runtime()
+    published = PublishRecord().attach(job_guard_runtime().clients.sns)
     recorder = _RecordingGuard(runtime.sweeper._guard, injector)
     runtime.sweeper._guard = recorder  # type: ignore[assignment]
     runs: list[SweepRun] = []
@@ -408,14 +519,36 @@ def run_sweep_campaign(
     seconds = time.perf_counter() - started
     if injector is not None:
         injector.enabled = False  # reading the account back is not part of the experiment
-    report = judge_sweeps(sandbox, specs, runs)
+    alerts = alerts_by_resource(sandbox)
+    report = judge_sweeps(sandbox, specs, runs, alerts, published.confirmed)
+    tuning_jobs, children, duplicates, unconfirmed = judge_tuning_sweeps(
+        sandbox, tuning, runs, alerts, published.confirmed
+    )
+    report.jobs += tuning_jobs + children
+    report.transport_duplicates += duplicates
+    report.unconfirmed_alerts += unconfirmed
+    originals = {spec.name for spec in tuning} | {c for spec in tuning for c in _children(spec)}
+    report.unexpected_jobs = sorted(set(report.unexpected_jobs) - originals)
     report.sweeps, report.dead_lettered_sweeps = sweeps, dead_lettered
     report.locks_expired, report.seconds, report.injector = locks_expired, seconds, injector
     return report
 
 
+def alerts_by_resource(sandbox: GuardSandbox) -> dict[str, list[dict[str, Any]]]:
+    """Every alert on the topic (read once: reading empties the queue), by resource name."""
+    alerts: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for alert in sandbox.alerts():
+        alert.pop("_attributes", None)
+        alerts[alert["resource"]["name"]].append(alert)
+    return alerts
+
+
 def judge_sweeps(
-    sandbox: GuardSandbox, specs: Sequence[JobSpec], runs: Sequence[SweepRun]
+    sandbox: GuardSandbox,
+    specs: Sequence[JobSpec],
+    runs: Sequence[SweepRun],
+    alerts: Mapping[str, list[dict[str, Any]]],
+    confirmed: set[str] | None = None,
 ) -> SweepCampaignReport:
     sagemaker = sandbox.sagemaker
     fields = configuration_fields(sagemaker)
@@ -432,18 +565,16 @@ def judge_sweeps(
     for name, job_tags in tags.items():
         if RELAUNCHED_FROM_TAG in job_tags:
             copies[job_tags[RELAUNCHED_FROM_TAG]].append(name)
-    alerts: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for alert in sandbox.alerts():
-        alert.pop("_attributes", None)
-        alerts[alert["resource"]["name"]].append(alert)
+    alerts = defaultdict(list, alerts)
 
     jobs = []
-    total_duplicates = 0
+    total_duplicates = total_unconfirmed = 0
     for spec in specs:
         key = f"training-job/{spec.name}"
         history = [(r.sweep, r.attempt, r.handled[key]) for r in runs if key in r.handled]
-        duplicates, doubled_actions = transport_duplicates(alerts[spec.name])
+        duplicates, unconfirmed, doubled_actions = alert_copies(alerts[spec.name], confirmed)
         total_duplicates += duplicates
+        total_unconfirmed += unconfirmed
         verdict, detail = _sweep_verdict(
             spec, described, tags[spec.name], copies.get(spec.name, []), alerts[spec.name],
             doubled_actions, history, runs, fields,
@@ -459,6 +590,7 @@ def judge_sweeps(
         sweeps=0,
         dead_lettered_sweeps=0,
         transport_duplicates=total_duplicates,
+        unconfirmed_alerts=total_unconfirmed,
         unexpected_jobs=sorted(set(names) - expected),
         locks_expired=0,
         seconds=0.0,
@@ -483,7 +615,7 @@ def _sweep_verdict(
         return SweepVerdict.NEVER_LISTED, f"status {status}"
     if len(copies) > 1:
         return SweepVerdict.DOUBLE_RELAUNCH, f"copies {copies}"
-    if {"relaunched", "failed"} & set(doubled_actions) and spec.profile.obstacle != "refused":
+    if "relaunched" in doubled_actions:  # every failing run after the stop alerts: not "failed"
         return SweepVerdict.DOUBLE_ALERT, f"alerts {dict(actions)}"
 
     if not spec.profile.must_relaunch and spec.profile.obstacle != "refused":
@@ -531,6 +663,121 @@ def _sweep_verdict(
     return SweepVerdict.STOPPED_SILENTLY, (
         f"status {status}, alerts {dict(actions)}: " + "; ".join(a["reason"] for a in alerts)
     )
+
+
+def judge_tuning_sweeps(
+    sandbox: GuardSandbox,
+    specs: Sequence[JobSpec],
+    runs: Sequence[SweepRun],
+    alerts: Mapping[str, list[dict[str, Any]]],
+    confirmed: set[str] | None = None,
+) -> tuple[list[SweptJob], list[SweptJob], int, int]:
+    """Each tuning job: remediated (one encrypted copy of its definition, the original stopped, a
+    `relaunched` alert), reported, left or owed to the next sweep, or left running (encrypted);
+    each of its training jobs: left to it, never stopped or copied."""
+    if not specs:
+        return [], [], 0, 0
+    from ict_guard.clone import relaunch_name
+    from ict_guard.jobs import TUNING_API
+
+    names = sandbox.tuning_job_names()
+    described = {name: sandbox.describe_tuning(name) for name in names}
+    tags = {name: sandbox.tuning_tags(name) for name in names}
+    alerts = defaultdict(list, alerts)
+    training_tags = {name: sandbox.tags(name) for name in sandbox.training_job_names()}
+    jobs, children = [], []
+    total_duplicates = total_unconfirmed = 0
+    for spec in specs:
+        key = f"hyper-parameter-tuning-job/{spec.name}"
+        history = [(r.sweep, r.attempt, r.handled[key]) for r in runs if key in r.handled]
+        copies = sorted(
+            {n for n, t in tags.items() if t.get(RELAUNCHED_FROM_TAG) == spec.name}
+            | ({relaunch_name(spec.name, TUNING_API.name_max_length)} & set(names))
+        )
+        duplicates, unconfirmed, doubled = alert_copies(alerts[spec.name], confirmed)
+        total_duplicates += duplicates
+        total_unconfirmed += unconfirmed
+        verdict, detail = _tuning_verdict(
+            spec, described, copies, alerts[spec.name], doubled, history, runs
+        )
+        jobs.append(
+            SweptJob(spec, verdict, detail, history, [a["action"] for a in alerts[spec.name]])
+        )
+        for child in _children(spec):
+            child_key = f"training-job/{child}"
+            child_history = [
+                (r.sweep, r.attempt, r.handled[child_key]) for r in runs if child_key in r.handled
+            ]
+            child_copies = [
+                n for n, t in training_tags.items() if t.get(RELAUNCHED_FROM_TAG) == child
+            ]
+            status = sandbox.describe(child)["TrainingJobStatus"]
+            touched = (
+                child_copies or status != "InProgress" or REMEDIATION_TAG in training_tags[child]
+            )
+            children.append(
+                SweptJob(
+                    JobSpec(child, TUNING_CHILD),
+                    SweepVerdict.TOUCHED_COMPLIANT if touched else SweepVerdict.LEFT_TO_PARENT,
+                    f"status {status}, copies {child_copies}" if touched else "",
+                    child_history,
+                    [a["action"] for a in alerts[child]],
+                )
+            )
+    return jobs, children, total_duplicates, total_unconfirmed
+
+
+def _tuning_verdict(
+    spec: JobSpec,
+    described: Mapping[str, Mapping[str, Any]],
+    copies: list[str],
+    alerts: list[dict[str, Any]],
+    doubled_actions: list[str],
+    history: list[tuple[int, int, str]],
+    runs: Sequence[SweepRun],
+) -> tuple[SweepVerdict, str]:
+    flag = "EnableInterContainerTrafficEncryption"
+    original = described[spec.name]
+    status = original["HyperParameterTuningJobStatus"]
+    actions = Counter(a["action"] for a in alerts)
+    if not history and any(r.succeeded for r in runs):
+        return SweepVerdict.NEVER_LISTED, f"status {status}"
+    if len(copies) > 1:
+        return SweepVerdict.DOUBLE_RELAUNCH, f"copies {copies}"
+    if "relaunched" in doubled_actions:
+        return SweepVerdict.DOUBLE_ALERT, f"alerts {dict(actions)}"
+    if not spec.profile.must_relaunch:
+        if copies or status != "InProgress":
+            return SweepVerdict.TOUCHED_COMPLIANT, f"status {status}, copies {copies}"
+        return SweepVerdict.LEFT_RUNNING, ""
+    if copies:
+        copy = described[copies[0]]
+        definition = {k: v for k, v in original["TrainingJobDefinition"].items() if k != flag}
+        copied = {k: v for k, v in copy["TrainingJobDefinition"].items() if k != flag}
+        differences = sorted(
+            k for k in definition.keys() | copied.keys() if definition.get(k) != copied.get(k)
+        )
+        if (
+            differences
+            or copy["TrainingJobDefinition"].get(flag) is not True
+            or copy["HyperParameterTuningJobStatus"] != "InProgress"
+            or status not in STOPPED_STATES
+        ):
+            return SweepVerdict.BAD_COPY, f"differs in {differences}, original {status}"
+        if actions["relaunched"]:
+            return SweepVerdict.REMEDIATED, ""
+        if actions["failed"]:
+            return SweepVerdict.RELAUNCHED_REPORTED, ""
+        return SweepVerdict.UNCONFIRMED, f"alerts {dict(actions)}"
+    if status == "InProgress":
+        if _left_for_next(history, runs):
+            return SweepVerdict.LEFT_FOR_NEXT_SWEEP, ""
+        return SweepVerdict.SKIPPED_SILENTLY, f"alerts {dict(actions)}"
+    if any(a["action"] == "failed" and a.get("relaunch_request") for a in alerts):
+        return SweepVerdict.REPORTED, ""
+    if _left_for_next(history, runs):
+        return SweepVerdict.OWED_TO_NEXT_SWEEP, ""
+    return SweepVerdict.STOPPED_SILENTLY, f"status {status}, alerts {dict(actions)}"
 
 
 def _left_for_next(history: list[tuple[int, int, str]], runs: Sequence[SweepRun]) -> bool:
@@ -795,7 +1042,7 @@ def judge_groups(
         twice = [shape for shape, n in shapes.items() if n > 1]
         missing = needs_to_restore(group, set(Direction))
         group_alerts = alerts[plan.group_id]
-        duplicates, _ = transport_duplicates(group_alerts)
+        duplicates, _, _ = alert_copies(group_alerts)
         duplicates_total += duplicates
         actions = Counter(a["action"] for a in group_alerts)
         dead_lettered = dead[plan.group_id] > 0

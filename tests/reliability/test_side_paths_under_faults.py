@@ -7,7 +7,8 @@ What each job a sweep lists and each managed group may end as is defined (and ar
 skipped silently, never doubled; a managed group covered or alerted, never silently uncovered,
 never with a rule twice.
 
-Campaign size and faults: ICT_SIDE_JOBS, ICT_SIDE_GROUPS (per campaign), ICT_FAULT_SEED.
+Campaign size and faults: ICT_SIDE_JOBS, ICT_SIDE_TUNING_JOBS, ICT_SIDE_GROUPS (per campaign),
+ICT_FAULT_SEED.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from sandbox.side_campaigns import (
     plan_groups,
     run_sg_campaign,
     run_sweep_campaign,
+    tuning_mix,
 )
 
 pytestmark = pytest.mark.integration
@@ -64,8 +66,8 @@ def check_groups(report: SgCampaignReport, figures, title: str) -> None:
 
 
 SWEEP_CAMPAIGNS = {
-    "steady": {"rate": 0.3, "jobs": 40},
-    "storm": {"rate": 0.6, "jobs": 30},
+    "steady": {"rate": 0.3, "jobs": 40, "tuning": 6},
+    "storm": {"rate": 0.6, "jobs": 30, "tuning": 6},
 }
 
 
@@ -82,6 +84,7 @@ def test_every_job_a_sweep_lists_ends_remediated_reported_or_left_for_the_next(
             job_mix(setting("ICT_SIDE_JOBS", settings["jobs"]), seed, prefix="swept"),
             sweeps=3,
             injector=injector,
+            tuning=tuning_mix(setting("ICT_SIDE_TUNING_JOBS", settings["tuning"]), seed),
         )
     finally:
         injector.detach()
@@ -144,7 +147,7 @@ def test_a_lost_answer_to_the_restoring_authorize_still_reports_the_removal(guar
     assert alerts[0]["event_id"] == invocation.event["detail"]["eventID"]
 
 
-# -- the judges catch what they are there for ---------------------------------------------------------
+# -- the judges catch what they are there for ------------------------------------------------------
 
 
 def test_the_sweep_judge_catches_a_job_a_successful_sweep_skipped(guard, fresh_sweeper):
