@@ -24,9 +24,12 @@ The sweeper (`run_sweep_campaign`)
   and never
     skipped silently         still running untouched although a sweep run met it and succeeded
     stopped silently         stopped, no copy, no `failed` alert with the request
-    doubled                  two copies, or two `relaunched` alerts that are not SNS transport
-                             duplicates (a publish whose answer was lost is sent again by
-                             botocore: the two documents are identical; counted, not failed)
+    doubled                  two copies, or two different `relaunched` alerts each of which the
+                             guard saw published. SNS transport duplicates are counted, not
+                             failed: a publish whose answer was lost is sent again by botocore
+                             (identical documents), and one whose every attempt failed for the
+                             guard may still have reached the topic, after which a later run
+                             rightly alerts again (`PublishRecord` tells them apart)
   Tuning jobs (`tuning_mix`, each with training jobs of its own) are swept too: an unencrypted one
   ends remediated (one copy, its training-job definition the original's but encrypted, the
   original stopped, a `relaunched` alert), reported, left for the next sweep, or stopped with its
