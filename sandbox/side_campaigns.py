@@ -785,16 +785,18 @@ def _tuning_verdict(
 
 def _left_for_next(history: list[tuple[int, int, str]], runs: Sequence[SweepRun]) -> bool:
     """Whether the job's last meeting with a sweep left it for the next one: that run failed on
-    it, held it busy, or no run succeeded after it (the sweep ran out of retries)."""
+    it or found it held by another run, and no sweep run that succeeded (and left nothing for
+    later) came after it; or no sweep run ever met it and none succeeded (every listing failed)."""
     if not history:
         return not any(r.succeeded for r in runs)
     sweep, attempt, outcome = history[-1]
-    if outcome.startswith("error") or outcome == "in-progress-elsewhere":
-        return True
-    last_run = next(r for r in runs if (r.sweep, r.attempt) == (sweep, attempt))
-    return not last_run.succeeded and not any(
-        r.succeeded for r in runs if (r.sweep, r.attempt) > (sweep, attempt)
-    )
+    if any(
+        r.succeeded and not (r.report or {}).get("left_for_next_sweep")
+        for r in runs
+        if (r.sweep, r.attempt) > (sweep, attempt)
+    ):
+        return False  # a later sweep run succeeded without meeting it: skipped
+    return outcome.startswith("error") or outcome == "in-progress-elsewhere"
 
 
 # -- the security-group guard ----------------------------------------------------------------------
