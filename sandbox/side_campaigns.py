@@ -19,10 +19,12 @@ The sweeper (`run_sweep_campaign`)
                              copy SageMaker refuses ends as `Verdict.REFUSED_SETTLED`
     reported                 stopped without a copy (or copied without its `relaunched` alert),
                              and a `failed` alert carries the re-launch request
-    left for the next sweep  still running untouched, and the last sweep run that met it failed
-                             on it (or never got to it, or the scheduled sweep dead-lettered)
+    left for the next sweep  still running untouched, the last sweep run that met it failed on it
+                             (or found it held by another run), and no sweep run succeeded after
+                             that (the sweep's error, then its dead letter, speaks)
   and never
-    skipped silently         still running untouched although a sweep run met it and succeeded
+    skipped silently         still running untouched although the last sweep run that met it
+                             handled it without error, or a later sweep run succeeded without it
     stopped silently         stopped, no copy, no `failed` alert with the request
     doubled                  two copies, or two different `relaunched` alerts each of which the
                              guard saw published. SNS transport duplicates are counted, not
