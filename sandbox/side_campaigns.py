@@ -984,9 +984,11 @@ def run_sg_campaign(
         call()
     handler = function.handler
     if injector is not None:
+        # Labelled by the group's place in the plan, not its ID (random): the draws repeat.
+        index = {plan.group_id: f"group {i}" for i, plan in enumerate(plans)}
 
         def labelled(event: Any, context: Any) -> Any:
-            injector.label = group_of(event)
+            injector.label = index.get(group_of(event) or "", group_of(event))
             try:
                 return handler(event, context)
             finally:
