@@ -72,10 +72,10 @@ from sandbox.faults import Fault, FaultInjector, FaultProfile, guard_clients
 from sandbox.lambda_service import AsyncLambda, QueueTarget, sqs_dead_letter
 from sandbox.reliability import (
     REFUSAL_MESSAGE,
-    JobProfile,
     RELAUNCHED_FROM_TAG,
     REMEDIATION_TAG,
     STOPPED_STATES,
+    JobProfile,
     JobSpec,
     Verdict,
     configuration_differences,
