@@ -209,8 +209,16 @@ class SecurityGroupGuard:
             self._count("SecurityGroupRepairProblems", len(result.problems))
             self._logger.warning("security group not fully restored", extra={"problems": result.problems})
         if not result.added and not result.problems:
-            # Every rule came back meanwhile (InvalidPermission.Duplicate): somebody else did it.
-            return _result(Outcome.INTACT, group_id)
+            # Every missing rule was there by the time it was added (InvalidPermission.Duplicate):
+            # somebody else added it meanwhile, or this run did and the answer was lost (botocore's
+            # retry then meets its own rule). Either way the rules this call removed are back:
+            # name the caller as the already-restored path does, unless the call removed none.
+            if ref.removes_ipsec is False:
+                return _result(Outcome.INTACT, group_id)
+            self._count("RemovalsAlreadyRestored")
+            alert = self._attribution_alert(ref, group_id)
+            self._publish(alert)
+            return _result(Outcome.ALREADY_RESTORED, group_id, alert=alert.action.value)
         alert = self._alert(ref, group_id, result)
         self._publish(alert)
         return _result(
