@@ -117,3 +117,19 @@ def test_job_specs_carry_each_vpc_configs_subnets_with_its_groups():
 def test_groups_outside_vpc_lists_only_the_strangers():
     groups = [{"GroupId": "sg-b", "VpcId": "vpc-2"}, {"GroupId": "sg-a", "VpcId": "vpc-1"}, {"GroupId": "sg-c"}]
     assert groups_outside_vpc(groups, "vpc-1") == ["sg-b", "sg-c"]
+
+
+def test_a_rule_ec2_says_is_already_there_still_makes_its_group_managed() -> None:
+    # A lost answer to the guard's own Authorize: botocore's retry meets the rule the first
+    # attempt added (InvalidPermission.Duplicate). The rule is the job's now, so its group is
+    # tagged managed (the security-group guard keeps it), but it is not reported as added.
+    class AlreadyThere(FakeEc2):
+        def _authorize(self, name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+            self.calls.append((name, kwargs))
+            raise ClientError({"Error": {"Code": "InvalidPermission.Duplicate", "Message": "x"}}, name)
+
+    ec2 = AlreadyThere({"sg-1": "vpc-1"}, {"subnet-1": "vpc-1"})
+    result = SecurityGroupRepairer(ec2).repair(("sg-1",), ["subnet-1"])  # type: ignore[arg-type]
+    assert result.added == [] and result.problems == [] and len(result.found) == 4
+    tags = [kwargs for name, kwargs in ec2.calls if name == "CreateTags"]
+    assert tags == [{"Resources": ["sg-1"], "Tags": [{"Key": "ict-guard:managed", "Value": "true"}]}]

@@ -111,10 +111,19 @@ class RepairResult:
     group_ids: tuple[str, ...]
     added: list[tuple[str, RuleNeed]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # Rules EC2 said were already there when the guard added them (InvalidPermission.Duplicate):
+    # the guard's own earlier attempt whose answer was lost, or someone else meanwhile. Not
+    # reported as added, but their group is the one the job relies on for them: it is managed.
+    found: list[tuple[str, RuleNeed]] = field(default_factory=list)
 
     @property
     def changed_groups(self) -> list[str]:
         return sorted({group_id for group_id, _ in self.added})
+
+    @property
+    def managed_groups(self) -> list[str]:
+        """Groups that hold an IPsec rule the job needs because of this repair (tagged managed)."""
+        return sorted({group_id for group_id, _ in [*self.added, *self.found]})
 
     def summary(self) -> list[dict[str, Any]]:
         return [
@@ -182,7 +191,7 @@ class SecurityGroupRepairer:
             return result
         needs = missing_ipsec_rules(groups, group_ids)
         self._add_needs(needs, list(group_ids), result)
-        for group_id in result.changed_groups:
+        for group_id in result.managed_groups:
             self._ec2.create_tags(Resources=[group_id], Tags=[{"Key": MANAGED_TAG, "Value": "true"}])
         return result
 
@@ -252,7 +261,10 @@ class SecurityGroupRepairer:
                 except ClientError as exc:
                     code = error_code(exc)
                     if code == "InvalidPermission.Duplicate":
-                        break  # somebody added it meanwhile: covered, nothing of ours to tag
+                        # Covered now: by this guard's own earlier attempt whose answer was lost
+                        # (botocore's retry meets it), or by someone meanwhile.
+                        result.found.append((group_id, need))
+                        break
                     if code in _GROUP_FULL or code in _GROUP_GONE:
                         failures.append(f"{group_id}: {code}")
                         continue  # the same rule on another group of the set works as well
