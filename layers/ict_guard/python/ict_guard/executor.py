@@ -2,9 +2,11 @@
 
 What was done is what a failure alert reports. Two answers from AWS change the rest of the plan
 (by replacing the steps left with a pure function of plan.py): the job ended by itself before the
-stop (`ended_before_stop`), and SageMaker refused the copy and every fallback (`copy_refused`).
-Every other error is raised: Lambda retries, and the ledger written before the stop lets the
-retry finish the work.
+stop (`ended_before_stop`), and SageMaker refused the copy and every fallback, or its name is
+someone else's, or the account's quota is too small (`copy_refused`). A copy that needs the
+instances its stopping original holds raises CopyWaitsForCapacity, without a failed alert. Every
+other error is raised after a failed alert: Lambda retries, and the ledger written before the stop
+lets the retry finish the work.
 """
 
 from __future__ import annotations
@@ -103,7 +105,7 @@ class Executor:
                 else:
                     run.ended_before_stop = True
                     run.done.append("found the job already ended; nothing stopped")
-                    run.remaining = [step, *ended_before_stop(run.plan)]
+                    run.remaining = [step, *ended_before_stop()]
             case TagOriginal():
                 self._sagemaker.add_tags(subject.job.arn, {REMEDIATION_TAG: step.value.value})
                 run.done.append(f"tagged {step.name} {REMEDIATION_TAG}={step.value}")

@@ -67,7 +67,7 @@ class RemediationPlan:
         return [text for step in self.steps if (text := step.describe())]
 
 
-def ended_before_stop(plan: RemediationPlan) -> tuple[Step, ...]:
+def ended_before_stop() -> tuple[Step, ...]:
     """What replaces the rest of `plan` when the job ended by itself before the guard's stop."""
     return (
         Settle("ended-before-stop"),
