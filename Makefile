@@ -15,7 +15,7 @@ help:
 	@echo "make demo [MODE=stop]   run the guard end to end on the embedded AWS (moto); MODE relaunch|stop|notify"
 	@echo "make sandbox [PORT=5055] the embedded AWS with example jobs on 127.0.0.1, for ict-guard; Ctrl-C stops it"
 	@echo "make -s sandbox-env     shell lines (eval them) that send ict-guard to the sandbox"
-	@echo "make test               run the test suite (unit, integration, template, sandbox)"
+	@echo "make test               run the test suite (unit, integration, template, sandbox, reliability, bench)"
 	@echo "make lint               ruff over the repository and mypy over ict_guard, ict_guard_cli, functions"
 	@echo "make load               1,000 jobs with injected faults through the guard; prints figures"
 	@echo "make validate-template  sam validate --lint (SAM CLI in its own venv, .venv-sam)"
