@@ -380,6 +380,24 @@ def configuration_differences(
     return [name for name in fields if original.get(name) != other.get(name)]
 
 
+def training_jobs_read_back(
+    sandbox: GuardSandbox, names: Sequence[str]
+) -> tuple[dict[str, Any], dict[str, dict[str, str]], dict[str, list[str]]]:
+    """Every training job as the account shows it afterwards: its description, its tags, and the
+    copies that name each original in `ict-guard:relaunched-from`."""
+    sagemaker = sandbox.sagemaker
+    described = {name: sagemaker.describe_training_job(TrainingJobName=name) for name in names}
+    tags = {
+        name: {t["Key"]: t["Value"] for t in sagemaker.list_tags(ResourceArn=d["TrainingJobArn"])["Tags"]}
+        for name, d in described.items()
+    }
+    copies: dict[str, list[str]] = defaultdict(list)
+    for name, job_tags in tags.items():
+        if RELAUNCHED_FROM_TAG in job_tags:
+            copies[job_tags[RELAUNCHED_FROM_TAG]].append(name)
+    return described, tags, copies
+
+
 def judge(
     sandbox: GuardSandbox,
     specs: Sequence[JobSpec],
@@ -391,18 +409,7 @@ def judge(
     settled = ledger_outcomes(sandbox)
     fields = configuration_fields(sagemaker)
     names = sandbox.training_job_names()
-    described = {name: sagemaker.describe_training_job(TrainingJobName=name) for name in names}
-    tags = {
-        name: {
-            t["Key"]: t["Value"]
-            for t in sagemaker.list_tags(ResourceArn=d["TrainingJobArn"])["Tags"]
-        }
-        for name, d in described.items()
-    }
-    copies: dict[str, list[str]] = defaultdict(list)
-    for name, job_tags in tags.items():
-        if RELAUNCHED_FROM_TAG in job_tags:
-            copies[job_tags[RELAUNCHED_FROM_TAG]].append(name)
+    described, tags, copies = training_jobs_read_back(sandbox, names)
 
     alerts_by_job: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for alert in sandbox.alerts():

@@ -80,6 +80,7 @@ from sandbox.reliability import (
     Verdict,
     configuration_differences,
     configuration_fields,
+    training_jobs_read_back,
 )
 
 ACCOUNT = "123456789012"
@@ -558,18 +559,7 @@ def judge_sweeps(
     sagemaker = sandbox.sagemaker
     fields = configuration_fields(sagemaker)
     names = sandbox.training_job_names()
-    described = {name: sagemaker.describe_training_job(TrainingJobName=name) for name in names}
-    tags = {
-        name: {
-            t["Key"]: t["Value"]
-            for t in sagemaker.list_tags(ResourceArn=d["TrainingJobArn"])["Tags"]
-        }
-        for name, d in described.items()
-    }
-    copies: dict[str, list[str]] = defaultdict(list)
-    for name, job_tags in tags.items():
-        if RELAUNCHED_FROM_TAG in job_tags:
-            copies[job_tags[RELAUNCHED_FROM_TAG]].append(name)
+    described, tags, copies = training_jobs_read_back(sandbox, names)
     alerts = defaultdict(list, alerts)
 
     jobs = []
