@@ -315,9 +315,14 @@ class FaultInjector:
             return None
         if profile.operations is not None and operation not in profile.operations:
             return None
-        if self._rng.random() >= profile.rate:
+        rng = self._generator(service, operation)
+        if rng.random() >= profile.rate:
             return None
-        return self._rng.choices(self._kinds, self._kind_weights)[0]
+        return rng.choices(self._kinds, self._kind_weights)[0]
+
+    def _generator(self, service: str, operation: str) -> random.Random:
+        """Where this attempt's draw comes from: one seeded generator, in call order."""
+        return self._rng
 
     # -- figures --------------------------------------------------------------------------------
 

@@ -68,7 +68,7 @@ from typing import Any
 
 from sandbox import sagemaker_extension
 from sandbox.environment import GuardSandbox
-from sandbox.faults import Fault, FaultInjector, FaultProfile, guard_clients
+from sandbox.faults import FaultInjector, FaultProfile, guard_clients
 from sandbox.lambda_service import AsyncLambda, QueueTarget, sqs_dead_letter
 from sandbox.reliability import (
     REFUSAL_MESSAGE,
@@ -102,23 +102,10 @@ class ThreadLabelledInjector(FaultInjector):
         self._draws: Counter[tuple[str, str, str]] = Counter()
         super().__init__(profile)
 
-    def _choose(self, service: str, operation: str) -> Fault | None:  # under self._lock
-        profile = self.profile
-        planned = self._script.get(operation)
-        if planned:
-            return planned.pop(0)
-        if not self.enabled:
-            return None
-        if profile.services is not None and service not in profile.services:
-            return None
-        if profile.operations is not None and operation not in profile.operations:
-            return None
+    def _generator(self, service: str, operation: str) -> random.Random:  # under self._lock
         key = (_label_key(self.label), service, operation)
         self._draws[key] += 1
-        rng = random.Random(f"{profile.seed}|{'|'.join(key)}|{self._draws[key]}")
-        if rng.random() >= profile.rate:
-            return None
-        return rng.choices(self._kinds, self._kind_weights)[0]
+        return random.Random(f"{self.profile.seed}|{'|'.join(key)}|{self._draws[key]}")
 
     @property  # type: ignore[override]
     def label(self) -> Any:
