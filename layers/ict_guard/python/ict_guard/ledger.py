@@ -18,7 +18,7 @@ import json
 import time
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -46,8 +46,6 @@ class LedgerEntry:
     relaunch_request: dict[str, Any] | None
     outcome: str | None = None
     recorded_at: float | None = None
-    # Security-group rules an earlier run added (alert summaries), for the run that finishes.
-    rules_added: list[dict[str, Any]] = field(default_factory=list)
     # SageMaker's message when it refused the copy after the stop (fallbacks included): the job
     # needs a person; the request above is the last one tried.
     refusal: str | None = None
@@ -130,7 +128,6 @@ class RemediationLedger:
             relaunch_request=json.loads(request) if request else None,
             outcome=item.get("outcome"),
             recorded_at=float(item["recorded_at"]) if "recorded_at" in item else None,
-            rules_added=json.loads(item["rules_added"]) if "rules_added" in item else [],
             refusal=item.get("refusal"),
         )
 
@@ -143,10 +140,6 @@ class RemediationLedger:
             ExpressionAttributeNames=names,
             ExpressionAttributeValues={f":{n[1:]}": _SERIALIZER.serialize(values[v]) for n, v in names.items()},
         )
-
-    def remember_rules(self, job_key: str, rules_added: list[dict[str, Any]]) -> None:
-        """Keep what this run added for the run that finishes the work (and reports it)."""
-        self._update(job_key, {"rules_added": json.dumps(rules_added, sort_keys=True)})
 
     def record_refusal(self, job_key: str, message: str, relaunch_request: dict[str, Any]) -> None:
         """SageMaker refused the copy (every fallback too): later runs alert once, then settle.

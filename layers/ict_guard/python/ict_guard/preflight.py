@@ -53,8 +53,6 @@ CHECKED_SERVICE_RULES = frozenset(
         "warm-start-definition-unchanged",
     }
 )
-# Checked here, not a rule of the service: the guard's own ledger must hold the request.
-GUARD_RULES = frozenset({"ledger-item-size", "pipeline-step", "session-chaining", "role-outside-pattern"})
 UNCHECKED_SERVICE_RULES = {
     "warm-start-parent-ended": "the copy never carries a warm start (see clone.build_encrypted_copy)",
 }

@@ -70,9 +70,6 @@ def run_alert(
     the ledger keeps it, and a ready AWS CLI command that sends it."""
     subject, repair, job = run.subject, run.repair, run.subject.job
     rules = repair.summary()
-    entry = subject.entry
-    if action is AlertAction.RELAUNCHED and entry is not None and entry.rules_added:
-        rules = [*entry.rules_added, *rules]  # added by the run that stopped the job
     request = run.request if action is AlertAction.FAILED or action_needed else None
     notes = [*run.notes]
     if subject.found_by_sweep:
