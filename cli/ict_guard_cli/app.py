@@ -24,7 +24,7 @@ from ict_guard_cli import guardrail as guardrails
 from ict_guard_cli.session import AwsContext, CliError, explain_aws_error
 from ict_guard_cli.stack import StackAudit, audit_stack, locate_stack
 
-_KINDS = {"training": JobKind.TRAINING, "tuning": JobKind.TUNING}
+_KINDS = {api.short_name: kind for kind, api in JOB_APIS.items()}
 _SINCE = re.compile(r"^(?P<number>\d+)\s*(?P<unit>[mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _STACK_NAME = re.compile(r"^(?:[A-Za-z][-A-Za-z0-9]{0,127}|arn:aws[-a-z]*:cloudformation:.+)$")
@@ -66,9 +66,7 @@ def _global_options(function: Callable[..., Any]) -> Callable[..., Any]:
             metavar="URL",
             help="Send every AWS call to this endpoint (the embedded AWS, a VPC endpoint).",
         ),
-        click.option(
-            "--json", "as_json", is_flag=True, default=None, help="Machine-readable JSON on stdout."
-        ),
+        click.option("--json", "as_json", is_flag=True, default=None, help="Machine-readable JSON on stdout."),
         click.option("--debug", is_flag=True, default=None, help="Show tracebacks of errors."),
     ]
     for decorator in reversed(decorators):
@@ -140,11 +138,7 @@ def _print_error(options: Options, error: CliError) -> None:
     if error.hint:
         console.print(f"[dim]hint: {escape(error.hint)}[/]")
     if options.as_json:
-        click.echo(
-            json.dumps(
-                {"error": error.message, "hint": error.hint, "exit_code": int(error.exit_code)}
-            )
-        )
+        click.echo(json.dumps({"error": error.message, "hint": error.hint, "exit_code": int(error.exit_code)}))
 
 
 def _out() -> Console:
@@ -207,9 +201,7 @@ def _policy_options(function: Callable[..., Any]) -> Callable[..., Any]:
 
 def _validate_stack_name(name: str | None) -> str | None:
     if name is not None and not _STACK_NAME.match(name):
-        raise click.BadParameter(
-            f"{name!r} is not a CloudFormation stack name or ARN", param_hint="--stack-name"
-        )
+        raise click.BadParameter(f"{name!r} is not a CloudFormation stack name or ARN", param_hint="--stack-name")
     return name
 
 
@@ -225,9 +217,7 @@ def resolve_settings(
     environment: dict[str, str] = {}
     table = None
     if stack is not None and stack.job_guard_environment is not None:
-        environment = {
-            k: v for k, v in stack.job_guard_environment.items() if k in _POLICY_VARIABLES
-        }
+        environment = {k: v for k, v in stack.job_guard_environment.items() if k in _POLICY_VARIABLES}
         table = stack.job_guard_environment.get("IDEMPOTENCY_TABLE_NAME") or None
         source = f"the deployed stack {stack.name}"
     elif stack is not None and stack.error:
@@ -287,7 +277,7 @@ def parse_since(value: str, now: dt.datetime) -> dt.datetime:
     "kinds",
     type=click.Choice(list(_KINDS)),
     multiple=True,
-    help="Job kinds to audit (repeatable; default: both).",
+    help="Job kinds to audit (repeatable; default: all).",
 )
 @click.option(
     "--status",
@@ -339,7 +329,7 @@ def scan(
     now = dt.datetime.now(dt.UTC)
     scan_options = ScanOptions(
         since=parse_since(since, now),
-        kinds=tuple(_KINDS[k] for k in kinds) or (JobKind.TRAINING, JobKind.TUNING),
+        kinds=tuple(_KINDS[k] for k in kinds) or tuple(JOB_APIS),
         statuses=tuple(dict.fromkeys(statuses)) or STATUSES,
         skip=frozenset(skip),
         concurrency=concurrency,
@@ -347,11 +337,7 @@ def scan(
     )
     aws = options.aws()
     aws.account  # noqa: B018 - fail early and clearly on missing or rejected credentials
-    stack = (
-        audit_stack(aws, locate_stack(aws, scan_options.stack_name))
-        if "stack" not in scan_options.skip
-        else None
-    )
+    stack = audit_stack(aws, locate_stack(aws, scan_options.stack_name)) if "stack" not in scan_options.skip else None
     settings, source, _ = resolve_settings(aws, stack, mode, min_instance_count, exempt_tag_key)
 
     stderr = Console(stderr=True)
@@ -464,8 +450,7 @@ def parse_job_arn(arn: str, kind: JobKind | None) -> tuple[JobKind, str, str, st
     match = _JOB_ARN.match(arn)
     if not match:
         raise click.BadParameter(
-            f"{arn!r} is not the ARN of a training or tuning job "
-            "(arn:aws:sagemaker:REGION:ACCOUNT:training-job/NAME)",
+            f"{arn!r} is not the ARN of a training or tuning job (arn:aws:sagemaker:REGION:ACCOUNT:training-job/NAME)",
             param_hint="JOB",
         )
     arn_kind = JobKind(match["type"])
@@ -492,12 +477,8 @@ def parse_job_arn(arn: str, kind: JobKind | None) -> tuple[JobKind, str, str, st
     show_default=True,
     help="Create requests tagged <key>=true stay allowed (the guard's exemption).",
 )
-@click.option(
-    "--no-exemption", is_flag=True, help="No exemption: every unencrypted create is denied."
-)
-@click.option(
-    "--compact", is_flag=True, help="Minified JSON (the SCP size limit counts whitespace)."
-)
+@click.option("--no-exemption", is_flag=True, help="No exemption: every unencrypted create is denied.")
+@click.option("--compact", is_flag=True, help="Minified JSON (the SCP size limit counts whitespace).")
 @_global_options
 @click.pass_context
 def guardrail(
@@ -521,9 +502,7 @@ def guardrail(
         try:
             Settings.from_env({"EXEMPT_TAG_KEY": key})
         except ConfigurationError:
-            raise click.BadParameter(
-                f"{key!r} is not a valid tag key", param_hint="--exempt-tag-key"
-            ) from None
+            raise click.BadParameter(f"{key!r} is not a valid tag key", param_hint="--exempt-tag-key") from None
     policy = guardrails.guardrail_policy(chosen, key)
     text = guardrails.render(policy, compact)
     limit = guardrails.size_limit(chosen)

@@ -298,8 +298,7 @@ def judge_request(action: Action, request: Any, settings: Settings) -> list[Verd
         elif isinstance(flag, Unknown):
             state, reason = (
                 State.UNKNOWN,
-                f"{part.flag_path} is not a literal ({_describe(flag)}): "
-                "it cannot be shown to be true",
+                f"{part.flag_path} is not a literal ({_describe(flag)}): it cannot be shown to be true",
             )
         else:
             said = "false" if flag is False else "absent (SageMaker's default is false)"

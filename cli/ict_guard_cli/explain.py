@@ -27,7 +27,6 @@ from ict_guard_cli import ExitCode
 from ict_guard_cli.session import AwsContext, CliError, explain_aws_error
 
 EXPLAIN_EVENT_ID = "ict-guard-cli:explain"
-_KIND_OPTION = {JobKind.TRAINING: "training", JobKind.TUNING: "tuning"}
 
 
 class _ReadOnlyLedger(RemediationLedger):
@@ -160,12 +159,8 @@ def explain_job(
     notes: list[str] = []
     ledger = _ReadOnlyLedger(aws.client("dynamodb"), ledger_table, notes) if ledger_table else None
     if ledger is None:
-        notes.append(
-            "no ledger table known (guard stack not found): an ended job's history comes from its tags"
-        )
-    ref = JobRef.for_job(
-        kind, name, account=aws.account, region=aws.region_name, event_id=EXPLAIN_EVENT_ID
-    )
+        notes.append("no ledger table known (guard stack not found): an ended job's history comes from its tags")
+    ref = JobRef.for_job(kind, name, account=aws.account, region=aws.region_name, event_id=EXPLAIN_EVENT_ID)
     try:
         evaluation = evaluate_job(BotoSageMakerJobs(sagemaker), settings, ref, ledger)
     except JobGone:
@@ -190,23 +185,19 @@ def explain_job(
             if exc.exit_code is not ExitCode.NOT_FOUND:
                 raise
             notes.append(f"its parent is gone ({exc.message}): the guard does nothing")
-    elif evaluation.decision.action is Action.LEAVE_TO_PARENT:
-        notes.append(
-            "launched by AutoML, which the guard does not remediate: nobody will act on it"
-        )
     return explanation
 
 
 def _other_kind_hint(sagemaker: Any, kind: JobKind, name: str) -> str | None:
-    other = JobKind.TUNING if kind is JobKind.TRAINING else JobKind.TRAINING
-    api = JOB_APIS[other]
-    if not api.name_pattern.match(name):
-        return None
-    try:
-        describe_job(sagemaker, api, name)
-    except (JobGone, ClientError):
-        return None
-    return f"there is a {other.value} of that name: pass --kind {_KIND_OPTION[other]}"
+    for api in JOB_APIS.values():
+        if api.kind is kind or not api.name_pattern.match(name):
+            continue
+        try:
+            describe_job(sagemaker, api, name)
+        except (JobGone, ClientError):
+            continue
+        return f"there is a {api.label} of that name: pass --kind {api.short_name}"
+    return None
 
 
 def _check_groups(aws: AwsContext, group_sets: tuple[tuple[str, ...], ...]) -> list[GroupCheck]:
@@ -214,9 +205,7 @@ def _check_groups(aws: AwsContext, group_sets: tuple[tuple[str, ...], ...]) -> l
     for groups in group_sets:
         check = GroupCheck(groups)
         try:
-            described = aws.client("ec2").describe_security_groups(GroupIds=list(groups))[
-                "SecurityGroups"
-            ]
+            described = aws.client("ec2").describe_security_groups(GroupIds=list(groups))["SecurityGroups"]
             check.missing = missing_ipsec_rules(described, groups)
         except ClientError as exc:
             check.problem = f"{', '.join(groups)}: {explain_aws_error(exc).message}"

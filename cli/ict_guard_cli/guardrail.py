@@ -75,11 +75,7 @@ def render(policy: dict[str, Any], compact: bool = False) -> str:
 
 
 def size_limit(policy_format: GuardrailFormat) -> int:
-    return (
-        SCP_MAX_CHARACTERS
-        if policy_format is GuardrailFormat.SCP
-        else MANAGED_POLICY_MAX_CHARACTERS
-    )
+    return SCP_MAX_CHARACTERS if policy_format is GuardrailFormat.SCP else MANAGED_POLICY_MAX_CHARACTERS
 
 
 def notes(policy_format: GuardrailFormat, exempt_tag_key: str | None) -> list[str]:

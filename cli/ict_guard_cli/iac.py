@@ -71,9 +71,7 @@ STATES_ACTIONS: dict[str, Action] = {
 }
 # The partition may be a literal or `${AWS::Partition}` inside a Fn::Sub.
 _STATES_RESOURCE = re.compile(
-    r"^arn:.+:states:::sagemaker:(?P<api>"
-    + "|".join(STATES_ACTIONS)
-    + r")(\.sync|\.waitForTaskToken)?$"
+    r"^arn:.+:states:::sagemaker:(?P<api>" + "|".join(STATES_ACTIONS) + r")(\.sync|\.waitForTaskToken)?$"
 )
 TERRAFORM_TYPES: dict[str, Action] = {
     "aws_sagemaker_training_job": Action.TRAINING,
@@ -181,9 +179,7 @@ def discover(paths: Iterable[Path]) -> Iterator[tuple[Path, bool]]:
             yield path, True
             continue
         for root, directories, files in os.walk(path):
-            directories[:] = sorted(
-                d for d in directories if not d.startswith(".") and d not in _SKIPPED_DIRECTORIES
-            )
+            directories[:] = sorted(d for d in directories if not d.startswith(".") and d not in _SKIPPED_DIRECTORIES)
             for name in sorted(files):
                 if name.endswith(SUFFIXES):
                     yield Path(root) / name, False
@@ -249,9 +245,7 @@ def audit_paths(paths: Iterable[Path], settings: Settings, base: Path | None = N
 # Top-level keys of the four kinds. A file in a directory that does not parse is an error when it
 # names one of them (a broken template must not pass a CI gate unseen), else skipped: other YAML
 # (workflows, mkdocs with its own tags) is none of ours.
-_MARKERS = re.compile(
-    r"AWSTemplateFormatVersion|\bResources\b|\bStartAt\b|resource_changes|\bSteps\b"
-)
+_MARKERS = re.compile(r"AWSTemplateFormatVersion|\bResources\b|\bStartAt\b|resource_changes|\bSteps\b")
 
 
 def _looks_like_ours(path: Path) -> bool:
@@ -290,9 +284,7 @@ def _line(node: Any) -> int | None:
 # -- CloudFormation -------------------------------------------------------------------------------
 
 
-def cloudformation_resources(
-    template: Mapping[str, Any], file: str, settings: Settings
-) -> Iterator[IacResource]:
+def cloudformation_resources(template: Mapping[str, Any], file: str, settings: Settings) -> Iterator[IacResource]:
     for logical_id, resource in (template.get("Resources") or {}).items():
         if not isinstance(resource, Mapping):
             continue
@@ -311,9 +303,7 @@ def cloudformation_resources(
                 judge_request(action, properties, settings),
             )
         elif kind == "AWS::SageMaker::Pipeline":
-            body = _embedded_json(
-                _member_or_none(properties.get("PipelineDefinition"), "PipelineDefinitionBody")
-            )
+            body = _embedded_json(_member_or_none(properties.get("PipelineDefinition"), "PipelineDefinitionBody"))
             if isinstance(body, Mapping):
                 for found in pipeline_resources(body, file, settings, prefix=f"{logical_id}/"):
                     found.line, found.source = line, Source.CLOUDFORMATION
@@ -323,9 +313,7 @@ def cloudformation_resources(
             if definition is None:
                 definition = _embedded_json(properties.get("DefinitionString"))
             if isinstance(definition, Mapping):
-                for found in state_machine_resources(
-                    definition, file, settings, prefix=f"{logical_id}/"
-                ):
+                for found in state_machine_resources(definition, file, settings, prefix=f"{logical_id}/"):
                     if not properties.get("Definition"):  # a string: no line marks inside it
                         found.line = line
                     found.source = Source.CLOUDFORMATION
@@ -375,11 +363,7 @@ def pipeline_resources(
             continue
         arguments = step.get("Arguments")
         action = STEP_ACTIONS[step_type]
-        if (
-            action is Action.AUTOML
-            and isinstance(arguments, Mapping)
-            and "AutoMLProblemTypeConfig" in arguments
-        ):
+        if action is Action.AUTOML and isinstance(arguments, Mapping) and "AutoMLProblemTypeConfig" in arguments:
             action = Action.AUTOML_V2
         yield IacResource(
             file,
@@ -388,9 +372,7 @@ def pipeline_resources(
             f"{step_type} step",
             action,
             _line(step),
-            judge_request(
-                action, arguments if arguments is not None else Unknown("no Arguments"), settings
-            ),
+            judge_request(action, arguments if arguments is not None else Unknown("no Arguments"), settings),
         )
 
 
@@ -434,18 +416,14 @@ def state_machine_resources(
             f"Task {resource}",
             action,
             _line(state),
-            judge_request(
-                action, request if request is not None else Unknown("no Parameters"), settings
-            ),
+            judge_request(action, request if request is not None else Unknown("no Parameters"), settings),
         )
 
 
 # -- Terraform ------------------------------------------------------------------------------------
 
 
-def terraform_resources(
-    plan: Mapping[str, Any], file: str, settings: Settings
-) -> Iterator[IacResource]:
+def terraform_resources(plan: Mapping[str, Any], file: str, settings: Settings) -> Iterator[IacResource]:
     for change in plan.get("resource_changes") or ():
         if not isinstance(change, Mapping) or change.get("mode", "managed") != "managed":
             continue
@@ -530,9 +508,7 @@ def terraform_request(kind: str, after: Any, unknown: Any) -> dict[str, Any]:
         }
         request["JobResources"] = {
             "ClusterConfig": {
-                "InstanceCount": _tf(
-                    after, unknown, "job_resources", 0, "cluster_config", 0, "instance_count"
-                )
+                "InstanceCount": _tf(after, unknown, "job_resources", 0, "cluster_config", 0, "instance_count")
             }
         }
     return request

@@ -94,9 +94,7 @@ def audit_pipelines(
     audit = PipelinesAudit()
     sagemaker = aws.client("sagemaker")
     try:
-        pages = sagemaker.get_paginator("list_pipelines").paginate(
-            PaginationConfig={"PageSize": PAGE_SIZE}
-        )
+        pages = sagemaker.get_paginator("list_pipelines").paginate(PaginationConfig={"PageSize": PAGE_SIZE})
         summaries = [s for page in pages for s in page.get("PipelineSummaries", [])]
         audit.listed = len(summaries)
         for summary in summaries:

@@ -36,9 +36,7 @@ STATE_TEXT = {
     type=click.Path(exists=True, path_type=Path),
     metavar="PATH...",
 )
-@click.option(
-    "--sarif", "as_sarif", is_flag=True, help="A SARIF 2.1.0 log on stdout (code scanning)."
-)
+@click.option("--sarif", "as_sarif", is_flag=True, help="A SARIF 2.1.0 log on stdout (code scanning).")
 @click.option(
     "--min-instance-count",
     type=click.IntRange(min=1),
@@ -50,9 +48,7 @@ STATE_TEXT = {
     default=None,
     help="Resources tagged <key>=true are listed as exempt (default: ict-guard:exempt).",
 )
-@click.option(
-    "--all", "show_all", is_flag=True, help="Also list compliant resources in the text output."
-)
+@click.option("--all", "show_all", is_flag=True, help="Also list compliant resources in the text output.")
 @_global_options
 @click.pass_context
 def iac(
@@ -126,9 +122,7 @@ def print_iac(console: Console, report: Any, show_all: bool = False) -> None:
     )
     for file in report.files:
         if file.error:
-            console.print(
-                f"[bold]{escape(file.path)}[/]\n  {FAIL} could not be read: {escape(file.error)}"
-            )
+            console.print(f"[bold]{escape(file.path)}[/]\n  {FAIL} could not be read: {escape(file.error)}")
             continue
         resources = [r for r in report.resources if r.file == file.path]
         shown = [r for r in resources if show_all or r.finding]
@@ -157,8 +151,7 @@ def print_iac(console: Console, report: Any, show_all: bool = False) -> None:
         console.print()
     judged = len(report.resources)
     summary = (
-        f"{judged} resource(s), step(s) or state(s) create SageMaker jobs; "
-        f"{len(report.findings)} without the flag"
+        f"{judged} resource(s), step(s) or state(s) create SageMaker jobs; {len(report.findings)} without the flag"
     )
     if not show_all and judged > len(report.findings):
         summary += " (--all lists the others)"
@@ -166,9 +159,7 @@ def print_iac(console: Console, report: Any, show_all: bool = False) -> None:
     if report.skipped:
         console.print(f"[dim]{len(report.skipped)} file(s) of no known kind skipped[/]")
     if report.errors:
-        console.print(
-            f"[red]Incomplete:[/] {len(report.errors)} file(s) could not be read; exit code 3"
-        )
+        console.print(f"[red]Incomplete:[/] {len(report.errors)} file(s) could not be read; exit code 3")
     elif report.findings:
         console.print(f"{len(report.findings)} finding(s); exit code 1")
     else:
@@ -211,9 +202,7 @@ def _read_config(path: Path) -> dict[str, Any]:
 )
 @_global_options
 @click.pass_context
-def defaults(
-    ctx: click.Context, merge_file: Path | None, check_file: Path | None, **given: Any
-) -> None:
+def defaults(ctx: click.Context, merge_file: Path | None, check_file: Path | None, **given: Any) -> None:
     """Print a SageMaker Python SDK config (config.yaml) that turns inter-container traffic
     encryption on for every job the SDK creates without an explicit value: training and tuning
     (Estimator, ModelTrainer, @remote), processing, AutoML V1 and V2, model-monitoring schedules.
@@ -251,9 +240,7 @@ def defaults(
             console.print(f"[bold]{escape(str(check_file))}[/]")
             for c in checks:
                 mark = OK if c.ok else FAIL
-                console.print(
-                    f"  {mark} {escape('.'.join(c.path))}: {c.state} [dim]({escape(c.reader)})[/]"
-                )
+                console.print(f"  {mark} {escape('.'.join(c.path))}: {c.state} [dim]({escape(c.reader)})[/]")
             console.print(
                 f"\n{len(failing)} path(s) missing or false; exit code {int(code)}"
                 + ("  [dim](fix: ict-guard defaults --merge FILE)[/]" if failing else "")
@@ -273,9 +260,7 @@ def defaults(
         "console, CloudFormation and Terraform never read it: keep the guard and the guardrail.",
     ]
     if merge_file is not None:
-        notes.insert(
-            0, f"{len(changed)} path(s) set to true; comments of {merge_file} are not kept."
-        )
+        notes.insert(0, f"{len(changed)} path(s) set to true; comments of {merge_file} are not kept.")
     if options.as_json:
         _emit_json({"config": config, "changed": changed, "notes": notes})
     else:

@@ -19,7 +19,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from ict_guard.jobs import JobKind
+from ict_guard.jobs import JOB_APIS
 from ict_guard_cli.explain import Explanation
 from ict_guard_cli.scan import ScanReport
 from ict_guard_cli.trails import describe_trail
@@ -61,9 +61,7 @@ class RichProgress:
     def phase(self, description: str, total: int | None = None) -> Callable[[int], None]:
         if self._current is not None:
             task = self._progress.tasks[-1]
-            self._progress.update(
-                self._current, total=task.completed or 1, completed=task.completed or 1
-            )
+            self._progress.update(self._current, total=task.completed or 1, completed=task.completed or 1)
         task_id = self._progress.add_task(description, total=total)
         self._current = task_id
 
@@ -115,7 +113,7 @@ def _print_jobs(console: Console, report: ScanReport) -> None:
         table.add_column("the guard", no_wrap=not wide)
         for row in sorted(jobs.rows, key=lambda r: (not r.finding, r.job.kind.value, r.job.name)):
             job = row.job
-            kind = "training" if job.kind is JobKind.TRAINING else "tuning"
+            kind = JOB_APIS[job.kind].short_name
             name = f"[dim]{kind}[/] {escape(job.name)}" + (
                 f" [dim](+{row.children} training jobs)[/]" if row.children else ""
             )
@@ -125,15 +123,13 @@ def _print_jobs(console: Console, report: ScanReport) -> None:
             table.add_row(
                 name,
                 job.status,
-                str(job.instance_count),
+                "auto" if job.instances_decided_by_service else str(job.instance_count),
                 STATE_TEXT.get(row.state, row.state),
                 action,
             )
         console.print(table)
         if not wide:
-            console.print(
-                "  [dim]why: `ict-guard explain JOB` (--kind tuning for tuning jobs), or --json[/]"
-            )
+            console.print("  [dim]why: `ict-guard explain JOB` (--kind tuning for tuning jobs), or --json[/]")
     else:
         console.print(f"  {OK} none")
     listed = ", ".join(f"{count} {kind}(s)" for kind, count in jobs.listed.items()) or "none"
@@ -147,9 +143,7 @@ def _print_jobs(console: Console, report: ScanReport) -> None:
 def _print_groups(console: Console, report: ScanReport) -> None:
     groups = report.groups
     assert groups is not None
-    console.print(
-        "[bold]Security groups of distributed jobs (IPsec: UDP 500 and ESP, in and out, within the set)[/]"
-    )
+    console.print("[bold]Security groups of distributed jobs (IPsec: UDP 500 and ESP, in and out, within the set)[/]")
     if groups.error:
         console.print(f"  {FAIL} {escape(groups.error)}\n")
         return
@@ -189,17 +183,11 @@ def _print_cloudtrail(console: Console, report: ScanReport) -> None:
         console.print(f"  {FAIL} could not check: {escape(audit.error)}\n")
         return
     if not audit.trails:
-        console.print(
-            f"  {FAIL} no trail covers {audit.region}: EventBridge never receives the guard's events\n"
-        )
+        console.print(f"  {FAIL} no trail covers {audit.region}: EventBridge never receives the guard's events\n")
         return
     for trail in audit.trails:
         mark = OK if trail.qualifies else FAIL
-        what = (
-            "logging write management events"
-            if trail.qualifies
-            else escape(trail.problem or "does not qualify")
-        )
+        what = "logging write management events" if trail.qualifies else escape(trail.problem or "does not qualify")
         console.print(f"  {mark} {escape(describe_trail(trail))}: {what}")
     console.print()
 
@@ -217,10 +205,7 @@ def _print_pipelines(console: Console, report: ScanReport) -> None:
         console.print(f"      [dim]{escape(message)}[/]")
     steps = sum(len(row.steps) for row in audit.rows)
     mark = FAIL if findings else OK
-    console.print(
-        f"  {mark} {audit.listed} pipeline(s), {steps} job step(s), "
-        f"{len(findings)} without the flag\n"
-    )
+    console.print(f"  {mark} {audit.listed} pipeline(s), {steps} job step(s), {len(findings)} without the flag\n")
 
 
 def _print_stack(console: Console, report: ScanReport) -> None:
@@ -232,9 +217,7 @@ def _print_stack(console: Console, report: ScanReport) -> None:
         console.print(f"  {FAIL} could not check: {escape(stack.error)}\n")
         return
     if stack.found:
-        console.print(
-            f"  {OK if stack.status and stack.status.endswith('_COMPLETE') else FAIL} status {stack.status}"
-        )
+        console.print(f"  {OK if stack.status and stack.status.endswith('_COMPLETE') else FAIL} status {stack.status}")
         for function in stack.functions:
             state = function.get("state", "missing")
             mark = OK if function.get("exists") and state == "Active" else FAIL
@@ -253,9 +236,7 @@ def _print_stack(console: Console, report: ScanReport) -> None:
                 f"  {OK if alarm['state'] != 'ALARM' else FAIL} alarm {escape(alarm['name'])}: {alarm['state']}"
             )
     for problem in stack.problems:
-        console.print(
-            f"  [{SEVERITY_STYLE.get(problem.severity, '')}]{problem.severity}[/] {escape(problem.message)}"
-        )
+        console.print(f"  [{SEVERITY_STYLE.get(problem.severity, '')}]{problem.severity}[/] {escape(problem.message)}")
     console.print()
 
 
@@ -266,15 +247,11 @@ def _print_verdict(console: Console, report: ScanReport) -> None:
     # An audit that could not finish never ends in green: the checks that did not run may hold
     # the findings.
     incomplete = (
-        f"; [bold red]the scan is incomplete[/] ({len(report.errors)} check(s) could not run)"
-        if report.errors
-        else ""
+        f"; [bold red]the scan is incomplete[/] ({len(report.errors)} check(s) could not run)" if report.errors else ""
     )
     if findings:
         counts = Counter(f.severity for f in findings)
-        by_severity = ", ".join(
-            f"[{SEVERITY_STYLE.get(s, '')}]{n} {s}[/]" for s, n in counts.most_common()
-        )
+        by_severity = ", ".join(f"[{SEVERITY_STYLE.get(s, '')}]{n} {s}[/]" for s, n in counts.most_common())
         console.print(
             f"[bold]{len(findings)} finding(s)[/] ({by_severity}){incomplete}; exit code {int(report.exit_code)}"
         )
@@ -298,7 +275,10 @@ def print_explanation(console: Console, explanation: Explanation, indent: str = 
     encrypted = "[green]on[/]" if job.encrypted else "[red]off[/]"
     if job.unencrypted_definitions:
         encrypted += f" [dim](off in {escape(', '.join(job.unencrypted_definitions))})[/]"
-    p(f"  status {job.status}, {job.instance_count} instance(s), encryption {encrypted}")
+    instances = (
+        "instances chosen by SageMaker" if job.instances_decided_by_service else f"{job.instance_count} instance(s)"
+    )
+    p(f"  status {job.status}, {instances}, encryption {encrypted}")
     exempt = job.tags.get(explanation.settings.exempt_tag_key)
     if exempt is not None:
         p(f"  tag {escape(explanation.settings.exempt_tag_key)}={escape(exempt)}")
@@ -322,9 +302,7 @@ def print_explanation(console: Console, explanation: Explanation, indent: str = 
             if check.problem:
                 p(f"    {FAIL} {escape(check.problem)}")
             elif check.missing:
-                p(
-                    f"    {FAIL} {', '.join(check.group_ids)}: missing {', '.join(n.describe() for n in check.missing)}"
-                )
+                p(f"    {FAIL} {', '.join(check.group_ids)}: missing {', '.join(n.describe() for n in check.missing)}")
             else:
                 p(f"    {OK} {', '.join(check.group_ids)}: UDP 500 and ESP covered in and out")
     for note in explanation.notes:

@@ -18,9 +18,7 @@ RULES: dict[State, dict[str, Any]] = {
     State.UNENCRYPTED: {
         "id": "ICTG001",
         "name": "InterContainerTrafficEncryptionOff",
-        "shortDescription": {
-            "text": "A distributed SageMaker job runs without inter-container traffic encryption"
-        },
+        "shortDescription": {"text": "A distributed SageMaker job runs without inter-container traffic encryption"},
         "fullDescription": {
             "text": "EnableInterContainerTrafficEncryption is false or absent (SageMaker's "
             "default is false) on a job or job definition with at least the minimum instance "
@@ -41,9 +39,7 @@ RULES: dict[State, dict[str, Any]] = {
             "text": "The flag comes from a parameter, an intrinsic function, a state's input or a "
             "value known only after apply: nothing in the document shows it is true."
         },
-        "help": {
-            "text": "Write true as a literal, or make the parameter's only allowed value true."
-        },
+        "help": {"text": "Write true as a literal, or make the parameter's only allowed value true."},
         "defaultConfiguration": {"level": "warning"},
         "properties": {"tags": ["security", "sagemaker", "encryption-in-transit"]},
     },

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from botocore import xform_name
 from botocore.exceptions import ClientError
 
 from ict_guard import __version__
@@ -37,10 +38,6 @@ STATUSES = ("InProgress", "Stopping", "Completed", "Failed", "Stopped")
 RUNNING = {"InProgress", "Stopping"}
 CHECKS = ("jobs", "security-groups", "cloudtrail", "stack", "pipelines")
 PAGE_SIZE = 100  # the List* maximum: fewest calls
-_LIST = {
-    JobKind.TRAINING: ("list_training_jobs", "TrainingJobSummaries"),
-    JobKind.TUNING: ("list_hyper_parameter_tuning_jobs", "HyperParameterTuningJobSummaries"),
-}
 _SEVERITY_ORDER = {"CRITICAL": 0, "HIGH": 1, "MEDIUM": 2, "LOW": 3}
 
 
@@ -61,7 +58,7 @@ class NoProgress:
 @dataclass(frozen=True)
 class ScanOptions:
     since: dt.datetime
-    kinds: tuple[JobKind, ...] = (JobKind.TRAINING, JobKind.TUNING)
+    kinds: tuple[JobKind, ...] = tuple(JOB_APIS)
     statuses: tuple[str, ...] = STATUSES
     skip: frozenset[str] = frozenset()
     concurrency: int = 8
@@ -83,9 +80,7 @@ class JobRow:
     job: Job
     created: dt.datetime | None
     decision: Decision
-    state: (
-        str  # running-unencrypted, ran-unencrypted, remediation-pending, remediated, exempt, child
-    )
+    state: str  # running-unencrypted, ran-unencrypted, remediation-pending, remediated, exempt, child
     children: int = 0
 
     @property
@@ -210,15 +205,10 @@ class ScanReport:
         if self.cloudtrail and self.cloudtrail.error is None and not self.cloudtrail.ok:
             found.append(_trail_finding(self.cloudtrail))
         if self.stack:
-            found += [
-                Finding("stack", p.severity, self.stack.name, p.message)
-                for p in self.stack.problems
-            ]
+            found += [Finding("stack", p.severity, self.stack.name, p.message) for p in self.stack.problems]
         if self.pipelines:
             found += [Finding("pipelines", *finding) for finding in self.pipelines.findings()]
-        return sorted(
-            found, key=lambda f: (_SEVERITY_ORDER.get(f.severity, 9), f.check, f.resource)
-        )
+        return sorted(found, key=lambda f: (_SEVERITY_ORDER.get(f.severity, 9), f.check, f.resource))
 
     @property
     def errors(self) -> list[dict[str, str]]:
@@ -229,11 +219,7 @@ class ScanReport:
             ("stack", self.stack),
             ("pipelines", self.pipelines),
         ]
-        return [
-            {"check": name, "message": audit.error}
-            for name, audit in audits
-            if audit and audit.error
-        ]
+        return [{"check": name, "message": audit.error} for name, audit in audits if audit and audit.error]
 
     @property
     def exit_code(self) -> ExitCode:
@@ -296,10 +282,7 @@ class ScanReport:
             if finding.check == "jobs":
                 lines.append(f"  [{finding.severity}] {finding.resource}: {finding.message}")
         if self.cloudtrail:
-            lines.append(
-                "cloudtrail: "
-                + ("ok" if self.cloudtrail.ok else "no trail logs write management events")
-            )
+            lines.append("cloudtrail: " + ("ok" if self.cloudtrail.ok else "no trail logs write management events"))
         if self.stack:
             lines.append(
                 f"guard stack {self.stack.name}: "
@@ -385,8 +368,8 @@ def list_job_names(
 ) -> list[str]:
     """Names of the jobs of `kind` in `statuses`: running ones whatever their age, the others
     when created since `since` (the sweeper's window too). One filtered, paged List* per status."""
-    operation, key = _LIST[kind]
-    name_member = JOB_APIS[kind].name_member
+    api = JOB_APIS[kind]
+    operation, key, name_member = xform_name(api.list_operation), api.summaries_member, api.name_member
     names: dict[str, None] = {}
     for status in statuses:
         window = {} if status == "InProgress" else {"CreationTimeAfter": since}
@@ -411,9 +394,7 @@ def _tuning_children(sagemaker: Any, name: str) -> list[str]:
         HyperParameterTuningJobName=name, PaginationConfig={"PageSize": PAGE_SIZE}
     )
     try:
-        return [
-            s["TrainingJobName"] for page in pages for s in page.get("TrainingJobSummaries", [])
-        ]
+        return [s["TrainingJobName"] for page in pages for s in page.get("TrainingJobSummaries", [])]
     except ClientError:
         return []
 
@@ -448,9 +429,7 @@ class _Described:
     total_children: int = 0
 
 
-def audit_jobs(
-    aws: AwsContext, settings: Settings, options: ScanOptions, progress: Progress
-) -> JobsAudit:
+def audit_jobs(aws: AwsContext, settings: Settings, options: ScanOptions, progress: Progress) -> JobsAudit:
     audit = JobsAudit()
     sagemaker = aws.client("sagemaker")
     try:
@@ -463,9 +442,9 @@ def audit_jobs(
 def _audit_jobs(
     sagemaker: Any, settings: Settings, options: ScanOptions, progress: Progress, audit: JobsAudit
 ) -> JobsAudit:
-    # Tuning jobs first: the training jobs they launched are then known by name and counted
-    # with their parent instead of being described one by one.
-    kinds = [k for k in (JobKind.TUNING, JobKind.TRAINING) if k in options.kinds]
+    # Parents first (the order of JOB_APIS): the training jobs a tuning job launched are then known
+    # by name and counted with their parent instead of being described one by one.
+    kinds = [k for k in JOB_APIS if k in options.kinds]
     rows: dict[str, JobRow] = {}
     known_children: dict[str, str] = {}  # training job name -> tuning job name
     for kind in kinds:
@@ -488,15 +467,9 @@ def _audit_jobs(
             job = item.job
             if job is None:
                 continue
-            if (
-                job.kind is JobKind.TUNING
-                and item.total_children
-                and JobKind.TRAINING in options.kinds
-            ):
-                known_children.update(
-                    (child, job.name) for child in _tuning_children(sagemaker, job.name)
-                )
-            if job.instance_count < settings.min_instance_count:
+            if job.kind is JobKind.TUNING and item.total_children and JobKind.TRAINING in options.kinds:
+                known_children.update((child, job.name) for child in _tuning_children(sagemaker, job.name))
+            if not job.instances_decided_by_service and job.instance_count < settings.min_instance_count:
                 audit.below_minimum += 1
                 continue
             for groups in job.security_group_sets:
@@ -505,11 +478,7 @@ def _audit_jobs(
                 audit.encrypted += 1
                 continue
             decision, state = _classify(job, settings)
-            parent = (
-                f"{JobKind.TUNING.value}/{job.parent_name}"
-                if job.parent_kind is JobKind.TUNING
-                else None
-            )
+            parent = f"{job.parent_kind.value}/{job.parent_name}" if job.parent_kind is not None else None
             if state == "child" and parent in rows:
                 rows[parent].children += 1
                 audit.folded_children += 1
@@ -537,13 +506,12 @@ def _describe_all(
         finally:
             advance(1)
         job = Job.from_describe(api, described, {})
-        if not job.encrypted and job.instance_count >= settings.min_instance_count:
+        distributed = job.instances_decided_by_service or job.instance_count >= settings.min_instance_count
+        if not job.encrypted and distributed:
             # Only now are the tags worth a call: exemption and the guard's remediation tag.
             job = Job.from_describe(api, described, list_job_tags(sagemaker, job.arn))
         counters = described.get("TrainingJobStatusCounters") or {}
-        return _Described(
-            job, described.get("CreationTime"), sum(int(v or 0) for v in counters.values())
-        )
+        return _Described(job, described.get("CreationTime"), sum(int(v or 0) for v in counters.values()))
 
     with ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
         return list(pool.map(one, names))
@@ -639,9 +607,7 @@ def run_scan(
         report.cloudtrail = audit_cloudtrail(aws)
     if "stack" not in options.skip:
         progress.phase("Checking the guard stack")
-        report.stack = (
-            stack if stack is not None else audit_stack(aws, locate_stack(aws, options.stack_name))
-        )
+        report.stack = stack if stack is not None else audit_stack(aws, locate_stack(aws, options.stack_name))
     if "pipelines" not in options.skip:
         report.pipelines = audit_pipelines(aws, settings, progress.phase("Reading pipelines"))
     return report

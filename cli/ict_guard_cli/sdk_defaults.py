@@ -128,9 +128,7 @@ def merge_defaults(config: Mapping[str, Any] | None) -> tuple[dict[str, Any], li
         for depth, key in enumerate(path[:-1]):
             child = node.setdefault(key, {})
             if not isinstance(child, dict):
-                raise ConfigShapeError(
-                    f"{dotted(path[: depth + 1])} is a {type(child).__name__}, not a mapping"
-                )
+                raise ConfigShapeError(f"{dotted(path[: depth + 1])} is a {type(child).__name__}, not a mapping")
             node = child
         if node.get(path[-1]) is not True:
             node[path[-1]] = True

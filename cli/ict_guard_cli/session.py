@@ -54,9 +54,7 @@ ACCESS_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation
 class CliError(Exception):
     """A failure the CLI reports as one message and an exit code, without a stack trace."""
 
-    def __init__(
-        self, message: str, exit_code: ExitCode = ExitCode.AWS_ERROR, hint: str | None = None
-    ):
+    def __init__(self, message: str, exit_code: ExitCode = ExitCode.AWS_ERROR, hint: str | None = None):
         super().__init__(message)
         self.message = message
         self.exit_code = exit_code
@@ -92,9 +90,7 @@ def known_regions() -> set[str]:
     """Every region of every partition this botocore knows (its endpoints data)."""
     loader = boto3.session.Session()._session.get_component("data_loader")
     return {
-        region
-        for partition in loader.load_data("endpoints")["partitions"]
-        for region in partition.get("regions", {})
+        region for partition in loader.load_data("endpoints")["partitions"] for region in partition.get("regions", {})
     }
 
 
@@ -107,8 +103,7 @@ def validate_region(region: str) -> str:
     close = difflib.get_close_matches(region, sorted(regions), n=3, cutoff=0.6)
     hint = f"did you mean {' or '.join(close)}?" if close else "pass --region, e.g. us-east-1."
     raise CliError(
-        f"unknown region {region!r}: not one of the {len(regions)} regions botocore "
-        f"{botocore.__version__} knows",
+        f"unknown region {region!r}: not one of the {len(regions)} regions botocore {botocore.__version__} knows",
         ExitCode.USAGE,
         hint + " (a region newer than this botocore needs a newer boto3)",
     )
@@ -150,13 +145,9 @@ def explain_aws_error(exc: Exception) -> CliError:
     if isinstance(exc, ValueError) and str(exc).startswith("Invalid endpoint"):
         return CliError(f"{exc} (an endpoint URL needs http:// or https://)", ExitCode.USAGE)
     if isinstance(exc, ProfileNotFound):
-        return CliError(
-            str(exc), ExitCode.USAGE, "list your profiles with `aws configure list-profiles`"
-        )
+        return CliError(str(exc), ExitCode.USAGE, "list your profiles with `aws configure list-profiles`")
     if isinstance(exc, NoRegionError):
-        return CliError(
-            "no AWS region configured", ExitCode.USAGE, "pass --region or set AWS_REGION"
-        )
+        return CliError("no AWS region configured", ExitCode.USAGE, "pass --region or set AWS_REGION")
     if isinstance(exc, NoCredentialsError | PartialCredentialsError):
         return CliError(
             "no AWS credentials found",
@@ -166,9 +157,7 @@ def explain_aws_error(exc: Exception) -> CliError:
     if isinstance(exc, SSOError | TokenRetrievalError):
         return CliError(f"AWS SSO credentials are not usable: {exc}", hint="run `aws sso login`")
     if isinstance(exc, EndpointConnectionError | ConnectTimeoutError | ReadTimeoutError):
-        return CliError(
-            f"cannot reach AWS: {exc}", hint="check --endpoint-url, the network or a proxy"
-        )
+        return CliError(f"cannot reach AWS: {exc}", hint="check --endpoint-url, the network or a proxy")
     if isinstance(exc, ClientError):
         code = error_code(exc)
         operation = getattr(exc, "operation_name", "an AWS call")

@@ -89,9 +89,7 @@ def locate_stack(aws: AwsContext, given: str | None, samconfig: Path | None = No
         deployed = guard_stacks(aws)
     except ClientError as exc:
         name = configured[0] if configured else DEFAULT_STACK_NAME
-        return StackLocation(
-            name, f"assumed (stacks not listable: {explain_aws_error(exc).message})"
-        )
+        return StackLocation(name, f"assumed (stacks not listable: {explain_aws_error(exc).message})")
     if len(deployed) == 1:
         return StackLocation(deployed[0], f"the only stack in {aws.region_name} with the guard's outputs")
     if deployed:
@@ -170,9 +168,7 @@ def audit_stack(aws: AwsContext, name: str | StackLocation) -> StackAudit:
     try:
         resources = [
             summary
-            for page in cloudformation.get_paginator("list_stack_resources").paginate(
-                StackName=name
-            )
+            for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=name)
             for summary in page["StackResourceSummaries"]
         ]
     except ClientError as exc:
@@ -201,9 +197,7 @@ def _check_function(aws: AwsContext, audit: StackAudit, resource: Mapping[str, A
     entry: dict[str, Any] = {"logical_id": logical, "name": physical, "exists": False}
     audit.functions.append(entry)
     if not physical:
-        audit.problem(
-            "HIGH", f"function {logical} was not created ({resource.get('ResourceStatus')})"
-        )
+        audit.problem("HIGH", f"function {logical} was not created ({resource.get('ResourceStatus')})")
         return
     try:
         config = aws.client("lambda").get_function_configuration(FunctionName=physical)
@@ -226,9 +220,7 @@ def _check_rule(aws: AwsContext, audit: StackAudit, resource: Mapping[str, Any])
     # CloudFormation names a rule on a custom bus "<bus>|<rule>".
     bus, _, rule = physical.rpartition("|")
     try:
-        described = aws.client("events").describe_rule(
-            Name=rule, **({"EventBusName": bus} if bus else {})
-        )
+        described = aws.client("events").describe_rule(Name=rule, **({"EventBusName": bus} if bus else {}))
     except ClientError as exc:
         audit.problem(
             "HIGH",
@@ -249,16 +241,12 @@ def _check_queue(aws: AwsContext, audit: StackAudit, resource: Mapping[str, Any]
             AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
         )["Attributes"]
     except ClientError as exc:
-        audit.problem(
-            "MEDIUM", f"queue {resource['LogicalResourceId']}: {explain_aws_error(exc).message}"
-        )
+        audit.problem("MEDIUM", f"queue {resource['LogicalResourceId']}: {explain_aws_error(exc).message}")
         return
     depth = int(attributes.get("ApproximateNumberOfMessages", 0)) + int(
         attributes.get("ApproximateNumberOfMessagesNotVisible", 0)
     )
-    audit.dead_letter_queues.append(
-        {"logical_id": resource["LogicalResourceId"], "url": url, "depth": depth}
-    )
+    audit.dead_letter_queues.append({"logical_id": resource["LogicalResourceId"], "url": url, "depth": depth})
     if depth:
         audit.problem(
             "MEDIUM",
@@ -272,9 +260,7 @@ def _check_alarms(aws: AwsContext, audit: StackAudit, resources: list[Mapping[st
     try:
         alarms = []
         for start in range(0, len(names), 100):
-            alarms += aws.client("cloudwatch").describe_alarms(
-                AlarmNames=names[start : start + 100]
-            )["MetricAlarms"]
+            alarms += aws.client("cloudwatch").describe_alarms(AlarmNames=names[start : start + 100])["MetricAlarms"]
     except ClientError as exc:
         audit.problem("LOW", f"alarms: {explain_aws_error(exc).message}")
         return

@@ -63,9 +63,7 @@ def advanced_selectors_log_writes(selectors: Iterable[Mapping[str, Any]]) -> boo
     """Advanced event selectors: one selector whose field selectors all match the guarded event."""
     for selector in selectors:
         fields = selector.get("FieldSelectors") or []
-        if fields and all(
-            _field_matches(f, GUARDED_EVENT.get(str(f.get("Field")))) for f in fields
-        ):
+        if fields and all(_field_matches(f, GUARDED_EVENT.get(str(f.get("Field")))) for f in fields):
             return True
     return False
 

@@ -130,7 +130,12 @@ def test_scan_finds_unencrypted_jobs_lacking_groups_the_missing_trail_and_stack(
     assert code == ExitCode.FINDINGS
     assert document["schema_version"] == "1.0"
     assert document["account"] == ACCOUNT and document["region"] == REGION
-    assert document["jobs"]["listed"] == {"hyper-parameter-tuning-job": 1, "training-job": 5}
+    assert document["jobs"]["listed"] == {
+        "automl-job": 0,
+        "hyper-parameter-tuning-job": 1,
+        "training-job": 5,
+        "processing-job": 0,
+    }
     assert document["jobs"]["described"] == 6
     assert (
         document["jobs"]["encrypted"] == 1 and document["jobs"]["below_minimum_instance_count"] == 1
@@ -295,7 +300,12 @@ def test_known_children_of_a_tuning_job_are_not_even_described(sandbox, answered
         ]
     }
     _, document = scan_json("--skip", "cloudtrail", "--skip", "stack")
-    assert document["jobs"]["listed"] == {"hyper-parameter-tuning-job": 1, "training-job": 3}
+    assert document["jobs"]["listed"] == {
+        "automl-job": 0,
+        "hyper-parameter-tuning-job": 1,
+        "training-job": 3,
+        "processing-job": 0,
+    }
     assert document["jobs"]["described"] == 1  # the tuning job only
     assert rows(document)["hpo-busy"]["training_jobs_seen"] == 3
     assert document["jobs"]["children_counted_with_their_tuning_job"] == 3
@@ -703,15 +713,16 @@ def test_global_options_work_before_and_after_the_subcommand(sandbox):
     assert elsewhere.exit_code == ExitCode.NOT_FOUND and "eu-west-1" in elsewhere.stderr
 
 
-def test_explain_an_automl_child_says_nobody_acts_on_it(sandbox):
+def test_explain_an_automl_child_is_explained_through_its_parent(sandbox):
     sandbox.create_training_job("automl-child")
     job = sagemaker_backends[ACCOUNT][REGION].training_jobs["automl-child"]
     job.request["AutoMLJobArn"] = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:automl-job/auto-1"
     result = run("--json", "explain", "automl-child")
     document = json.loads(result.stdout)
+    # The AutoML job is remediated (issue 11): the child is left to it, and explain follows it.
     assert document["decision"]["action"] == "leave-to-parent" and document["parent"] is None
-    assert any("AutoML" in note for note in document["notes"])
-    assert result.exit_code == ExitCode.OK  # the guard leaves it alone
+    assert any("its parent is gone" in note for note in document["notes"])
+    assert result.exit_code == ExitCode.OK
 
 
 def test_scan_and_explain_say_a_pipeline_step_is_not_relaunched(sandbox):

@@ -64,7 +64,7 @@ BAD_OPTIONS = [
     # scan
     (["scan", "--since", "yesterday"], "--since"),
     (["scan", "--since", "2999-01-01"], "in the future"),
-    (["scan", "--kind", "processing"], "--kind"),
+    (["scan", "--kind", "monitoring-schedule"], "--kind"),
     (["scan", "--status", "Running"], "--status"),
     (["scan", "--skip", "everything"], "--skip"),
     (["scan", "--concurrency", "0"], "--concurrency"),
@@ -81,7 +81,7 @@ BAD_OPTIONS = [
     (["explain", "arn:aws:s3:::bucket"], "not the ARN of a training or tuning job"),
     (["explain", ARN, "--kind", "tuning"], "--kind says"),
     (["--region", "eu-west-1", "explain", ARN], "region us-east-1"),
-    (["explain", "job", "--kind", "automl"], "--kind"),
+    (["explain", "job", "--kind", "pipeline"], "--kind"),
     (["explain", "job", "--stack-name", "-bad"], "--stack-name"),
     (["explain", "job", "--mode", "enforce"], "--mode"),
     # guardrail

@@ -57,11 +57,15 @@ def test_a_lost_event_is_caught_by_the_next_sweep(sandbox, lambda_context, capsy
     lose_events(sandbox)
 
     report = sweeper_handler(SCHEDULED, lambda_context)
-    assert report["listed"] == {
+    assert report["listed"] == {  # every kind, running and stopping or stopped
+        "automl-job": 0,
         "hyper-parameter-tuning-job": 0,
         "training-job": 2,
+        "processing-job": 0,
+        "stopped-automl-job": 0,
         "stopped-hyper-parameter-tuning-job": 0,
         "stopped-training-job": 0,
+        "stopped-processing-job": 0,
     }
     assert report["caught"] == ["training-job/lost-1"]
     assert relaunch_name("lost-1") in sandbox.training_job_names()
@@ -93,11 +97,15 @@ def test_finished_and_old_jobs_are_not_listed(sandbox, lambda_context, monkeypat
     sagemaker_extension.complete_training_job(ACCOUNT, REGION, "done-1")
     lose_events(sandbox)
     report = sweeper_handler(SCHEDULED, lambda_context)
-    assert report["listed"] == {
+    assert report["listed"] == {  # every kind, running and stopping or stopped
+        "automl-job": 0,
         "hyper-parameter-tuning-job": 0,
         "training-job": 0,
+        "processing-job": 0,
+        "stopped-automl-job": 0,
         "stopped-hyper-parameter-tuning-job": 0,
         "stopped-training-job": 0,
+        "stopped-processing-job": 0,
     }
 
 

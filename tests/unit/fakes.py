@@ -65,6 +65,96 @@ def training_job(
     return described
 
 
+def processing_job(
+    name: str, *, encrypted: bool | None = False, instance_count: int = 2, status: str = "InProgress", **extra: Any
+) -> dict[str, Any]:
+    """A DescribeProcessingJob response of a real shape (API reference, DescribeProcessingJob)."""
+    network: dict[str, Any] = {"EnableNetworkIsolation": False}
+    if encrypted is not None:
+        network["EnableInterContainerTrafficEncryption"] = encrypted
+    described = {
+        "ProcessingJobName": name,
+        "ProcessingJobArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:processing-job/{name.lower()}",
+        "ProcessingJobStatus": status,
+        "ProcessingInputs": [
+            {
+                "InputName": "input-1",
+                "S3Input": {
+                    "S3Uri": "s3://ml-data/raw/",
+                    "LocalPath": "/opt/ml/processing/input",
+                    "S3DataType": "S3Prefix",
+                    "S3InputMode": "File",
+                },
+            }
+        ],
+        "ProcessingOutputConfig": {
+            "Outputs": [
+                {
+                    "OutputName": "features",
+                    "S3Output": {
+                        "S3Uri": "s3://ml-data/features/",
+                        "LocalPath": "/opt/ml/processing/output",
+                        "S3UploadMode": "EndOfJob",
+                    },
+                }
+            ]
+        },
+        "ProcessingResources": {
+            "ClusterConfig": {"InstanceCount": instance_count, "InstanceType": "ml.m5.4xlarge", "VolumeSizeInGB": 30}
+        },
+        "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+        "AppSpecification": {
+            "ImageUri": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/spark-processing:3.3",
+            "ContainerEntrypoint": ["smspark-submit", "/opt/ml/processing/input/code/preprocess.py"],
+        },
+        "Environment": {"STAGE": "prod"},
+        "NetworkConfig": network,
+        "RoleArn": ROLE,
+        "CreationTime": "2026-11-30T06:00:00Z",
+    }
+    described.update(extra)
+    return described
+
+
+def automl_job(
+    name: str, *, encrypted: bool | None = False, status: str = "InProgress", **extra: Any
+) -> dict[str, Any]:
+    """A DescribeAutoMLJobV2 response of a real shape (API reference, DescribeAutoMLJobV2)."""
+    security: dict[str, Any] = {}
+    if encrypted is not None:
+        security["EnableInterContainerTrafficEncryption"] = encrypted
+    described = {
+        "AutoMLJobName": name,
+        "AutoMLJobArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:automl-job/{name.lower()}",
+        "AutoMLJobStatus": status,
+        "AutoMLJobSecondaryStatus": "Starting",
+        "AutoMLJobInputDataConfig": [
+            {
+                "ChannelType": "training",
+                "ContentType": "text/csv;header=present",
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://ml-data/churn/"}},
+            }
+        ],
+        "OutputDataConfig": {"S3OutputPath": "s3://ml-models/automl/"},
+        "RoleArn": ROLE,
+        "AutoMLJobObjective": {"MetricName": "F1"},
+        "AutoMLProblemTypeConfig": {
+            "TabularJobConfig": {
+                "CompletionCriteria": {"MaxCandidates": 10},
+                "Mode": "HYPERPARAMETER_TUNING",
+                "ProblemType": "BinaryClassification",
+                "TargetAttributeName": "churned",
+            }
+        },
+        "AutoMLProblemTypeConfigName": "Tabular",
+        "SecurityConfig": security,
+        "CreationTime": "2026-11-30T06:00:00Z",
+        "LastModifiedTime": "2026-11-30T06:01:00Z",
+    }
+    described.update(extra)
+    return described
+
+
 @dataclass
 class FakeSageMaker:
     """ports.SageMakerJobs in memory. `jobs`: name -> Describe* response; `tags`: arn -> tags."""

@@ -91,5 +91,3 @@ def console_url(region: str, resource_type: str, name: str) -> str:
         return f"{ec2}#SecurityGroup:groupId={name}"
     section = {"hyper-parameter-tuning-job": "hyper-tuning-jobs"}.get(resource_type, "jobs")
     return f"https://{region}.console.aws.amazon.com/sagemaker/home?region={region}#/{section}/{name}"
-
-

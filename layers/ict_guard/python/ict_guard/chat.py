@@ -87,4 +87,3 @@ def chat_publish_arguments(alert: Alert, topic_arn: str) -> dict[str, Any]:
             "severity": {"DataType": "String", "StringValue": alert.severity.value},
         },
     }
-

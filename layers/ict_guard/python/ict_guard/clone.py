@@ -26,6 +26,7 @@ from ict_guard.jobs import (
     TRAINING_API,
     TUNING_API,
     JobApi,
+    set_path,
 )
 
 if TYPE_CHECKING:
@@ -194,10 +195,15 @@ def _model_copy(api: JobApi, described: Mapping[str, Any], service_model: Servic
 RESERVED_TUNING_HYPERPARAMETERS = frozenset({"_tuning_objective_metric"})
 
 
-def _encrypted_definition(definition: dict[str, Any], metric_definitions_sent: bool | None) -> dict[str, Any]:
-    """One training specification (a training job, or a tuning job's definition), encrypted."""
+def _encrypted_definition(
+    api: JobApi, definition: Mapping[str, Any], metric_definitions_sent: bool | None
+) -> dict[str, Any]:
+    """One spec (jobs.JobApi.specs: a job, or a tuning job's definition), encrypted.
+
+    The rules below name members of training specifications (a training job, a tuning job's
+    definition); a spec without them (processing, AutoML) only gets the flag."""
     definition = dict(definition)
-    definition["EnableInterContainerTrafficEncryption"] = True
+    set_path(definition, api.flag_path, True)
     static = definition.get("StaticHyperParameters")
     if static and RESERVED_TUNING_HYPERPARAMETERS & set(static):
         kept = {k: v for k, v in static.items() if k not in RESERVED_TUNING_HYPERPARAMETERS}
@@ -238,6 +244,40 @@ def _hint(hints: Sequence[bool | None], index: int) -> bool | None:
     return hints[index] if index < len(hints) else None
 
 
+def _encrypt_specs(api: JobApi, request: dict[str, Any], hints: Sequence[bool | None]) -> None:
+    """Every spec of the request encrypted, in place (the request is the copy's own)."""
+    if not api.spec_members:
+        encrypted = _encrypted_definition(api, request, _hint(hints, 0))
+        request.clear()
+        request.update(encrypted)
+        return
+    for member in api.spec_members:
+        value = request.get(member)
+        if isinstance(value, Mapping):
+            request[member] = _encrypted_definition(api, value, _hint(hints, 0))
+        elif isinstance(value, list):
+            request[member] = [_encrypted_definition(api, d, _hint(hints, i)) for i, d in enumerate(value)]
+
+
+def _drop_warm_start(request: dict[str, Any], described: Mapping[str, Any], api: JobApi) -> str:
+    """A tuning job's WarmStartConfig, dropped (see build_encrypted_copy); the note says what the
+    copy gives up."""
+    parents = (request.pop("WarmStartConfig", None) or {}).get("ParentHyperParameterTuningJobs") or []
+    name = described[api.name_member]
+    also = ", ".join(str(p.get("HyperParameterTuningJobName")) for p in parents)
+    completed = (described.get("TrainingJobStatusCounters") or {}).get("Completed")
+    cost = (
+        f"the {completed} training jobs {name} completed are"
+        if completed
+        else "the training jobs the original completed are"
+    )
+    return (
+        "the copy starts its search over: SageMaker refuses a warm start from a parent whose "
+        "training definition differs in EnableInterContainerTrafficEncryption, so it cannot "
+        f"continue from {name}{f' or its own parents ({also})' if also else ''}; {cost} not reused"
+    )
+
+
 def build_encrypted_copy(
     api: JobApi,
     described: Mapping[str, Any],
@@ -246,9 +286,9 @@ def build_encrypted_copy(
     *,
     metric_definitions_sent: Sequence[bool | None] = (),
 ) -> EncryptedCopy:
-    """The Create* request for an encrypted copy of the described training or tuning job.
+    """The Create* request for an encrypted copy of the described job (any kind in jobs.JOB_APIS).
 
-    Every training specification gets EnableInterContainerTrafficEncryption=True; the name is
+    Every spec gets the flag at `api.flag_path` set to True; the name is
     `relaunch_name`; the tags are `carried_tags`. A tuning job's WarmStartConfig is dropped: the
     service refuses a warm start whose training definition differs from its parents' outside
     AlgorithmSpecification, InputDataConfig, OutputDataConfig, StaticHyperParameters, RoleArn,
@@ -259,32 +299,9 @@ def build_encrypted_copy(
     """
     request = _model_copy(api, described, service_model)
     notes: list[str] = []
-    if api is TUNING_API:
-        if "TrainingJobDefinition" in request:
-            request["TrainingJobDefinition"] = _encrypted_definition(
-                request["TrainingJobDefinition"], _hint(metric_definitions_sent, 0)
-            )
-        if "TrainingJobDefinitions" in request:
-            request["TrainingJobDefinitions"] = [
-                _encrypted_definition(d, _hint(metric_definitions_sent, i))
-                for i, d in enumerate(request["TrainingJobDefinitions"])
-            ]
-        parents = (request.pop("WarmStartConfig", None) or {}).get("ParentHyperParameterTuningJobs") or []
-        name = described[api.name_member]
-        also = ", ".join(str(p.get("HyperParameterTuningJobName")) for p in parents)
-        completed = (described.get("TrainingJobStatusCounters") or {}).get("Completed")
-        cost = (
-            f"the {completed} training jobs {name} completed are"
-            if completed
-            else "the training jobs the original completed are"
-        )
-        notes.append(
-            "the copy starts its search over: SageMaker refuses a warm start from a parent whose "
-            "training definition differs in EnableInterContainerTrafficEncryption, so it cannot "
-            f"continue from {name}{f' or its own parents ({also})' if also else ''}; {cost} not reused"
-        )
-    else:
-        request = _encrypted_definition(request, _hint(metric_definitions_sent, 0))
+    _encrypt_specs(api, request, metric_definitions_sent)
+    if api is TUNING_API:  # every tuning copy starts its search over, with or without a warm start
+        notes.append(_drop_warm_start(request, described, api))
     original = described[api.name_member]
     request[api.name_member] = relaunch_name(original, api.name_max_length)
     request["Tags"], linked = carried_tags(tags, original)

@@ -122,21 +122,19 @@ def parse_job_call(event: Any) -> JobCall:
     arn_name = _name_from_arn(arn, spec, parsed.region, parsed.account) if arn else None
     if arn and arn_name is None:
         raise MalformedEvent(
-            f"responseElements.{spec.event_arn_element} is not a {spec.kind} ARN of this account and "
-            "region",
+            f"responseElements.{spec.event_arn_element} is not a {spec.kind} ARN of this account and region",
             event_id,
         )
     if name is None:
         name = arn_name  # SageMaker writes names into ARNs in lower case; describe accepts either
     if not isinstance(name, str) or not spec.name_pattern.match(name):
-        raise MalformedEvent(
-            f"requestParameters.{spec.event_name_parameter} is missing or invalid", event_id
-        )
+        raise MalformedEvent(f"requestParameters.{spec.event_name_parameter} is missing or invalid", event_id)
     if arn_name is not None and arn_name.lower() != name.lower():
         raise MalformedEvent("job name and job ARN name different jobs", event_id)
 
     definitions = _request_definitions(request, spec)
-    flags = [d.get("enableInterContainerTrafficEncryption") for d in definitions]
+    flag_path = spec.event_flag_path(detail.event_name)
+    flags = [_event_flag(d, flag_path) for d in definitions]
     if any(f is not None and not isinstance(f, bool) for f in flags):
         raise MalformedEvent("enableInterContainerTrafficEncryption is not a boolean", event_id)
     requested = None if not flags or None in flags else all(flags)
@@ -170,10 +168,7 @@ def _raw_event_id(event: Any) -> str | None:
 def describe_validation_error(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         # Field locations and messages only: input values may be large or sensitive.
-        parts = [
-            f"{'.'.join(str(p) for p in err['loc']) or 'event'}: {err['msg']}"
-            for err in exc.errors()[:5]
-        ]
+        parts = [f"{'.'.join(str(p) for p in err['loc']) or 'event'}: {err['msg']}" for err in exc.errors()[:5]]
         return "invalid event: " + "; ".join(parts)
     return f"invalid event: {type(exc).__name__}"
 
@@ -241,17 +236,31 @@ def _session_chaining(request: dict[str, Any]) -> bool | None:
 
 
 def _request_definitions(request: dict[str, Any], spec: JobApi) -> list[dict[str, Any]]:
-    """The parts of the request that carry the flag: the request itself for a training job, the
-    training definition(s) of a tuning job (absent or omitted ones read as unknown)."""
-    if spec.kind is JobKind.TRAINING:
+    """The specs of the request (jobs.JobApi.specs), still in CloudTrail's lower camel case;
+    absent or omitted ones read as unknown."""
+    if not spec.spec_members:
         return [request]
-    single = request.get("trainingJobDefinition")
-    if isinstance(single, dict):
-        return [single]
-    several = request.get("trainingJobDefinitions")
-    if isinstance(several, list):
-        return [d if isinstance(d, dict) else {} for d in several]
+    for member in spec.spec_members:
+        value = request.get(_lower_camel(member))
+        if isinstance(value, dict):
+            return [value]
+        if isinstance(value, list):
+            return [d if isinstance(d, dict) else {} for d in value]
     return []
+
+
+def _event_flag(definition: dict[str, Any], path: tuple[str, ...]) -> Any:
+    """The flag at `path` (API member names) in a lower-camel-case CloudTrail request."""
+    value: Any = definition
+    for member in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(_lower_camel(member))
+    return value
+
+
+def _lower_camel(name: str) -> str:
+    return name[0].lower() + name[1:]
 
 
 def _metric_definitions_sent(definition: dict[str, Any]) -> bool | None:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ict_guard.clone import CLONE_NAME
-from ict_guard.jobs import GUARD_TAG_PREFIX, RELAUNCHED_FROM_TAG, TUNING_API, JobApi
+from ict_guard.jobs import GUARD_TAG_PREFIX, RELAUNCHED_FROM_TAG, JobApi
 
 
 def is_guard_copy(name: str, tags: Mapping[str, str]) -> bool:
@@ -23,38 +23,24 @@ def is_own_copy(
     api: JobApi, existing: Mapping[str, Any], tags: Mapping[str, str], request: Mapping[str, Any], original: str
 ) -> bool:
     """Whether the job found under the copy's (deterministic, guessable) name is the guard's copy
-    of `original`: its link tag says so, or, for a copy without room for the tag, it is encrypted
-    and runs the request's role and image (anyone may create a job under that name first)."""
+    of `original`: its link tag says so, or, for a copy without room for the tag, every spec is
+    encrypted and runs the request's role and image (anyone may create a job under that name first)."""
     if RELAUNCHED_FROM_TAG in tags:
         return tags[RELAUNCHED_FROM_TAG] == original
-    if api is TUNING_API:
-        mine = [
-            (d.get("RoleArn"), (d.get("AlgorithmSpecification") or {}).get("TrainingImage"))
-            for d in _definitions(request)
-        ]
-        theirs = [
-            (d.get("RoleArn"), (d.get("AlgorithmSpecification") or {}).get("TrainingImage"))
-            for d in _definitions(existing)
-        ]
-        encrypted = all(d.get("EnableInterContainerTrafficEncryption") for d in _definitions(existing))
-        return encrypted and mine == theirs
-    signature = ("RoleArn", "AlgorithmSpecification")
-    return bool(existing.get("EnableInterContainerTrafficEncryption")) and all(
-        _image_and_role(existing, k) == _image_and_role(request, k) for k in signature
-    )
+    theirs = api.specs(existing)
+    encrypted = bool(theirs) and all(api.encrypted(d) for d in theirs)
+    return encrypted and _signature(api, request) == _signature(api, existing)
 
 
-def _definitions(spec: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    if spec.get("TrainingJobDefinition"):
-        return [spec["TrainingJobDefinition"]]
-    return list(spec.get("TrainingJobDefinitions") or [])
+def _signature(api: JobApi, job: Mapping[str, Any]) -> list[tuple[Any, Any]]:
+    """(role, image) of each spec: what the job runs, and as whom."""
+    return [(spec.get("RoleArn") or job.get("RoleArn"), _image(spec)) for spec in api.specs(job)]
 
 
-def _image_and_role(spec: Mapping[str, Any], key: str) -> Any:
-    if key == "AlgorithmSpecification":
-        algorithm = spec.get(key) or {}
-        return algorithm.get("TrainingImage") or algorithm.get("AlgorithmName")
-    return spec.get(key)
+def _image(spec: Mapping[str, Any]) -> Any:
+    algorithm = spec.get("AlgorithmSpecification") or {}
+    application = spec.get("AppSpecification") or {}  # a processing job's container
+    return algorithm.get("TrainingImage") or algorithm.get("AlgorithmName") or application.get("ImageUri")
 
 
 # Tried once each, in this order, cumulatively, when SageMaker refuses the copy after the stop.

@@ -138,9 +138,7 @@ def build_finding(alert: Alert, now: dt.datetime) -> dict[str, Any]:
             "Severity": {"Label": "HIGH", "Original": "HIGH"},
             "Types": FINDING_TYPES,
         },
-        "Title": f"SageMaker {kind} {alert.name} started without inter-container traffic encryption"[
-            :_TITLE_CHARS
-        ],
+        "Title": f"SageMaker {kind} {alert.name} started without inter-container traffic encryption"[:_TITLE_CHARS],
         "Description": _clip(description, _DESCRIPTION_CHARS),
         "Remediation": {
             "Recommendation": {

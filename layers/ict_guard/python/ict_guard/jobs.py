@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -27,24 +27,55 @@ class JobKind(enum.StrEnum):
 
     TRAINING = "training-job"
     TUNING = "hyper-parameter-tuning-job"
+    PROCESSING = "processing-job"
+    AUTOML = "automl-job"  # CreateAutoMLJob (V1) and CreateAutoMLJobV2 make the same resource
+
+
+Spec = Mapping[str, Any]
 
 
 @dataclass(frozen=True)
 class JobApi:
-    """The SageMaker API of one kind of job."""
+    """Everything kind-specific the guard knows of one kind of SageMaker job: its API, where a
+    request or a description carries the flag, the VPC and the instance count, and its parents.
+
+    The rest of the guard reads these fields and holds no per-kind branches: a SageMaker API that
+    takes the flag tomorrow is one more entry in JOB_APIS (and its tests). A *spec* is the part
+    of a request or description that configures one set of instances: the job itself for a
+    training, processing or AutoML job, each training definition of a tuning job.
+    """
 
     kind: JobKind
-    create_operation: str
+    label: str  # in alerts and reasons: "training job"
+    create_operation: str  # what the guard's encrypted copy is created with
     describe_operation: str
     stop_operation: str
+    list_operation: str  # lists jobs by StatusEquals and CreationTimeAfter (the sweep, scan)
+    summaries_member: str
     name_member: str
     arn_member: str
     status_member: str
-    name_max_length: int  # from the botocore model: TrainingJobName 63, tuning job names 32
+    name_max_length: int  # from the botocore model: TrainingJobName 63, tuning and AutoML job names 32
+    name_rule: str  # the id of the name-length rule in sandbox/service_rules.py
+    flag_path: tuple[str, ...]  # in each spec: EnableInterContainerTrafficEncryption
+    vpc_path: tuple[str, ...]  # in each spec: VpcConfig (SecurityGroupIds, Subnets)
+    # Members that hold the specs (one or a list of them); () when the job is its own one spec.
+    spec_members: tuple[str, ...] = ()
+    # Instances of one spec's job; None when SageMaker decides them (AutoML): policy.decide.
+    instances: Callable[[Spec], int | None] = field(default=lambda spec: 0, compare=False)
+    parent_members: tuple[str, ...] = ()  # Describe members naming the job that launched this one
+    # Create events the guard handles for this kind, with where *that* request carries the flag
+    # when it differs from flag_path (CreateAutoMLJob nests it under AutoMLJobConfig).
+    create_events: tuple[tuple[str, tuple[str, ...] | None], ...] = ()
 
     @cached_property
     def name_pattern(self) -> re.Pattern[str]:
         return re.compile(rf"^[a-zA-Z0-9](-*[a-zA-Z0-9]){{0,{self.name_max_length - 1}}}$")
+
+    @property
+    def short_name(self) -> str:
+        """The CLI's name of the kind (--kind): training, tuning, processing, automl."""
+        return self.label.split()[0].lower()
 
     @property
     def event_name_parameter(self) -> str:
@@ -55,33 +86,156 @@ class JobApi:
     def event_arn_element(self) -> str:
         return _lower_camel(self.arn_member)
 
+    @property
+    def event_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.create_events) or (self.create_operation,)
+
+    def event_flag_path(self, event_name: str) -> tuple[str, ...]:
+        return dict(self.create_events).get(event_name) or self.flag_path
+
+    def specs(self, spec: Spec) -> list[Spec]:
+        """The specs of a request or description (the same member names)."""
+        if not self.spec_members:
+            return [spec]
+        for member in self.spec_members:  # the first present: one definition, or a list of them
+            value = spec.get(member)
+            if isinstance(value, Mapping):
+                return [value]
+            if isinstance(value, list) and value:
+                return [d for d in value if isinstance(d, Mapping)]
+        return []
+
+    def encrypted(self, spec: Spec, flag_path: tuple[str, ...] | None = None) -> bool | None:
+        """The flag of one spec: True, False, or None when the spec does not say."""
+        value = get_path(spec, flag_path or self.flag_path)
+        return value if isinstance(value, bool) else None
+
+    def parent_arn(self, described: Spec) -> str | None:
+        return next((str(described[m]) for m in self.parent_members if described.get(m)), None)
+
+
+def get_path(value: Any, path: Sequence[str]) -> Any:
+    """The member at `path` (member names, outermost first), or None."""
+    for member in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(member)
+    return value
+
+
+def set_path(spec: dict[str, Any], path: Sequence[str], value: Any) -> None:
+    """Set the member at `path`, creating the structures on the way."""
+    for member in path[:-1]:
+        inner = spec.get(member)
+        spec[member] = inner = dict(inner) if isinstance(inner, Mapping) else {}
+        spec = inner
+    spec[path[-1]] = value
+
 
 def _lower_camel(name: str) -> str:
     return name[0].lower() + name[1:]
 
 
+def _training_instances(spec: Spec) -> int:
+    return instance_count(spec.get("ResourceConfig"))
+
+
+def _processing_instances(spec: Spec) -> int:
+    # ProcessingResources.ClusterConfig.InstanceCount (API reference, ProcessingClusterConfig)
+    return int(get_path(spec, ("ProcessingResources", "ClusterConfig", "InstanceCount")) or 0)
+
+
+def _decided_by_sagemaker(spec: Spec) -> None:
+    """An AutoML job chooses the instances of the training and processing jobs it launches;
+    neither its request nor its description says how many (API reference, CreateAutoMLJobV2)."""
+    return None
+
+
+_FLAG = ("EnableInterContainerTrafficEncryption",)
 TRAINING_API = JobApi(
     kind=JobKind.TRAINING,
+    label="training job",
     create_operation="CreateTrainingJob",
     describe_operation="DescribeTrainingJob",
     stop_operation="StopTrainingJob",
+    list_operation="ListTrainingJobs",
+    summaries_member="TrainingJobSummaries",
     name_member="TrainingJobName",
     arn_member="TrainingJobArn",
     status_member="TrainingJobStatus",
     name_max_length=63,
+    name_rule="training-job-name-max-63",
+    flag_path=_FLAG,
+    vpc_path=("VpcConfig",),
+    instances=_training_instances,
+    parent_members=("TuningJobArn", "AutoMLJobArn"),
 )
 TUNING_API = JobApi(
     kind=JobKind.TUNING,
+    label="tuning job",
     create_operation="CreateHyperParameterTuningJob",
     describe_operation="DescribeHyperParameterTuningJob",
     stop_operation="StopHyperParameterTuningJob",
+    list_operation="ListHyperParameterTuningJobs",
+    summaries_member="HyperParameterTuningJobSummaries",
     name_member="HyperParameterTuningJobName",
     arn_member="HyperParameterTuningJobArn",
     status_member="HyperParameterTuningJobStatus",
     name_max_length=32,
+    name_rule="tuning-job-name-max-32",
+    flag_path=_FLAG,
+    vpc_path=("VpcConfig",),
+    spec_members=("TrainingJobDefinition", "TrainingJobDefinitions"),
+    instances=lambda definition: definition_instance_count(definition),
 )
-JOB_APIS: dict[JobKind, JobApi] = {api.kind: api for api in (TRAINING_API, TUNING_API)}
-JOB_APIS_BY_EVENT: dict[str, JobApi] = {api.create_operation: api for api in JOB_APIS.values()}
+PROCESSING_API = JobApi(
+    kind=JobKind.PROCESSING,
+    label="processing job",
+    create_operation="CreateProcessingJob",
+    describe_operation="DescribeProcessingJob",
+    stop_operation="StopProcessingJob",
+    list_operation="ListProcessingJobs",
+    summaries_member="ProcessingJobSummaries",
+    name_member="ProcessingJobName",
+    arn_member="ProcessingJobArn",
+    status_member="ProcessingJobStatus",
+    name_max_length=63,
+    name_rule="processing-job-name-max-63",
+    flag_path=("NetworkConfig", *_FLAG),
+    vpc_path=("NetworkConfig", "VpcConfig"),
+    instances=_processing_instances,
+    # A processing job run by a monitoring schedule, an AutoML job or a training job (API
+    # reference, DescribeProcessingJob): remediated through that parent.
+    parent_members=("MonitoringScheduleArn", "AutoMLJobArn", "TrainingJobArn"),
+)
+AUTOML_API = JobApi(
+    kind=JobKind.AUTOML,
+    label="AutoML job",
+    # DescribeAutoMLJobV2 "returns information about an AutoML job created by calling
+    # CreateAutoMLJobV2 or CreateAutoMLJob" (API reference), while DescribeAutoMLJob cannot describe
+    # V2 jobs; the guard reads every AutoML job through V2 and makes its copy with V2, whose
+    # request is what V2's Describe returns.
+    create_operation="CreateAutoMLJobV2",
+    describe_operation="DescribeAutoMLJobV2",
+    stop_operation="StopAutoMLJob",
+    list_operation="ListAutoMLJobs",
+    summaries_member="AutoMLJobSummaries",
+    name_member="AutoMLJobName",
+    arn_member="AutoMLJobArn",
+    status_member="AutoMLJobStatus",
+    name_max_length=32,
+    name_rule="automl-job-name-max-32",
+    flag_path=("SecurityConfig", *_FLAG),
+    vpc_path=("SecurityConfig", "VpcConfig"),
+    instances=_decided_by_sagemaker,
+    create_events=(
+        ("CreateAutoMLJob", ("AutoMLJobConfig", "SecurityConfig", *_FLAG)),
+        ("CreateAutoMLJobV2", None),
+    ),
+)
+# In the order the sweep takes them: parents before the jobs they launch.
+JOB_APIS: dict[JobKind, JobApi] = {api.kind: api for api in (AUTOML_API, TUNING_API, TRAINING_API, PROCESSING_API)}
+JOB_APIS_BY_EVENT: dict[str, JobApi] = {event: api for api in JOB_APIS.values() for event in api.event_names}
 
 
 class RemediationTag(enum.StrEnum):
@@ -135,17 +289,14 @@ def definition_instance_count(definition: Mapping[str, Any]) -> int:
 
 def tuning_definitions(described: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """TrainingJobDefinition, or each of TrainingJobDefinitions (multi-algorithm tuning)."""
-    if described.get("TrainingJobDefinition"):
-        return [described["TrainingJobDefinition"]]
-    return list(described.get("TrainingJobDefinitions") or [])
+    return TUNING_API.specs(described)
 
 
 def security_group_sets(kind: JobKind, spec: Mapping[str, Any]) -> tuple[tuple[str, ...], ...]:
     """The security-group sets a job's instances run in: one per VPC configuration, from a
     Describe response or a Create request (they use the same member names)."""
-    if kind is JobKind.TUNING:
-        return _group_sets(d.get("VpcConfig") for d in tuning_definitions(spec))
-    return _group_sets([spec.get("VpcConfig")])
+    api = JOB_APIS[kind]
+    return _group_sets(get_path(s, api.vpc_path) for s in api.specs(spec))
 
 
 class GroupSet(tuple[str, ...]):
@@ -174,9 +325,11 @@ def _group_sets(configs: Iterable[Mapping[str, Any] | None]) -> tuple[tuple[str,
 class Job:
     """A job as the policy sees it.
 
-    For a tuning job, `encrypted` means every definition is encrypted, and `instance_count` is
-    the largest among the unencrypted definitions (among all when all are encrypted): one
-    unencrypted distributed definition makes the tuning job non-compliant.
+    `encrypted` means every spec is encrypted (a tuning job's definitions), and `instance_count`
+    is the largest among the unencrypted specs (among all when all are encrypted): one
+    unencrypted distributed definition makes the tuning job non-compliant. For a job whose
+    instances SageMaker decides (AutoML), `instances_decided_by_service` is True and
+    `instance_count` is 0.
     """
 
     kind: JobKind
@@ -189,43 +342,30 @@ class Job:
     parent_arn: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
     unencrypted_definitions: Sequence[str] = ()
-    role_arns: tuple[str, ...] = ()  # the execution role(s) its training runs as
+    role_arns: tuple[str, ...] = ()  # the execution role(s) its work runs as
+    instances_decided_by_service: bool = False
 
     @classmethod
     def from_describe(cls, api: JobApi, described: Mapping[str, Any], tags: Mapping[str, str]) -> Job:
-        if api.kind is JobKind.TUNING:
-            return cls._from_tuning(described, tags)
+        specs = api.specs(described)
+        unencrypted = [s for s in specs if not api.encrypted(s)]
+        counts = [api.instances(s) for s in (unencrypted or specs)]
+        roles = [s.get("RoleArn") for s in specs] + [described.get("RoleArn")]
         return cls(
-            kind=JobKind.TRAINING,
-            name=described["TrainingJobName"],
-            arn=described["TrainingJobArn"],
-            status=described["TrainingJobStatus"],
-            encrypted=bool(described.get("EnableInterContainerTrafficEncryption", False)),
-            instance_count=instance_count(described.get("ResourceConfig")),
-            security_group_sets=security_group_sets(JobKind.TRAINING, described),
-            parent_arn=described.get("TuningJobArn") or described.get("AutoMLJobArn"),
-            tags=dict(tags),
-            role_arns=tuple(filter(None, [described.get("RoleArn")])),
-        )
-
-    @classmethod
-    def _from_tuning(cls, described: Mapping[str, Any], tags: Mapping[str, str]) -> Job:
-        definitions = tuning_definitions(described)
-        unencrypted = [d for d in definitions if not d.get("EnableInterContainerTrafficEncryption")]
-        counted = unencrypted or definitions
-        return cls(
-            kind=JobKind.TUNING,
-            name=described["HyperParameterTuningJobName"],
-            arn=described["HyperParameterTuningJobArn"],
-            status=described["HyperParameterTuningJobStatus"],
-            encrypted=bool(definitions) and not unencrypted,
-            instance_count=max((definition_instance_count(d) for d in counted), default=0),
-            security_group_sets=security_group_sets(JobKind.TUNING, described),
+            kind=api.kind,
+            name=described[api.name_member],
+            arn=described[api.arn_member],
+            status=described[api.status_member],
+            encrypted=bool(specs) and not unencrypted,
+            instance_count=max((c for c in counts if c is not None), default=0),
+            security_group_sets=security_group_sets(api.kind, described),
+            parent_arn=api.parent_arn(described),
             tags=dict(tags),
             unencrypted_definitions=tuple(
-                str(d["DefinitionName"]) for d in unencrypted if d.get("DefinitionName")
+                str(s["DefinitionName"]) for s in unencrypted if api.spec_members and s.get("DefinitionName")
             ),
-            role_arns=tuple(dict.fromkeys(d["RoleArn"] for d in definitions if d.get("RoleArn"))),
+            role_arns=tuple(dict.fromkeys(str(r) for r in roles if r)),
+            instances_decided_by_service=None in counts,
         )
 
     @property
@@ -246,11 +386,17 @@ class Job:
 
     @property
     def parent_kind(self) -> JobKind | None:
-        """The kind of the parent, when it is one the guard remediates."""
-        if self.parent_arn and f":{JobKind.TUNING.value}/" in self.parent_arn:
-            return JobKind.TUNING
-        return None
+        """The kind of the parent, when it is one the guard remediates (a monitoring schedule,
+        for one, is not a job: None)."""
+        resource = arn_resource_type(self.parent_arn) if self.parent_arn else None
+        return JobKind(resource) if resource in JOB_APIS else None
 
     @property
     def parent_name(self) -> str | None:
         return self.parent_arn.rsplit("/", 1)[-1] if self.parent_arn else None
+
+
+def arn_resource_type(arn: str) -> str | None:
+    """`training-job` of arn:<partition>:sagemaker:<region>:<account>:training-job/<name>."""
+    parts = arn.split(":", 5)
+    return parts[5].partition("/")[0] if len(parts) == 6 and "/" in parts[5] else None

@@ -127,7 +127,7 @@ def plan_remediation(source: PlanInput, settings: Settings, service_model: Servi
             return base
         case Action.LEAVE_TO_PARENT:
             if job.parent_kind is None or job.parent_name is None:
-                return base  # AutoML parents are outside the guard's scope
+                return base  # policy.decide leaves a job to its parent only when the guard remediates it
             return _with(base, RemediateParent(job.parent_kind, job.parent_name))
         case Action.NOTIFY:
             return _with(base, Publish(AlertAction.NOTIFIED))
@@ -246,7 +246,10 @@ def _resume_plan(base: RemediationPlan, source: PlanInput, settings: Settings, m
     copy = None
     if request is None:
         copy = build_encrypted_copy(
-            source.api, source.described, source.tags, model,
+            source.api,
+            source.described,
+            source.tags,
+            model,
             metric_definitions_sent=source.hints.metric_definitions_sent,
         )
         request = copy.request
@@ -260,4 +263,3 @@ def _resume_plan(base: RemediationPlan, source: PlanInput, settings: Settings, m
         copy=copy,
         notes=(copy.notes if copy else ()) + notes,
     )
-

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from ict_guard.jobs import Job, JobKind, RemediationTag
+from ict_guard.jobs import JOB_APIS, Job, RemediationTag
 from ict_guard.settings import RemediationMode, Settings
 
 
@@ -66,11 +66,11 @@ def needs_history(job: Job) -> bool:
 
 def decide(job: Job, settings: Settings, history: History | None = None) -> Decision:
     """Decide in the order of DESIGN.md; the first rule that applies wins."""
-    if job.parent_arn:
+    if job.parent_arn and job.parent_kind is not None:
         return Decision(Action.LEAVE_TO_PARENT, f"launched by {job.parent_arn}; remediated through it")
     if job.tags.get(settings.exempt_tag_key, "").strip().lower() == "true":
         return Decision(Action.NOTIFY, f"exempt by tag {settings.exempt_tag_key}=true; not touched")
-    if job.instance_count < settings.min_instance_count:
+    if not job.instances_decided_by_service and job.instance_count < settings.min_instance_count:
         return Decision(
             Action.NOTHING,
             f"{job.instance_count} instance(s), below the minimum of {settings.min_instance_count}: "
@@ -90,15 +90,20 @@ def decide(job: Job, settings: Settings, history: History | None = None) -> Deci
                 f"unencrypted; the job ended ({job.status}) before the guard could stop it, so it is not re-launched",
             )
         if history is not None and not history.settled:
-            return Decision(
-                Action.RESUME, f"{_what(job)}; stopped by the guard, its {history.intent} finished now"
-            )
+            return Decision(Action.RESUME, f"{_what(job)}; stopped by the guard, its {history.intent} finished now")
         if history is not None:
             return Decision(Action.NOTHING, f"already remediated by the guard ({history.intent})")
-        return Decision(
-            Action.NOTIFY, f"unencrypted but {job.status}; finished work is never re-launched"
-        )
+        return Decision(Action.NOTIFY, f"unencrypted but {job.status}; finished work is never re-launched")
     what = _what(job)
+    if job.parent_arn:
+        # Launched by something that is not a job the guard remediates (a monitoring schedule):
+        # stopping or copying the child would fight its parent, which starts the next one the same
+        # way. A person turns encryption on where the child comes from.
+        return Decision(
+            Action.NOTIFY,
+            f"{what}, launched by {job.parent_arn}: the guard does not stop or copy it; turn encryption on in "
+            f"{job.parent_arn.rsplit(':', 1)[-1]}",
+        )
     match settings.mode:
         case RemediationMode.NOTIFY:
             return Decision(Action.NOTIFY, f"{what}; mode is notify")
@@ -112,4 +117,9 @@ def decide(job: Job, settings: Settings, history: History | None = None) -> Deci
 def _what(job: Job) -> str:
     if job.unencrypted_definitions:
         return f"unencrypted distributed training definition(s) {', '.join(job.unencrypted_definitions)}"
-    return "unencrypted distributed job" if job.kind is JobKind.TRAINING else "unencrypted distributed tuning job"
+    if job.instances_decided_by_service:
+        return (
+            f"unencrypted {JOB_APIS[job.kind].label} (SageMaker decides its instance counts, so the training and "
+            "processing jobs it launches may be distributed)"
+        )
+    return f"unencrypted distributed {JOB_APIS[job.kind].label}"

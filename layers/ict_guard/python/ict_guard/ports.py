@@ -104,7 +104,7 @@ class BotoSageMakerJobs:
         try:
             self._call(api.create_operation, **request)
         except self._sagemaker.exceptions.ResourceInUse:
-            # Modeled by botocore for both Create calls: the deterministic name is taken.
+            # Modeled by botocore for every Create the guard calls: the deterministic name is taken.
             return False
         except self._sagemaker.exceptions.ResourceLimitExceeded as exc:
             # An instance quota: the stopping original may still hold the instances the copy needs

@@ -22,7 +22,7 @@ from botocore.validate import ParamValidator
 
 from ict_guard.algorithms import builtin_algorithm
 from ict_guard.clone import MAX_USER_TAGS, is_output_only, request_shape
-from ict_guard.jobs import RESERVED_TAG_PREFIX, Job, JobApi, JobKind, tuning_definitions
+from ict_guard.jobs import RESERVED_TAG_PREFIX, Job, JobApi
 from ict_guard.ledger import MAX_STORED_REQUEST_BYTES, stored_request_size
 
 if TYPE_CHECKING:
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from ict_guard.settings import Settings
 
 MAX_WARM_START_PARENTS = 5
-_NAME_RULE = {JobKind.TRAINING: "training-job-name-max-63", JobKind.TUNING: "tuning-job-name-max-32"}
 # Tag keys up to 128 characters, values up to 256 (API reference, Tag); botocore checks minimums only.
 MAX_TAG_KEY, MAX_TAG_VALUE = 128, 256
 
@@ -109,10 +108,7 @@ def workload_refusals(job: Job, settings: Settings, *, session_chaining: bool | 
 def preflight(api: JobApi, request: Mapping[str, Any], service_model: ServiceModel) -> list[Refusal]:
     """Everything the guard knows the service would refuse in this Create* request."""
     input_shape = request_shape(service_model, api.create_operation)
-    refusals = [
-        Refusal("botocore-validation", line.strip())
-        for line in _validation_errors(request, input_shape)
-    ]
+    refusals = [Refusal("botocore-validation", line.strip()) for line in _validation_errors(request, input_shape)]
     refusals += _tag_refusals(request.get("Tags") or [])
     refusals += [
         Refusal("read-only-members", f"{path} is output-only and refused by {api.create_operation}")
@@ -120,9 +116,8 @@ def preflight(api: JobApi, request: Mapping[str, Any], service_model: ServiceMod
     ]
     name = str(request.get(api.name_member, ""))
     if len(name) > api.name_max_length:
-        refusals.append(Refusal(f"{_NAME_RULE[api.kind]}", f"{api.name_member} is longer than {api.name_max_length}"))
-    definitions = list(tuning_definitions(request)) if api.kind is JobKind.TUNING else [request]
-    for definition in definitions:
+        refusals.append(Refusal(api.name_rule, f"{api.name_member} is longer than {api.name_max_length}"))
+    for definition in api.specs(request):
         refusals += _algorithm_refusals(definition.get("AlgorithmSpecification") or {})
         refusals += _instance_preference_refusals(definition)
     size = stored_request_size(dict(request))

@@ -166,9 +166,7 @@ class JobGuard:
 
     def handle(self, event: Any, account: str | None = None) -> dict[str, Any]:
         """Handle one EventBridge event; `account` is the function's own account, if known."""
-        parse: Callable[[Any], JobCall | StateChange] = (
-            parse_state_change if is_state_change(event) else parse_job_call
-        )
+        parse: Callable[[Any], JobCall | StateChange] = parse_state_change if is_state_change(event) else parse_job_call
         call, rejected = admit(
             event, parse, logger=self._logger, count=self._reporter.count, region=self._region, account=account
         )

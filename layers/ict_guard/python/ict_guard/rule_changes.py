@@ -153,9 +153,7 @@ def removed_ipsec_rules(
     if not permissions or any(p is None for p in permissions):
         return None  # rule IDs without the response's details, the legacy flat form, omitted
     needs = [need for need in IPSEC_NEEDS if need.direction in directions]
-    return [
-        p for p in permissions if p is not None and any(permission_covers(p, n, {group_id}) for n in needs)
-    ]
+    return [p for p in permissions if p is not None and any(permission_covers(p, n, {group_id}) for n in needs)]
 
 
 def _items(value: Any) -> list[Any]:

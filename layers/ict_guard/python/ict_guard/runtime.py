@@ -88,9 +88,7 @@ class _Wiring:
         persistence = DynamoDBPersistenceLayer(
             table_name=settings.idempotency_table_name, boto3_client=clients.dynamodb
         )
-        return cls(
-            settings, clients, config, persistence, settings.alert_topic_arn, settings.idempotency_table_name
-        )
+        return cls(settings, clients, config, persistence, settings.alert_topic_arn, settings.idempotency_table_name)
 
     def wrap(self, data_keyword_argument: str) -> Any:
         """run_once.Idempotency: Powertools' idempotent_function for that keyword argument."""
@@ -128,9 +126,7 @@ def job_guard_runtime() -> JobGuardRuntime:
 
 def _alert_publisher(sns: Any, topic_arn: str, settings: Settings) -> AlertPublisher:
     """The alert topic, and the chat topic when the deployment has one (CHAT_TOPIC_ARN)."""
-    return AlertPublisher(
-        sns, topic_arn, chat_topic_arn=settings.chat_topic_arn, logger=logger, metrics=metrics
-    )
+    return AlertPublisher(sns, topic_arn, chat_topic_arn=settings.chat_topic_arn, logger=logger, metrics=metrics)
 
 
 def _security_hub_findings(settings: Settings, clients: AwsClients) -> SecurityHubFindings | None:

@@ -42,9 +42,7 @@ class RuleNeed:
 
 
 IPSEC_NEEDS: tuple[RuleNeed, ...] = tuple(
-    RuleNeed(direction, protocol, port)
-    for direction in Direction
-    for protocol, port in (("udp", 500), ("50", None))
+    RuleNeed(direction, protocol, port) for direction in Direction for protocol, port in (("udp", 500), ("50", None))
 )
 _ANYWHERE = "0.0.0.0/0"
 _PROTOCOL_ALIASES = {"udp": {"udp", "17"}, "50": {"50", "esp"}}
@@ -66,16 +64,12 @@ def _permission_covers(permission: Mapping[str, Any], need: RuleNeed, members: C
     return any(r.get("CidrIp") == _ANYWHERE for r in permission.get("IpRanges") or ())
 
 
-def permission_covers(
-    permission: Mapping[str, Any], need: RuleNeed, members: Collection[str]
-) -> bool:
+def permission_covers(permission: Mapping[str, Any], need: RuleNeed, members: Collection[str]) -> bool:
     """Whether one rule (SDK shape) covers `need` for instances in the groups `members`."""
     return _permission_covers(permission, need, members)
 
 
-def missing_ipsec_rules(
-    groups: Iterable[Mapping[str, Any]], job_group_ids: Collection[str]
-) -> list[RuleNeed]:
+def missing_ipsec_rules(groups: Iterable[Mapping[str, Any]], job_group_ids: Collection[str]) -> list[RuleNeed]:
     """Needs that no rule of any of the job's groups covers (groups as DescribeSecurityGroups
     returns them)."""
     members = set(job_group_ids)
@@ -100,9 +94,7 @@ def self_referencing_permission(group_id: str, need: RuleNeed) -> IpPermissionTy
         "IpProtocol": need.protocol,
         "FromPort": low,
         "ToPort": high,
-        "UserIdGroupPairs": [
-            {"GroupId": group_id, "Description": "sagemaker-ict-guard: encrypted inter-container"}
-        ],
+        "UserIdGroupPairs": [{"GroupId": group_id, "Description": "sagemaker-ict-guard: encrypted inter-container"}],
     }
 
 
@@ -183,8 +175,7 @@ class SecurityGroupRepairer:
             if error_code(exc) not in _GROUP_GONE:
                 raise
             result.problems.append(
-                f"security group(s) {', '.join(group_ids)} not found ({error_code(exc)}); "
-                "the job cannot run with them"
+                f"security group(s) {', '.join(group_ids)} not found ({error_code(exc)}); the job cannot run with them"
             )
             return result
         if subnet_ids and not self._all_in_job_vpc(groups, subnet_ids, result):
@@ -234,17 +225,13 @@ class SecurityGroupRepairer:
             self._add_needs(needs, list(group_ids), result)
         return result
 
-    def _add_needs(
-        self, needs: Sequence[RuleNeed], candidates: list[str], result: RepairResult
-    ) -> None:
+    def _add_needs(self, needs: Sequence[RuleNeed], candidates: list[str], result: RepairResult) -> None:
         for direction in Direction:
             wanted = [n for n in needs if n.direction is direction]
             if wanted:
                 self._add(direction, wanted, candidates, result)
 
-    def _add(
-        self, direction: Direction, needs: list[RuleNeed], candidates: list[str], result: RepairResult
-    ) -> None:
+    def _add(self, direction: Direction, needs: list[RuleNeed], candidates: list[str], result: RepairResult) -> None:
         authorize = (
             self._ec2.authorize_security_group_ingress
             if direction is Direction.INGRESS
@@ -269,9 +256,7 @@ class SecurityGroupRepairer:
                         failures.append(f"{group_id}: {code}")
                         continue  # the same rule on another group of the set works as well
                     if code in _NOT_PERMITTED:
-                        failures.append(
-                            f"{group_id}: {code} (is its VPC outside the stack's RepairVpcIds?)"
-                        )
+                        failures.append(f"{group_id}: {code} (is its VPC outside the stack's RepairVpcIds?)")
                         continue
                     raise
                 result.added.append((group_id, need))

@@ -79,9 +79,7 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
 
-    mode: Annotated[RemediationMode, BeforeValidator(_lower)] = Field(
-        RemediationMode.NOTIFY, alias="REMEDIATION_MODE"
-    )
+    mode: Annotated[RemediationMode, BeforeValidator(_lower)] = Field(RemediationMode.NOTIFY, alias="REMEDIATION_MODE")
     min_instance_count: int = Field(2, ge=1, alias="MIN_INSTANCE_COUNT")
     exempt_tag_key: str = Field("ict-guard:exempt", alias="EXEMPT_TAG_KEY")
     repair_security_groups: Flag = Field(True, alias="REPAIR_SECURITY_GROUPS")

@@ -16,6 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from botocore import xform_name
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ict_guard.errors import CopyWaitsForCapacity
@@ -30,10 +31,6 @@ if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient
 
     from ict_guard.reporting import Reporter
-_LIST = {
-    JobKind.TRAINING: ("list_training_jobs", "TrainingJobSummaries"),
-    JobKind.TUNING: ("list_hyper_parameter_tuning_jobs", "HyperParameterTuningJobSummaries"),
-}
 PAGE_SIZE = 100  # the List* maximum: fewest calls
 
 
@@ -111,26 +108,27 @@ class Sweeper:
 
     def running_jobs(self, kind: JobKind, status: str = "InProgress") -> Iterator[str]:
         """Names of the jobs of `kind` in `status` created within the look-back window."""
-        operation, key = _LIST[kind]
+        api = JOB_APIS[kind]
         since = self._clock() - self._settings.lookback
         # The List* operation is chosen per kind at run time: botocore's generic paginator, not
         # the stubs' one-per-operation-name overloads.
         client: BaseClient = self._sagemaker
-        pages = client.get_paginator(operation).paginate(
+        pages = client.get_paginator(xform_name(api.list_operation)).paginate(
             StatusEquals=status,
             CreationTimeAfter=since,
             PaginationConfig={"PageSize": PAGE_SIZE},
         )
         for page in pages:
-            for summary in page.get(key, []):
-                yield summary[JOB_APIS[kind].name_member]
+            for summary in page.get(api.summaries_member, []):
+                yield summary[api.name_member]
 
     def sweep(self, *, account: str, sweep_id: str, remaining_ms: Callable[[], int]) -> dict[str, Any]:
         report = SweepReport()
-        # Tuning jobs first: their training jobs are remediated through them, and by the time
-        # those are listed the parent's outcome is already recorded.
+        # Parents first (JOB_APIS is in that order: AutoML, tuning, training, processing): the jobs
+        # they launch are remediated through them, and by the time those are listed the parent's
+        # outcome is already recorded.
         refs = []
-        for kind in (JobKind.TUNING, JobKind.TRAINING):
+        for kind in JOB_APIS:
             names = list(self.running_jobs(kind))
             report.listed[kind.value] = len(names)
             refs += [
@@ -145,7 +143,7 @@ class Sweeper:
         # The same for a training job whose copy waited for the instances its stopping original
         # held (ResourceLimitExceeded) until Lambda's retries ran out.
         work: list[tuple[JobRef, bool]] = [(ref, False) for ref in refs]
-        for kind in (JobKind.TUNING, JobKind.TRAINING):
+        for kind in JOB_APIS:
             stopped = [name for status in ("Stopping", "Stopped") for name in self.running_jobs(kind, status)]
             report.listed[f"stopped-{kind.value}"] = len(stopped)
             work += [
