@@ -155,6 +155,100 @@ def automl_job(
     return described
 
 
+def monitoring_schedule(
+    name: str, *, encrypted: bool | None = False, definition: str | None = None, execution: str | None = None
+) -> dict[str, Any]:
+    """A DescribeMonitoringSchedule response (API reference): an inline MonitoringJobDefinition,
+    or (`definition`) a DataQuality job definition by name; `execution`: the processing job of a
+    running execution."""
+    network: dict[str, Any] = {"VpcConfig": {"SecurityGroupIds": ["sg-mon"], "Subnets": ["subnet-1"]}}
+    if encrypted is not None:
+        network["EnableInterContainerTrafficEncryption"] = encrypted
+    config: dict[str, Any] = {"ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"}}
+    if definition is not None:
+        config.update(MonitoringJobDefinitionName=definition, MonitoringType="DataQuality")
+    else:
+        config["MonitoringJobDefinition"] = {
+            "MonitoringInputs": [
+                {
+                    "EndpointInput": {
+                        "EndpointName": "churn-endpoint",
+                        "LocalPath": "/opt/ml/processing/input/endpoint",
+                    }
+                }
+            ],
+            "MonitoringOutputConfig": {
+                "MonitoringOutputs": [
+                    {
+                        "S3Output": {
+                            "S3Uri": "s3://ml-monitoring/reports/",
+                            "LocalPath": "/opt/ml/processing/output",
+                        }
+                    }
+                ]
+            },
+            "MonitoringResources": {
+                "ClusterConfig": {"InstanceCount": 2, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 20}
+            },
+            "MonitoringAppSpecification": {
+                "ImageUri": f"156813124566.dkr.ecr.{REGION}.amazonaws.com/sagemaker-model-monitor-analyzer"
+            },
+            "NetworkConfig": network,
+            "RoleArn": ROLE,
+        }
+    described: dict[str, Any] = {
+        "MonitoringScheduleArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:monitoring-schedule/{name.lower()}",
+        "MonitoringScheduleName": name,
+        "MonitoringScheduleStatus": "Scheduled",
+        "MonitoringType": "DataQuality",
+        "CreationTime": "2026-11-30T06:00:00Z",
+        "LastModifiedTime": "2026-11-30T06:00:00Z",
+        "MonitoringScheduleConfig": config,
+        "EndpointName": "churn-endpoint",
+    }
+    if execution is not None:
+        described["LastMonitoringExecutionSummary"] = {
+            "MonitoringScheduleName": name,
+            "ScheduledTime": "2026-11-30T07:00:00Z",
+            "CreationTime": "2026-11-30T07:00:00Z",
+            "LastModifiedTime": "2026-11-30T07:00:00Z",
+            "MonitoringExecutionStatus": "InProgress",
+            "ProcessingJobArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:processing-job/{execution}",
+        }
+    return described
+
+
+def data_quality_job_definition(
+    name: str, *, encrypted: bool | None = False, instance_count: int = 2
+) -> dict[str, Any]:
+    """A DescribeDataQualityJobDefinition response (API reference)."""
+    network: dict[str, Any] = {"EnableNetworkIsolation": False}
+    if encrypted is not None:
+        network["EnableInterContainerTrafficEncryption"] = encrypted
+    return {
+        "JobDefinitionArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:data-quality-job-definition/{name.lower()}",
+        "JobDefinitionName": name,
+        "CreationTime": "2026-11-30T06:00:00Z",
+        "DataQualityAppSpecification": {
+            "ImageUri": f"156813124566.dkr.ecr.{REGION}.amazonaws.com/sagemaker-model-monitor-analyzer"
+        },
+        "DataQualityJobInput": {
+            "EndpointInput": {"EndpointName": "churn-endpoint", "LocalPath": "/opt/ml/processing/input/endpoint"}
+        },
+        "DataQualityJobOutputConfig": {
+            "MonitoringOutputs": [
+                {"S3Output": {"S3Uri": "s3://ml-monitoring/dq/", "LocalPath": "/opt/ml/processing/output"}}
+            ]
+        },
+        "JobResources": {
+            "ClusterConfig": {"InstanceCount": instance_count, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 20}
+        },
+        "NetworkConfig": network,
+        "RoleArn": ROLE,
+        "StoppingCondition": {"MaxRuntimeInSeconds": 1800},
+    }
+
+
 @dataclass
 class FakeSageMaker:
     """ports.SageMakerJobs in memory. `jobs`: name -> Describe* response; `tags`: arn -> tags."""
@@ -174,9 +268,9 @@ class FakeSageMaker:
         return MODEL
 
     def add(self, described: dict[str, Any], tags: dict[str, str] | None = None) -> None:
-        name = next(v for k, v in described.items() if k.endswith("JobName"))
+        name = next(v for k, v in described.items() if k.endswith(("JobName", "ScheduleName", "DefinitionName")))
         self.jobs[name.lower()] = described
-        arn = next(v for k, v in described.items() if k.endswith("JobArn"))
+        arn = next(v for k, v in described.items() if k.endswith(("JobArn", "ScheduleArn", "DefinitionArn")))
         self.tags[arn] = dict(tags or {})
 
     def _fail(self, operation: str) -> None:
@@ -193,7 +287,7 @@ class FakeSageMaker:
         if self.describe_answers_for:
             raise DescribedOtherJob(f"asked for {name!r}, got {self.describe_answers_for!r}")
         described = copy.deepcopy(job)
-        if job[api.status_member] == "Stopping":
+        if api.status_member and job[api.status_member] == "Stopping":
             job[api.status_member] = "Stopped"  # seen once Stopping, then Stopped
         return described
 
@@ -203,10 +297,10 @@ class FakeSageMaker:
 
     def stop(self, api: JobApi, name: str) -> None:
         self._fail(api.stop_operation)
-        job = self.jobs[name.lower()]
-        if job[api.status_member] != "InProgress":
+        job = self.jobs.get(name.lower())
+        if job is None or not api.is_active(job[api.status_member]):
             raise NotStoppable(name)
-        job[api.status_member] = "Stopping"
+        job[api.status_member] = "Stopped" if api.in_place else "Stopping"  # a schedule stops at once
 
     def add_tags(self, arn: str, tags: dict[str, str]) -> None:
         self._fail("AddTags")
@@ -215,6 +309,13 @@ class FakeSageMaker:
     def create(self, api: JobApi, request: dict[str, Any]) -> bool:
         self._fail(api.create_operation)
         name = request[api.name_member]
+        if api.in_place:  # Update*: the request replaces what it names
+            message = self.refuse_create(request)
+            if message is not None:
+                raise CopyRefused(message)
+            self.created.append(copy.deepcopy(request))
+            self.jobs[name.lower()].update(copy.deepcopy(request))
+            return True
         if name.lower() in self.jobs:
             return False
         message = self.refuse_create(request)
@@ -287,8 +388,11 @@ class FakeRepairer:
 class FakeAlerts:
     def __init__(self) -> None:
         self.published: list[Any] = []
+        self.failures: list[BaseException] = []  # raised by the next publishes, in order
 
     def publish(self, alert: Any) -> str:
+        if self.failures:
+            raise self.failures.pop(0)
         self.published.append(alert)
         return f"message-{len(self.published)}"
 

@@ -80,13 +80,9 @@ def test_merge_keeps_the_file_and_turns_every_path_on(tmp_path: Path) -> None:
     assert result.exit_code == ExitCode.OK
     merged = yaml.safe_load(result.stdout)
     assert all(c.ok for c in check_config(merged))
-    assert merged["SageMaker"]["TrainingJob"]["VpcConfig"]["Subnets"] == [
-        "subnet-0a1b2c3d4e5f67890"
-    ]
+    assert merged["SageMaker"]["TrainingJob"]["VpcConfig"]["Subnets"] == ["subnet-0a1b2c3d4e5f67890"]
     assert merged["SageMaker"]["ProcessingJob"]["NetworkConfig"]["EnableNetworkIsolation"] is True
-    assert merged["SageMaker"]["PythonSDK"]["Modules"]["Session"] == {
-        "DefaultS3Bucket": "example-ml-artifacts"
-    }
+    assert merged["SageMaker"]["PythonSDK"]["Modules"]["Session"] == {"DefaultS3Bucket": "example-ml-artifacts"}
     assert path.read_text() == EXISTING  # the file itself is not changed
     assert f"{len(FLAG_PATHS) - 1} path(s) set to true" in result.stderr
     document = json.loads(_run("--json", "defaults", "--merge", str(path)).stdout)

@@ -95,9 +95,7 @@ def grammar_problems(policy: Any) -> list[str]:
             problems.append(f"{where}: exactly one of Resource and NotResource")
         resources = statement.get("Resource", statement.get("NotResource"))
         for resource in [resources] if isinstance(resources, str) else resources or []:
-            if not isinstance(resource, str) or not (
-                resource == "*" or resource.startswith("arn:")
-            ):
+            if not isinstance(resource, str) or not (resource == "*" or resource.startswith("arn:")):
                 problems.append(f"{where}: bad resource {resource!r}")
         condition = statement.get("Condition", {})
         if not isinstance(condition, dict):

@@ -57,9 +57,7 @@ def states(action: Action, request: Any, settings: Settings = SETTINGS) -> list[
     ],
 )
 def test_training_request(flag: Any, count: Any, expected: State) -> None:
-    request: dict[str, Any] = {
-        "ResourceConfig": {"InstanceCount": count, "InstanceType": "ml.p4d.24xlarge"}
-    }
+    request: dict[str, Any] = {"ResourceConfig": {"InstanceCount": count, "InstanceType": "ml.p4d.24xlarge"}}
     if flag is not None:
         request[FLAG] = flag
     [verdict] = judge_request(Action.TRAINING, request, SETTINGS)
@@ -73,11 +71,7 @@ def test_instance_groups_are_summed_and_a_count_of_one_group_unknown_makes_all_u
     assert states(Action.TRAINING, groups) == [State.UNENCRYPTED]
     one = {"ResourceConfig": {"InstanceGroups": [{"InstanceCount": 1}]}}
     assert states(Action.TRAINING, one) == [State.BELOW_MINIMUM]
-    unknown = {
-        "ResourceConfig": {
-            "InstanceGroups": [{"InstanceCount": 1}, {"InstanceCount": {"Ref": "N"}}]
-        }
-    }
+    unknown = {"ResourceConfig": {"InstanceGroups": [{"InstanceCount": 1}, {"InstanceCount": {"Ref": "N"}}]}}
     [verdict] = judge_request(Action.TRAINING, unknown, SETTINGS)
     assert verdict.state is State.UNENCRYPTED and verdict.instance_count is None
 
@@ -97,9 +91,7 @@ def test_tuning_judges_every_training_definition() -> None:
             {"DefinitionName": "torch", "ResourceConfig": {"InstanceCount": 4}},
             {
                 "DefinitionName": "flexible",
-                "HyperParameterTuningResourceConfig": {
-                    "InstanceConfigs": [{"InstanceCount": 1}, {"InstanceCount": 1}]
-                },
+                "HyperParameterTuningResourceConfig": {"InstanceConfigs": [{"InstanceCount": 1}, {"InstanceCount": 1}]},
             },
         ]
     }
@@ -181,9 +173,7 @@ def test_exempt_tag_and_the_minimum_come_from_the_settings() -> None:
     assert states(Action.TRAINING, request) == [State.UNENCRYPTED]
     settings = Settings.from_env({"EXEMPT_TAG_KEY": "team:skip"})
     assert states(Action.TRAINING, request, settings) == [State.EXEMPT]
-    assert states(Action.TRAINING, request, Settings.from_env({"MIN_INSTANCE_COUNT": "3"})) == [
-        State.BELOW_MINIMUM
-    ]
+    assert states(Action.TRAINING, request, Settings.from_env({"MIN_INSTANCE_COUNT": "3"})) == [State.BELOW_MINIMUM]
     intrinsic = {**request, "Tags": [{"Key": "team:skip", "Value": {"Ref": "Exempt"}}]}
     assert states(Action.TRAINING, intrinsic, settings) == [State.UNENCRYPTED]
 
@@ -207,14 +197,8 @@ def test_the_judge_agrees_with_the_guard_on_literal_training_requests(
 ) -> None:
     """A running job described with the request's members gets `decide`'s decision; the judge
     finds the request exactly when the guard would act on the job."""
-    settings = Settings.from_env(
-        {"MIN_INSTANCE_COUNT": str(minimum), "REMEDIATION_MODE": "relaunch"}
-    )
-    resources = (
-        {"InstanceGroups": [{"InstanceCount": c} for c in counts]}
-        if groups
-        else {"InstanceCount": counts[0]}
-    )
+    settings = Settings.from_env({"MIN_INSTANCE_COUNT": str(minimum), "REMEDIATION_MODE": "relaunch"})
+    resources = {"InstanceGroups": [{"InstanceCount": c} for c in counts]} if groups else {"InstanceCount": counts[0]}
     request: dict[str, Any] = {"ResourceConfig": resources}
     if flag is not None:
         request[FLAG] = flag
@@ -232,9 +216,7 @@ def test_the_judge_agrees_with_the_guard_on_literal_training_requests(
 
 
 @given(
-    definitions=st.lists(
-        st.tuples(st.sampled_from([True, False, None]), st.integers(1, 4)), min_size=1, max_size=3
-    ),
+    definitions=st.lists(st.tuples(st.sampled_from([True, False, None]), st.integers(1, 4)), min_size=1, max_size=3),
 )
 def test_the_judge_agrees_with_the_guard_on_literal_tuning_requests(
     definitions: list[tuple[bool | None, int]],
@@ -253,9 +235,7 @@ def test_the_judge_agrees_with_the_guard_on_literal_tuning_requests(
     described = {
         **request,
         "HyperParameterTuningJobName": "t",
-        "HyperParameterTuningJobArn": (
-            "arn:aws:sagemaker:us-east-1:123456789012:hyper-parameter-tuning-job/t"
-        ),
+        "HyperParameterTuningJobArn": ("arn:aws:sagemaker:us-east-1:123456789012:hyper-parameter-tuning-job/t"),
         "HyperParameterTuningJobStatus": "InProgress",
     }
     job = Job.from_describe(JOB_APIS[JobKind.TUNING], described, {})
@@ -270,9 +250,7 @@ def test_the_judge_agrees_with_the_guard_on_literal_tuning_requests(
 def _findings(source: str) -> dict[str, list[str]]:
     report = audit_paths([EXAMPLES], SETTINGS, base=ROOT)
     assert not report.errors
-    return {
-        r.name: [v.state.value for v in r.verdicts] for r in report.resources if r.source == source
-    }
+    return {r.name: [v.state.value for v in r.verdicts] for r in report.resources if r.source == source}
 
 
 def test_cloudformation_example() -> None:
@@ -320,9 +298,7 @@ def test_terraform_values_known_after_apply_are_unknown() -> None:
     request = terraform_request("aws_sagemaker_data_quality_job_definition", after, unknown)
     assert isinstance(request["NetworkConfig"][FLAG], Unknown)
     assert states(Action.DATA_QUALITY, request) == [State.UNKNOWN]
-    whole = terraform_request(
-        "aws_sagemaker_training_job", {FLAG.lower(): False}, {"resource_config": True}
-    )
+    whole = terraform_request("aws_sagemaker_training_job", {FLAG.lower(): False}, {"resource_config": True})
     [verdict] = judge_request(Action.TRAINING, whole, SETTINGS)
     assert verdict.finding and verdict.instance_count is None
 
@@ -375,9 +351,7 @@ def test_json_template_with_embedded_definitions(tmp_path: Path) -> None:
     path = tmp_path / "stack.json"
     path.write_text(json.dumps(template, indent=2))
     report = audit_paths([path], SETTINGS)
-    assert [
-        (r.name, r.action, [v.state for v in r.verdicts], r.line) for r in report.resources
-    ] == [
+    assert [(r.name, r.action, [v.state for v in r.verdicts], r.line) for r in report.resources] == [
         ("Pipeline/Train", Action.TRAINING, [State.UNENCRYPTED], 4),
         ("Machine/Process", Action.PROCESSING, [State.ENCRYPTED], 14),
     ]
@@ -431,16 +405,10 @@ def test_sarif_log_is_valid_sarif_2_1_0_with_logical_locations() -> None:
     assert len(run["results"]) == 10
     for item in run["results"]:
         assert rules[item["ruleIndex"]] == item["ruleId"]
-    tune = next(
-        r
-        for r in run["results"]
-        if "Tune " in r["message"]["text"] or "/Tune" in r["message"]["text"]
-    )
+    tune = next(r for r in run["results"] if "Tune " in r["message"]["text"] or "/Tune" in r["message"]["text"])
     assert tune["ruleId"] == "ICTG002" and tune["level"] == "warning"
     [location] = tune["locations"]
-    assert location["physicalLocation"]["artifactLocation"]["uri"].endswith(
-        "retrain-state-machine.asl.json"
-    )
+    assert location["physicalLocation"]["artifactLocation"]["uri"].endswith("retrain-state-machine.asl.json")
     assert location["physicalLocation"]["region"]["startLine"] == 51
     assert location["logicalLocations"] == [
         {"name": "Tune", "fullyQualifiedName": "TrainAndTune/1/Tune", "kind": "resource"}
@@ -507,8 +475,6 @@ def test_usage_errors_exit_2_in_one_line(args: list[str]) -> None:
 
 
 def test_minimum_instance_count_option() -> None:
-    result = _run(
-        "--json", "iac", "--min-instance-count", "5", str(EXAMPLES / "sagemaker-plan.json")
-    )
+    result = _run("--json", "iac", "--min-instance-count", "5", str(EXAMPLES / "sagemaker-plan.json"))
     assert result.exit_code == ExitCode.OK
     assert json.loads(result.stdout)["settings"]["min_instance_count"] == 5

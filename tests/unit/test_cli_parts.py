@@ -62,11 +62,7 @@ CATEGORY = {"Field": "eventCategory", "Equals": ["Management"]}
         ([_selector(CATEGORY, {"Field": "readOnly", "Equals": ["true"]})], False),
         ([_selector(CATEGORY, {"Field": "eventSource", "NotEquals": ["kms.amazonaws.com"]})], True),
         (
-            [
-                _selector(
-                    CATEGORY, {"Field": "eventSource", "NotEquals": ["sagemaker.amazonaws.com"]}
-                )
-            ],
+            [_selector(CATEGORY, {"Field": "eventSource", "NotEquals": ["sagemaker.amazonaws.com"]})],
             False,
         ),
         ([_selector(CATEGORY, {"Field": "eventSource", "StartsWith": ["sage"]})], True),
@@ -136,9 +132,7 @@ def test_progress_phases_render_on_a_terminal():
             "AWS rejected the credentials (ExpiredToken on ListTrainingJobs)",
         ),
         (
-            ClientError(
-                {"Error": {"Code": "AccessDeniedException", "Message": "x"}}, "ListTrainingJobs"
-            ),
+            ClientError({"Error": {"Code": "AccessDeniedException", "Message": "x"}}, "ListTrainingJobs"),
             ExitCode.AWS_ERROR,
             "permission denied: ListTrainingJobs",
         ),

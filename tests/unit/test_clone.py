@@ -42,9 +42,7 @@ def described_job(**overrides):
 
 
 def clone(described, tags=None, sent=True):
-    return build_encrypted_copy(
-        TRAINING_API, described, tags or {}, MODEL, metric_definitions_sent=(sent,)
-    ).request
+    return build_encrypted_copy(TRAINING_API, described, tags or {}, MODEL, metric_definitions_sent=(sent,)).request
 
 
 def test_the_clone_of_a_fully_populated_description_is_a_valid_create_request():
@@ -70,8 +68,16 @@ def test_output_only_fields_and_unknown_nested_members_are_dropped():
     described = described_job()
     described["AlgorithmSpecification"]["SomethingOnlyDescribeSays"] = "x"
     request = clone(described)
-    for output_only in ("TrainingJobArn", "TrainingJobStatus", "SecondaryStatus", "CreationTime",
-                        "ModelArtifacts", "FinalMetricDataList", "TuningJobArn", "BillableTimeInSeconds"):
+    for output_only in (
+        "TrainingJobArn",
+        "TrainingJobStatus",
+        "SecondaryStatus",
+        "CreationTime",
+        "ModelArtifacts",
+        "FinalMetricDataList",
+        "TuningJobArn",
+        "BillableTimeInSeconds",
+    ):
         assert output_only not in request
     assert "SomethingOnlyDescribeSays" not in request["AlgorithmSpecification"]
 

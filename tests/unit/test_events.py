@@ -27,9 +27,7 @@ def cloudtrail_event(**detail_overrides):
             "resourceConfig": {"instanceCount": 2},
             "enableInterContainerTrafficEncryption": False,
         },
-        "responseElements": {
-            "trainingJobArn": "arn:aws:sagemaker:us-east-1:123456789012:training-job/train-1"
-        },
+        "responseElements": {"trainingJobArn": "arn:aws:sagemaker:us-east-1:123456789012:training-job/train-1"},
         "eventID": "11111111-2222-3333-4444-555555555555",
     }
     detail.update(detail_overrides)

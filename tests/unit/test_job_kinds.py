@@ -12,7 +12,7 @@ from botocore.validate import ParamValidator
 from ict_guard.clone import build_encrypted_copy
 from ict_guard.events import parse_job_call
 from ict_guard.fallbacks import is_own_copy
-from ict_guard.jobs import AUTOML_API, JOB_APIS, JOB_APIS_BY_EVENT, PROCESSING_API, Job, JobKind
+from ict_guard.jobs import API_BY_KIND, AUTOML_API, JOB_APIS, JOB_APIS_BY_EVENT, PROCESSING_API, Job, JobKind
 from ict_guard.policy import Action, decide
 from ict_guard.preflight import preflight
 from ict_guard.remediation import JobRef
@@ -23,7 +23,9 @@ from tests.unit.fakes import (
     REGION,
     FakeSageMaker,
     automl_job,
+    data_quality_job_definition,
     make_job_guard,
+    monitoring_schedule,
     processing_job,
     training_job,
 )
@@ -47,13 +49,15 @@ def guard_with(*described: dict[str, Any], **settings: Any):
 
 
 def test_every_kind_has_its_own_operations_and_every_create_event_maps_to_one_kind():
-    assert set(JOB_APIS) == set(JobKind)
-    for api in JOB_APIS.values():
-        for operation in (api.create_operation, api.describe_operation, api.stop_operation, api.list_operation):
+    assert set(API_BY_KIND) == set(JobKind)
+    for api in API_BY_KIND.values():
+        operations = (api.create_operation, api.describe_operation, api.list_operation)
+        for operation in (*operations, *([api.stop_operation] if api.kind in JOB_APIS else [])):
             assert operation in MODEL.operation_names, operation
         create_input = MODEL.operation_model(api.create_operation).input_shape
         assert api.name_member in create_input.members
-        assert MODEL.operation_model(api.describe_operation).output_shape.members.get(api.status_member)
+        if api.kind in JOB_APIS:
+            assert MODEL.operation_model(api.describe_operation).output_shape.members.get(api.status_member)
     assert JOB_APIS_BY_EVENT["CreateAutoMLJob"] is AUTOML_API is JOB_APIS_BY_EVENT["CreateAutoMLJobV2"]
     assert JOB_APIS_BY_EVENT["CreateProcessingJob"] is PROCESSING_API
 
@@ -87,8 +91,13 @@ def test_an_automl_job_is_judged_as_distributed_since_sagemaker_chooses_its_inst
     [
         ("AutoMLJobArn", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:automl-job/churn", Action.LEAVE_TO_PARENT),
         ("TrainingJobArn", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/resnet", Action.LEAVE_TO_PARENT),
-        # a monitoring schedule is not a job the guard stops or copies: its runs are notified
-        ("MonitoringScheduleArn", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:monitoring-schedule/drift", Action.NOTIFY),
+        (
+            "MonitoringScheduleArn",
+            f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:monitoring-schedule/drift",
+            Action.LEAVE_TO_PARENT,
+        ),
+        # a parent the guard does not remediate: notified, never stopped or copied
+        ("TrainingJobArn", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:labeling-job/labels", Action.NOTIFY),
     ],
 )
 def test_a_processing_job_launched_by_a_parent(member, parent_arn, action):
@@ -210,3 +219,117 @@ def test_a_job_under_the_copys_name_is_the_guards_only_when_it_runs_the_same_ima
     unencrypted = copy.deepcopy(request)
     unencrypted["NetworkConfig"]["EnableInterContainerTrafficEncryption"] = False
     assert not is_own_copy(PROCESSING_API, unencrypted, {}, request, "prep")
+
+
+# -- monitoring schedules: encrypted in place ------------------------------------------------------
+
+
+def test_an_inline_schedule_is_updated_in_place_and_its_running_execution_stopped():
+    g = guard_with(
+        monitoring_schedule("drift", execution="drift-exec-1"),
+        processing_job(
+            "drift-exec-1", MonitoringScheduleArn=f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:monitoring-schedule/drift"
+        ),
+        missing=(),
+    )
+    result = g.guard.remediate(ref(JobKind.MONITORING_SCHEDULE, "drift"))
+    assert result["outcome"] == "relaunch"
+    mutating = [c for c in g.sagemaker.calls if c.startswith(("Stop", "Create", "Update", "AddTags"))]
+    assert mutating == ["UpdateMonitoringSchedule", "StopProcessingJob", "AddTags"]
+    (update,) = g.sagemaker.created
+    assert set(update) == {"MonitoringScheduleName", "MonitoringScheduleConfig"}  # no tags, its own name
+    assert update["MonitoringScheduleName"] == "drift"
+    network = update["MonitoringScheduleConfig"]["MonitoringJobDefinition"]["NetworkConfig"]
+    assert network["EnableInterContainerTrafficEncryption"] is True and network["VpcConfig"]["SecurityGroupIds"]
+    ParamValidator().validate(update, MODEL.operation_model("UpdateMonitoringSchedule").input_shape)
+    assert g.repairer.repaired == [("sg-mon",)]
+    (alert,) = g.alerts.published
+    assert alert.action.value == "encrypted_in_place" and alert.relaunched_as is None
+    assert g.sagemaker.tags[alert.arn]["ict-guard:remediation"] == "encrypted-in-place"
+    # delivered again: encrypted now, nothing more to do and nothing more said
+    g.guard.remediate(ref(JobKind.MONITORING_SCHEDULE, "drift"))
+    assert len(g.sagemaker.created) == 1 and len(g.alerts.published) == 1
+
+
+def test_a_schedule_running_a_job_definition_gets_an_encrypted_copy_of_it_and_the_old_one_is_tagged():
+    schedule_arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:monitoring-schedule/dq"
+    old = data_quality_job_definition("dq-definition")
+    g = guard_with(monitoring_schedule("dq", definition="dq-definition"), old)
+    result = g.guard.remediate(ref(JobKind.MONITORING_SCHEDULE, "dq"))
+    assert result["outcome"] == "relaunch", result
+    creates = [c for c in g.sagemaker.calls if c.startswith(("Create", "Update"))]
+    assert creates == ["CreateDataQualityJobDefinition", "UpdateMonitoringSchedule"]
+    definition, update = g.sagemaker.created
+    assert definition["NetworkConfig"]["EnableInterContainerTrafficEncryption"] is True
+    assert definition["JobDefinitionName"].startswith("dq-definition-enc-")
+    assert {"Key": "ict-guard:relaunched-from", "Value": "dq-definition"} in definition["Tags"]
+    ParamValidator().validate(definition, MODEL.operation_model("CreateDataQualityJobDefinition").input_shape)
+    assert update["MonitoringScheduleConfig"]["MonitoringJobDefinitionName"] == definition["JobDefinitionName"]
+    assert update["MonitoringScheduleConfig"]["MonitoringType"] == "DataQuality"
+    assert g.sagemaker.tags[old["JobDefinitionArn"]]["ict-guard:remediation"] == "replaced"  # never deleted
+    (alert,) = g.alerts.published
+    assert alert.relaunched_as == definition["JobDefinitionName"] and alert.arn == schedule_arn
+    # the schedule now runs the encrypted copy: judged encrypted, nothing more
+    again = g.guard.remediate(ref(JobKind.MONITORING_SCHEDULE, "dq"))
+    assert again["outcome"] in {"nothing", "repair-security-groups"} and len(g.sagemaker.created) == 2
+
+
+def test_a_schedule_in_stop_mode_is_stopped_with_its_running_execution():
+    g = guard_with(
+        monitoring_schedule("drift", execution="drift-exec-1"),
+        processing_job(
+            "drift-exec-1", MonitoringScheduleArn=f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:monitoring-schedule/drift"
+        ),
+        mode=RemediationMode.STOP,
+    )
+    result = g.guard.remediate(ref(JobKind.MONITORING_SCHEDULE, "drift"))
+    assert result["outcome"] == "stop"
+    assert [c for c in g.sagemaker.calls if c.startswith("Stop")] == ["StopMonitoringSchedule", "StopProcessingJob"]
+    assert g.sagemaker.jobs["drift"]["MonitoringScheduleStatus"] == "Stopped" and not g.sagemaker.created
+
+
+def test_a_monitoring_execution_is_remediated_through_its_schedule_once():
+    schedule_arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:monitoring-schedule/drift"
+    g = guard_with(
+        monitoring_schedule("drift", execution="drift-exec-1"),
+        processing_job("drift-exec-1", MonitoringScheduleArn=schedule_arn),
+    )
+    child = g.guard.remediate(ref(JobKind.PROCESSING, "drift-exec-1"))
+    assert child["outcome"] == "leave-to-parent" and child["parent"]["outcome"] == "relaunch"
+    g.guard.remediate(ref(JobKind.MONITORING_SCHEDULE, "drift"))
+    assert g.sagemaker.calls.count("UpdateMonitoringSchedule") == 1
+    assert g.sagemaker.calls.count("StopProcessingJob") == 1 and len(g.alerts.published) == 1
+
+
+def test_a_schedule_whose_alert_was_lost_after_the_update_is_alerted_once_on_the_next_delivery():
+    g = guard_with(monitoring_schedule("drift"))
+    g.alerts.failures = [RuntimeError("SNS timed out")]
+    with pytest.raises(RuntimeError):
+        g.guard.remediate(ref(JobKind.MONITORING_SCHEDULE, "drift"))
+    assert g.sagemaker.calls.count("UpdateMonitoringSchedule") == 1
+    result = g.guard.remediate(ref(JobKind.MONITORING_SCHEDULE, "drift"))
+    assert result["outcome"] == "resume"
+    assert g.sagemaker.calls.count("UpdateMonitoringSchedule") == 1  # not updated twice
+    assert [a.action.value for a in g.alerts.published].count("encrypted_in_place") == 1
+
+
+def test_a_schedule_in_notify_mode_is_only_alerted_on():
+    g = guard_with(monitoring_schedule("drift", execution="drift-exec-1"), mode=RemediationMode.NOTIFY)
+    assert g.guard.remediate(ref(JobKind.MONITORING_SCHEDULE, "drift"))["outcome"] == "notify"
+    assert not [c for c in g.sagemaker.calls if c.startswith(("Stop", "Create", "Update"))]
+
+
+def test_a_schedule_create_event_reads_the_inline_definitions_flag():
+    arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:monitoring-schedule/drift"
+    request = {
+        "monitoringScheduleName": "drift",
+        "monitoringScheduleConfig": {
+            "monitoringJobDefinition": {"networkConfig": {"enableInterContainerTrafficEncryption": True}}
+        },
+    }
+    for name in ("CreateMonitoringSchedule", "UpdateMonitoringSchedule"):
+        event = cloudtrail_event(
+            eventName=name, requestParameters=request, responseElements={"monitoringScheduleArn": arn}
+        )
+        call = parse_job_call(event)
+        assert (call.kind, call.name, call.requested_encryption) == (JobKind.MONITORING_SCHEDULE, "drift", True)

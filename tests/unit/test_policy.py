@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ict_guard.jobs import REMEDIATION_TAG, Job, JobKind, instance_count
+from ict_guard.jobs import JOB_APIS, REMEDIATION_TAG, Job, JobKind, instance_count
 from ict_guard.policy import Action, History, Intent, decide, history_from_tag, needs_history
 from ict_guard.settings import RemediationMode, Settings
 
@@ -113,7 +113,7 @@ def test_instance_count_sums_heterogeneous_instance_groups():
 
 jobs = st.builds(
     Job,
-    kind=st.sampled_from(list(JobKind)),
+    kind=st.sampled_from(list(JOB_APIS)),
     name=st.just("j"),
     arn=st.just("arn:aws:sagemaker:us-east-1:1:training-job/j"),
     status=st.sampled_from(["InProgress", "Completed", "Failed", "Stopping", "Stopped"]),

@@ -38,9 +38,7 @@ def load(name: str) -> dict:
          "sg-0a1b2c3d4e5f60718", (Direction.INGRESS,), TERRAFORM),
     ],
 )  # fmt: skip
-def test_the_event_files_name_group_directions_and_caller(
-    file_name, event_name, group_id, directions, changed_by
-):
+def test_the_event_files_name_group_directions_and_caller(file_name, event_name, group_id, directions, changed_by):
     event = load(file_name)
 
     change = parse_rule_change(event)

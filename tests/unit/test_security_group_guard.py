@@ -32,10 +32,7 @@ MANAGED_TAGS = [{"Key": "ict-guard:managed", "Value": "true"}, {"Key": "team", "
 
 def group(*needs, tags=MANAGED_TAGS, extra_ingress=(), extra_egress=()):
     """A group holding the guard's self-referencing rules for `needs`, plus extra rules."""
-    rules = {
-        d: [self_referencing_permission(GROUP, n) for n in needs if n.direction is d]
-        for d in Direction
-    }
+    rules = {d: [self_referencing_permission(GROUP, n) for n in needs if n.direction is d] for d in Direction}
     return {
         "GroupId": GROUP,
         "IpPermissions": [*rules[Direction.INGRESS], *extra_ingress],
@@ -64,9 +61,7 @@ def test_only_the_managed_tag_set_to_true_makes_a_group_managed(tags, managed):
 
 
 @given(st.sets(st.sampled_from(IPSEC_NEEDS)), st.sets(st.sampled_from(list(Direction)), min_size=1))
-def test_what_is_restored_is_exactly_what_is_missing_in_the_changed_directions(
-    present, directions
-):
+def test_what_is_restored_is_exactly_what_is_missing_in_the_changed_directions(present, directions):
     restored = needs_to_restore(group(*present), directions)
 
     missing = {n for n in IPSEC_NEEDS if n not in present and n.direction in directions}
@@ -197,9 +192,7 @@ def test_a_revoked_ingress_rule_is_restored_and_the_alert_says_who():
     assert alert.initiated_by == "arn:aws:sts::123456789012:assumed-role/NetworkAdmin/bob"
     assert alert.resource_type == "security-group" and alert.name == GROUP
     assert alert.arn == f"arn:aws:ec2:us-east-1:123456789012:security-group/{GROUP}"
-    assert alert.rules_added == [
-        {"group_id": GROUP, "direction": "ingress", "protocol": "udp", "port": 500}
-    ]
+    assert alert.rules_added == [{"group_id": GROUP, "direction": "ingress", "protocol": "udp", "port": 500}]
     assert "RevokeSecurityGroupIngress" in alert.reason
     assert alert.severity.value == "MEDIUM"
     text = alert.text()

@@ -90,7 +90,9 @@ def test_groups_not_attached_to_the_job_are_ignored():
 
 def test_self_referencing_permission_shapes():
     assert self_referencing_permission("sg-1", UDP_IN) == {
-        "IpProtocol": "udp", "FromPort": 500, "ToPort": 500,
+        "IpProtocol": "udp",
+        "FromPort": 500,
+        "ToPort": 500,
         "UserIdGroupPairs": [{"GroupId": "sg-1", "Description": "sagemaker-ict-guard: encrypted inter-container"}],
     }
     esp = self_referencing_permission("sg-1", ESP_OUT)
@@ -108,7 +110,9 @@ permissions = st.builds(
 )
 groups = st.lists(
     st.builds(group, st.sampled_from(group_ids), st.lists(permissions, max_size=3), st.lists(permissions, max_size=3)),
-    min_size=1, max_size=3, unique_by=lambda g: g["GroupId"],
+    min_size=1,
+    max_size=3,
+    unique_by=lambda g: g["GroupId"],
 )
 
 

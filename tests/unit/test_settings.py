@@ -52,6 +52,10 @@ def test_all_problems_are_reported_at_once():
         )
     message = str(raised.value)
     for variable in (
-        "REMEDIATION_MODE", "MIN_INSTANCE_COUNT", "EXEMPT_TAG_KEY", "REPAIR_SECURITY_GROUPS", "ALERT_TOPIC_ARN"
+        "REMEDIATION_MODE",
+        "MIN_INSTANCE_COUNT",
+        "EXEMPT_TAG_KEY",
+        "REPAIR_SECURITY_GROUPS",
+        "ALERT_TOPIC_ARN",
     ):
         assert variable in message

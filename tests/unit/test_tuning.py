@@ -16,6 +16,7 @@ from sandbox.shapes import example_value
 def build_encrypted_tuning_clone(described, tags, model, **hints):
     return build_encrypted_copy(TUNING_API, described, tags, model, **hints).request
 
+
 pytestmark = pytest.mark.unit
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
@@ -76,11 +77,17 @@ def test_the_copy_never_warm_starts_and_says_what_that_costs():
 def test_tuning_facts_judge_each_definition():
     described = described_tuning()
     described.pop("TrainingJobDefinition")
-    enc = {**described["TrainingJobDefinitions"][0], "EnableInterContainerTrafficEncryption": True,
-           "DefinitionName": "big",
-           "ResourceConfig": {"InstanceCount": 8, "InstanceType": "ml.p4d.24xlarge", "VolumeSizeInGB": 1}}
-    unenc = {**described["TrainingJobDefinitions"][0], "DefinitionName": "small",
-             "ResourceConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 1}}
+    enc = {
+        **described["TrainingJobDefinitions"][0],
+        "EnableInterContainerTrafficEncryption": True,
+        "DefinitionName": "big",
+        "ResourceConfig": {"InstanceCount": 8, "InstanceType": "ml.p4d.24xlarge", "VolumeSizeInGB": 1},
+    }
+    unenc = {
+        **described["TrainingJobDefinitions"][0],
+        "DefinitionName": "small",
+        "ResourceConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 1},
+    }
     described["TrainingJobDefinitions"] = [enc, unenc]
     job = Job.from_describe(TUNING_API, described, {})
     assert job.kind is JobKind.TUNING and not job.encrypted
@@ -107,13 +114,20 @@ def tuning_event(request_parameters):
 
 
 def test_tuning_events_name_the_tuning_job_and_read_each_definition():
-    call = parse_job_call(tuning_event({
-        "hyperParameterTuningJobName": "hpo-1",
-        "trainingJobDefinitions": [
-            {"enableInterContainerTrafficEncryption": True, "algorithmSpecification": {"metricDefinitions": []}},
-            {"algorithmSpecification": {"trainingImage": "x"}},
-        ],
-    }))
+    call = parse_job_call(
+        tuning_event(
+            {
+                "hyperParameterTuningJobName": "hpo-1",
+                "trainingJobDefinitions": [
+                    {
+                        "enableInterContainerTrafficEncryption": True,
+                        "algorithmSpecification": {"metricDefinitions": []},
+                    },
+                    {"algorithmSpecification": {"trainingImage": "x"}},
+                ],
+            }
+        )
+    )
     assert call.kind is JobKind.TUNING and call.name == "hpo-1"
     assert call.requested_encryption is None  # the second definition leaves the flag out
     assert call.metric_definitions_sent == (True, False)

@@ -15,6 +15,7 @@ SCHEMA_VERSION = "1.0"
 class AlertAction(enum.StrEnum):
     STOPPED = "stopped"
     RELAUNCHED = "relaunched"
+    ENCRYPTED_IN_PLACE = "encrypted_in_place"  # a monitoring schedule, updated: its next runs encrypted
     NOTIFIED = "notified"
     SECURITY_GROUPS_REPAIRED = "security_groups_repaired"
     SECURITY_GROUPS_RESTORED = "security_groups_restored"
@@ -32,6 +33,7 @@ _BASE_SEVERITY = {
     AlertAction.FAILED: Severity.CRITICAL,
     AlertAction.STOPPED: Severity.HIGH,
     AlertAction.RELAUNCHED: Severity.HIGH,
+    AlertAction.ENCRYPTED_IN_PLACE: Severity.HIGH,
     AlertAction.NOTIFIED: Severity.MEDIUM,
     AlertAction.SECURITY_GROUPS_REPAIRED: Severity.LOW,
     # Somebody removed what encrypted jobs need: restored, but worth a look (an IaC tool or a
@@ -45,6 +47,9 @@ SECURITY_GROUP = "security-group"
 _KIND_LABEL = {
     "training-job": "training job",
     "hyper-parameter-tuning-job": "hyperparameter tuning job",
+    "processing-job": "processing job",
+    "automl-job": "AutoML job",
+    "monitoring-schedule": "monitoring schedule",
     SECURITY_GROUP: "security group",
 }
 # CloudTrail event IDs are UUIDs; the sweeper's references ("sweep:...") are not events.
@@ -89,5 +94,12 @@ def console_url(region: str, resource_type: str, name: str) -> str:
     if resource_type == SECURITY_GROUP:
         ec2 = f"https://{region}.console.aws.amazon.com/ec2/home?region={region}"
         return f"{ec2}#SecurityGroup:groupId={name}"
-    section = {"hyper-parameter-tuning-job": "hyper-tuning-jobs"}.get(resource_type, "jobs")
-    return f"https://{region}.console.aws.amazon.com/sagemaker/home?region={region}#/{section}/{name}"
+    home = f"https://{region}.console.aws.amazon.com/sagemaker/home?region={region}#/"
+    # The console's sections for the kinds whose address is known; the console's home otherwise
+    # (AutoML jobs and monitoring schedules live in SageMaker Studio and Canvas).
+    section = {
+        "training-job": "jobs",
+        "hyper-parameter-tuning-job": "hyper-tuning-jobs",
+        "processing-job": "processing-jobs",
+    }.get(resource_type)
+    return f"{home}{section}/{name}" if section else home

@@ -26,6 +26,7 @@ from ict_guard.jobs import (
     TRAINING_API,
     TUNING_API,
     JobApi,
+    get_path,
     set_path,
 )
 
@@ -246,17 +247,17 @@ def _hint(hints: Sequence[bool | None], index: int) -> bool | None:
 
 def _encrypt_specs(api: JobApi, request: dict[str, Any], hints: Sequence[bool | None]) -> None:
     """Every spec of the request encrypted, in place (the request is the copy's own)."""
-    if not api.spec_members:
-        encrypted = _encrypted_definition(api, request, _hint(hints, 0))
-        request.clear()
-        request.update(encrypted)
-        return
-    for member in api.spec_members:
-        value = request.get(member)
+    for path in api.spec_paths:
+        if not path:
+            encrypted = _encrypted_definition(api, request, _hint(hints, 0))
+            request.clear()
+            request.update(encrypted)
+            return
+        value = get_path(request, path)
         if isinstance(value, Mapping):
-            request[member] = _encrypted_definition(api, value, _hint(hints, 0))
+            set_path(request, path, _encrypted_definition(api, value, _hint(hints, 0)))
         elif isinstance(value, list):
-            request[member] = [_encrypted_definition(api, d, _hint(hints, i)) for i, d in enumerate(value)]
+            set_path(request, path, [_encrypted_definition(api, d, _hint(hints, i)) for i, d in enumerate(value)])
 
 
 def _drop_warm_start(request: dict[str, Any], described: Mapping[str, Any], api: JobApi) -> str:
@@ -302,6 +303,8 @@ def build_encrypted_copy(
     _encrypt_specs(api, request, metric_definitions_sent)
     if api is TUNING_API:  # every tuning copy starts its search over, with or without a warm start
         notes.append(_drop_warm_start(request, described, api))
+    if api.in_place:  # the same resource, updated: its own name, and Update* takes no tags
+        return EncryptedCopy(request)
     original = described[api.name_member]
     request[api.name_member] = relaunch_name(original, api.name_max_length)
     request["Tags"], linked = carried_tags(tags, original)

@@ -134,7 +134,7 @@ def parse_job_call(event: Any) -> JobCall:
 
     definitions = _request_definitions(request, spec)
     flag_path = spec.event_flag_path(detail.event_name)
-    flags = [_event_flag(d, flag_path) for d in definitions]
+    flags = [_event_member(d, flag_path) for d in definitions]
     if any(f is not None and not isinstance(f, bool) for f in flags):
         raise MalformedEvent("enableInterContainerTrafficEncryption is not a boolean", event_id)
     requested = None if not flags or None in flags else all(flags)
@@ -238,10 +238,8 @@ def _session_chaining(request: dict[str, Any]) -> bool | None:
 def _request_definitions(request: dict[str, Any], spec: JobApi) -> list[dict[str, Any]]:
     """The specs of the request (jobs.JobApi.specs), still in CloudTrail's lower camel case;
     absent or omitted ones read as unknown."""
-    if not spec.spec_members:
-        return [request]
-    for member in spec.spec_members:
-        value = request.get(_lower_camel(member))
+    for path in spec.spec_paths:
+        value = _event_member(request, path) if path else request
         if isinstance(value, dict):
             return [value]
         if isinstance(value, list):
@@ -249,8 +247,8 @@ def _request_definitions(request: dict[str, Any], spec: JobApi) -> list[dict[str
     return []
 
 
-def _event_flag(definition: dict[str, Any], path: tuple[str, ...]) -> Any:
-    """The flag at `path` (API member names) in a lower-camel-case CloudTrail request."""
+def _event_member(definition: dict[str, Any], path: tuple[str, ...]) -> Any:
+    """The member at `path` (API member names) in a lower-camel-case CloudTrail request."""
     value: Any = definition
     for member in path:
         if not isinstance(value, dict):

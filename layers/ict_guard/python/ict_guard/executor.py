@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 from ict_guard.alerts import Alert, AlertAction
 from ict_guard.errors import CapacityHeld, CopyRefused, CopyWaitsForCapacity, JobGone, NotStoppable, error_code
 from ict_guard.fallbacks import FALLBACKS, is_guard_copy, is_own_copy
-from ict_guard.jobs import IN_PROGRESS, RELAUNCHED_FROM_TAG, REMEDIATION_TAG
+from ict_guard.jobs import API_BY_KIND, IN_PROGRESS, JOB_APIS, RELAUNCHED_FROM_TAG, REMEDIATION_TAG, JobApi
 from ict_guard.plan import RemediationPlan, copy_refused, ended_before_stop
 from ict_guard.policy import Action
 from ict_guard.reporting import run_alert
@@ -32,8 +32,10 @@ from ict_guard.steps import (
     RepairGroups,
     Settle,
     Step,
+    StopChild,
     StopJob,
     TagOriginal,
+    UpdateInPlace,
 )
 
 if TYPE_CHECKING:
@@ -107,8 +109,18 @@ class Executor:
                     run.done.append("found the job already ended; nothing stopped")
                     run.remaining = [step, *ended_before_stop()]
             case TagOriginal():
-                self._sagemaker.add_tags(subject.job.arn, {REMEDIATION_TAG: step.value.value})
+                self._sagemaker.add_tags(step.arn or subject.job.arn, {REMEDIATION_TAG: step.value.value})
                 run.done.append(f"tagged {step.name} {REMEDIATION_TAG}={step.value}")
+            case UpdateInPlace():
+                self._update(step, run)
+            case StopChild():
+                try:
+                    self._sagemaker.stop(JOB_APIS[step.kind], step.name)
+                except (NotStoppable, JobGone):
+                    run.done.append(f"found {step.name} already ended")
+                else:
+                    self._reporter.count("JobsStopped")
+                    run.done.append(f"stopped {step.name}")
             case RepairGroups():
                 run.repair = self._repair(step.group_sets)
                 added = f": {len(run.repair.added)} rule(s) added" if run.repair.added else ""
@@ -153,8 +165,10 @@ class Executor:
         request = dict(step.request)
         tried: list[str] = []
         message: str | None = None
+        api = API_BY_KIND[step.kind] if step.kind is not None else run.subject.api
+        original = step.original or run.subject.job.name
         try:
-            run.created_new = self._attempt(run, request)
+            run.created_new = self._attempt(run, request, api, original)
         except CopyRefused as refused:
             message = refused.message
             for label, fallback in FALLBACKS:
@@ -164,7 +178,7 @@ class Executor:
                 request = changed
                 tried.append(label)
                 try:
-                    run.created_new = self._attempt(run, request)
+                    run.created_new = self._attempt(run, request, api, original)
                 except CopyRefused as again:
                     message = again.message
                     continue
@@ -192,14 +206,31 @@ class Executor:
         if run.created_new:
             self._reporter.count("JobsRelaunched")
 
-    def _attempt(self, run: Run, request: dict[str, Any]) -> bool:
-        """One Create*: True when created, False when the guard's own copy already exists."""
-        api, original = run.subject.api, run.subject.job
+    def _update(self, step: UpdateInPlace, run: Run) -> None:
+        """The in-place kind's Update*. A refusal settles like a refused copy (nothing changed)."""
+        try:
+            self._sagemaker.create(run.subject.api, dict(step.request))
+        except CopyRefused as refused:
+            run.refusal = refused.message
+            self._reporter.count("RelaunchesRefused")
+            if self._ledger is not None:
+                self._ledger.record_refusal(run.subject.key, refused.message, dict(step.request))
+            run.done.append(f"SageMaker refused the update of {step.name}; nothing changed")
+            run.remaining = [step, *copy_refused(refused.message, run.subject.job)]
+            return
+        run.done.append(f"updated {step.name} with encryption on")
+        self._reporter.count("SchedulesEncryptedInPlace")
+
+    def _attempt(self, run: Run, request: dict[str, Any], api: JobApi, original_name: str) -> bool:
+        """One Create* of `api` (the job's, or its definition's): True when created, False when the
+        guard's own copy of `original_name` already exists."""
+        original = run.subject.job
         try:
             if self._sagemaker.create(api, request):
                 return True
         except CapacityHeld as held:
-            status = self._sagemaker.describe(api, original.name)[api.status_member]
+            own = run.subject.api
+            status = self._sagemaker.describe(own, original.name)[own.status_member]
             if status == "Stopping":
                 self._reporter.count("CopiesWaitingForCapacity")
                 raise CopyWaitsForCapacity(original.name) from held
@@ -209,9 +240,9 @@ class Executor:
             ) from held
         name = str(request[api.name_member])
         existing = self._sagemaker.describe(api, name)
-        if not is_own_copy(api, existing, self._sagemaker.list_tags(existing[api.arn_member]), request, original.name):
+        if not is_own_copy(api, existing, self._sagemaker.list_tags(existing[api.arn_member]), request, original_name):
             raise CopyRefused(
-                f"the copy's name {name} is taken by a job that is not the guard's copy of {original.name}",
+                f"the copy's name {name} is taken by a job that is not the guard's copy of {original_name}",
                 fallbacks_help=False,
             )
         return False

@@ -55,7 +55,7 @@ FAILURE_METRIC = "FindingsDeliveryFailures"
 
 # Alerts about a job that ran (or runs) unencrypted; the first two leave it to a person.
 OPEN_ACTIONS = frozenset({AlertAction.NOTIFIED, AlertAction.FAILED})
-FIXED_ACTIONS = frozenset({AlertAction.STOPPED, AlertAction.RELAUNCHED})
+FIXED_ACTIONS = frozenset({AlertAction.STOPPED, AlertAction.RELAUNCHED, AlertAction.ENCRYPTED_IN_PLACE})
 
 # ASFF length limits (AwsSecurityFinding, Note and Recommendation in the API reference).
 _TITLE_CHARS = 256

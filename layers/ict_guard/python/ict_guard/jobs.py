@@ -29,6 +29,13 @@ class JobKind(enum.StrEnum):
     TUNING = "hyper-parameter-tuning-job"
     PROCESSING = "processing-job"
     AUTOML = "automl-job"  # CreateAutoMLJob (V1) and CreateAutoMLJobV2 make the same resource
+    MONITORING_SCHEDULE = "monitoring-schedule"
+    # The job definitions a monitoring schedule may run (by MonitoringJobDefinitionName): not
+    # remediated on their own (they run nothing), copied encrypted for a schedule that uses one.
+    DATA_QUALITY_JOB_DEFINITION = "data-quality-job-definition"
+    MODEL_BIAS_JOB_DEFINITION = "model-bias-job-definition"
+    MODEL_EXPLAINABILITY_JOB_DEFINITION = "model-explainability-job-definition"
+    MODEL_QUALITY_JOB_DEFINITION = "model-quality-job-definition"
 
 
 Spec = Mapping[str, Any]
@@ -59,14 +66,28 @@ class JobApi:
     name_rule: str  # the id of the name-length rule in sandbox/service_rules.py
     flag_path: tuple[str, ...]  # in each spec: EnableInterContainerTrafficEncryption
     vpc_path: tuple[str, ...]  # in each spec: VpcConfig (SecurityGroupIds, Subnets)
-    # Members that hold the specs (one or a list of them); () when the job is its own one spec.
-    spec_members: tuple[str, ...] = ()
+    # Where the specs are (each path holds one spec or a list of them; the first present wins);
+    # ((),): the job is its own one spec.
+    spec_paths: tuple[tuple[str, ...], ...] = ((),)
     # Instances of one spec's job; None when SageMaker decides them (AutoML): policy.decide.
     instances: Callable[[Spec], int | None] = field(default=lambda spec: 0, compare=False)
     parent_members: tuple[str, ...] = ()  # Describe members naming the job that launched this one
     # Create events the guard handles for this kind, with where *that* request carries the flag
     # when it differs from flag_path (CreateAutoMLJob nests it under AutoMLJobConfig).
     create_events: tuple[tuple[str, tuple[str, ...] | None], ...] = ()
+    # Statuses in which the resource runs or will run work (the sweep lists these), and the ones
+    # in which a stopped original may still be owed its copy (the sweep lists those too).
+    active_statuses: tuple[str, ...] = ("InProgress",)
+    stopped_statuses: tuple[str, ...] = ("Stopping", "Stopped")
+    # True when the encrypted version is the same resource, updated (create_operation is then
+    # its Update*): a monitoring schedule.
+    in_place: bool = False
+    # Where a description names a job definition it runs (name, type): a schedule's
+    # MonitoringJobDefinitionName and MonitoringType. The guard reads it into RESOLVED_DEFINITION.
+    definition_reference: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+    # The name of a child job running now, that the remediation stops with its parent: a
+    # schedule's monitoring execution (a processing job).
+    running_child: Callable[[Spec], str | None] = field(default=lambda described: None, compare=False)
 
     @cached_property
     def name_pattern(self) -> re.Pattern[str]:
@@ -93,17 +114,23 @@ class JobApi:
     def event_flag_path(self, event_name: str) -> tuple[str, ...]:
         return dict(self.create_events).get(event_name) or self.flag_path
 
+    @property
+    def has_definitions(self) -> bool:
+        """Whether the specs are named definitions inside the job (a tuning job's)."""
+        return self.spec_paths != ((),)
+
     def specs(self, spec: Spec) -> list[Spec]:
         """The specs of a request or description (the same member names)."""
-        if not self.spec_members:
-            return [spec]
-        for member in self.spec_members:  # the first present: one definition, or a list of them
-            value = spec.get(member)
+        for path in self.spec_paths:  # the first present: one definition, or a list of them
+            value = get_path(spec, path) if path else spec
             if isinstance(value, Mapping):
                 return [value]
             if isinstance(value, list) and value:
                 return [d for d in value if isinstance(d, Mapping)]
         return []
+
+    def is_active(self, status: str) -> bool:
+        return status in self.active_statuses
 
     def encrypted(self, spec: Spec, flag_path: tuple[str, ...] | None = None) -> bool | None:
         """The flag of one spec: True, False, or None when the spec does not say."""
@@ -185,7 +212,7 @@ TUNING_API = JobApi(
     name_rule="tuning-job-name-max-32",
     flag_path=_FLAG,
     vpc_path=("VpcConfig",),
-    spec_members=("TrainingJobDefinition", "TrainingJobDefinitions"),
+    spec_paths=(("TrainingJobDefinition",), ("TrainingJobDefinitions",)),
     instances=lambda definition: definition_instance_count(definition),
 )
 PROCESSING_API = JobApi(
@@ -233,8 +260,98 @@ AUTOML_API = JobApi(
         ("CreateAutoMLJobV2", None),
     ),
 )
+
+# A schedule runs either an inline MonitoringJobDefinition or a job definition by name; the guard
+# reads the named one (DescribeDataQualityJobDefinition, ...) into the description under this key,
+# a member no SageMaker shape has, so the copy and the update never carry it.
+RESOLVED_DEFINITION = "ict-guard:ResolvedJobDefinition"
+RESOLVED_TAGS = "ict-guard:Tags"  # inside the resolved definition: its ListTags, for its copy
+_SCHEDULE_DEFINITION = ("MonitoringScheduleConfig", "MonitoringJobDefinition")
+
+
+def _monitoring_instances(spec: Spec) -> int:
+    # MonitoringResources.ClusterConfig (inline) or JobResources.ClusterConfig (a job definition)
+    resources = spec.get("MonitoringResources") or spec.get("JobResources") or {}
+    return int(get_path(resources, ("ClusterConfig", "InstanceCount")) or 0)
+
+
+def _running_execution(described: Spec) -> str | None:
+    """The processing job of the schedule's execution, while it runs (LastMonitoringExecutionSummary,
+    API reference DescribeMonitoringSchedule)."""
+    summary = described.get("LastMonitoringExecutionSummary") or {}
+    arn = summary.get("ProcessingJobArn")
+    if summary.get("MonitoringExecutionStatus") in ("Pending", "InProgress") and isinstance(arn, str):
+        return arn.rsplit("/", 1)[-1]
+    return None
+
+
+MONITORING_SCHEDULE_API = JobApi(
+    kind=JobKind.MONITORING_SCHEDULE,
+    label="monitoring schedule",
+    # Nothing to stop and copy: the schedule is updated in place (UpdateMonitoringSchedule), its
+    # next executions encrypted; the one running now is stopped with it (running_child).
+    create_operation="UpdateMonitoringSchedule",
+    describe_operation="DescribeMonitoringSchedule",
+    stop_operation="StopMonitoringSchedule",
+    list_operation="ListMonitoringSchedules",
+    summaries_member="MonitoringScheduleSummaries",
+    name_member="MonitoringScheduleName",
+    arn_member="MonitoringScheduleArn",
+    status_member="MonitoringScheduleStatus",
+    name_max_length=63,
+    name_rule="monitoring-schedule-name-max-63",
+    flag_path=("NetworkConfig", *_FLAG),
+    vpc_path=("NetworkConfig", "VpcConfig"),
+    spec_paths=(_SCHEDULE_DEFINITION, (RESOLVED_DEFINITION,)),
+    instances=_monitoring_instances,
+    create_events=(("CreateMonitoringSchedule", None), ("UpdateMonitoringSchedule", None)),
+    # ScheduleStatus: Pending | Failed | Scheduled | Stopped (API reference)
+    active_statuses=("Pending", "Scheduled"),
+    stopped_statuses=(),
+    in_place=True,
+    definition_reference=(
+        ("MonitoringScheduleConfig", "MonitoringJobDefinitionName"),
+        ("MonitoringScheduleConfig", "MonitoringType"),
+    ),
+    running_child=_running_execution,
+)
+
+
+def _definition_api(kind: JobKind, prefix: str, monitoring_type: str) -> JobApi:
+    """The API of one kind of monitoring job definition (Create/Describe/Delete only: immutable)."""
+    return JobApi(
+        kind=kind,
+        label=f"{monitoring_type} job definition",
+        create_operation=f"Create{prefix}JobDefinition",
+        describe_operation=f"Describe{prefix}JobDefinition",
+        stop_operation="",
+        list_operation=f"List{prefix}JobDefinitions",
+        summaries_member="JobDefinitionSummaries",
+        name_member="JobDefinitionName",
+        arn_member="JobDefinitionArn",
+        status_member="",
+        name_max_length=63,
+        name_rule="monitoring-job-definition-name-max-63",
+        flag_path=("NetworkConfig", *_FLAG),
+        vpc_path=("NetworkConfig", "VpcConfig"),
+        instances=_monitoring_instances,
+    )
+
+
+# MonitoringType -> the definition API (API reference, MonitoringScheduleConfig.MonitoringType)
+DEFINITION_APIS: dict[str, JobApi] = {
+    "DataQuality": _definition_api(JobKind.DATA_QUALITY_JOB_DEFINITION, "DataQuality", "DataQuality"),
+    "ModelQuality": _definition_api(JobKind.MODEL_QUALITY_JOB_DEFINITION, "ModelQuality", "ModelQuality"),
+    "ModelBias": _definition_api(JobKind.MODEL_BIAS_JOB_DEFINITION, "ModelBias", "ModelBias"),
+    "ModelExplainability": _definition_api(
+        JobKind.MODEL_EXPLAINABILITY_JOB_DEFINITION, "ModelExplainability", "ModelExplainability"
+    ),
+}
+
 # In the order the sweep takes them: parents before the jobs they launch.
-JOB_APIS: dict[JobKind, JobApi] = {api.kind: api for api in (AUTOML_API, TUNING_API, TRAINING_API, PROCESSING_API)}
+JOB_APIS: dict[JobKind, JobApi] = {
+    api.kind: api for api in (MONITORING_SCHEDULE_API, AUTOML_API, TUNING_API, TRAINING_API, PROCESSING_API)
+}
 JOB_APIS_BY_EVENT: dict[str, JobApi] = {event: api for api in JOB_APIS.values() for event in api.event_names}
 
 
@@ -246,6 +363,8 @@ class RemediationTag(enum.StrEnum):
     STOPPED = "stopped"
     # stopped by the guard; SageMaker refused its copy (and every fallback): a person re-launches
     RELAUNCH_REFUSED = "relaunch-refused"
+    ENCRYPTED_IN_PLACE = "encrypted-in-place"  # a monitoring schedule the guard updated
+    REPLACED = "replaced"  # a job definition a schedule ran, replaced by its encrypted copy
 
 
 IN_PROGRESS = "InProgress"
@@ -344,6 +463,7 @@ class Job:
     unencrypted_definitions: Sequence[str] = ()
     role_arns: tuple[str, ...] = ()  # the execution role(s) its work runs as
     instances_decided_by_service: bool = False
+    active: bool | None = None  # runs or will run work (JobApi.active_statuses); None: InProgress
 
     @classmethod
     def from_describe(cls, api: JobApi, described: Mapping[str, Any], tags: Mapping[str, str]) -> Job:
@@ -362,15 +482,16 @@ class Job:
             parent_arn=api.parent_arn(described),
             tags=dict(tags),
             unencrypted_definitions=tuple(
-                str(s["DefinitionName"]) for s in unencrypted if api.spec_members and s.get("DefinitionName")
+                str(s["DefinitionName"]) for s in unencrypted if api.has_definitions and s.get("DefinitionName")
             ),
             role_arns=tuple(dict.fromkeys(str(r) for r in roles if r)),
             instances_decided_by_service=None in counts,
+            active=api.is_active(str(described[api.status_member])),
         )
 
     @property
     def in_progress(self) -> bool:
-        return self.status == IN_PROGRESS
+        return self.active if self.active is not None else self.status == IN_PROGRESS
 
     @property
     def remediation_tag(self) -> str | None:
@@ -400,3 +521,7 @@ def arn_resource_type(arn: str) -> str | None:
     """`training-job` of arn:<partition>:sagemaker:<region>:<account>:training-job/<name>."""
     parts = arn.split(":", 5)
     return parts[5].partition("/")[0] if len(parts) == 6 and "/" in parts[5] else None
+
+
+# Every API the guard calls by kind: the jobs, and the job definitions it copies for a schedule.
+API_BY_KIND: dict[JobKind, JobApi] = {**JOB_APIS, **{api.kind: api for api in DEFINITION_APIS.values()}}

@@ -18,7 +18,19 @@ from typing import TYPE_CHECKING, Any
 
 from ict_guard.alerts import AlertAction
 from ict_guard.clone import EncryptedCopy, build_encrypted_copy, has_room_for_tag
-from ict_guard.jobs import REMEDIATION_TAG, Job, JobApi, RemediationTag, security_group_sets
+from ict_guard.jobs import (
+    DEFINITION_APIS,
+    REMEDIATION_TAG,
+    RESOLVED_DEFINITION,
+    RESOLVED_TAGS,
+    Job,
+    JobApi,
+    JobKind,
+    RemediationTag,
+    get_path,
+    security_group_sets,
+    set_path,
+)
 from ict_guard.policy import Action, Decision, Intent, history_from_tag
 from ict_guard.preflight import Refusal, preflight, workload_refusals
 from ict_guard.settings import UnrelaunchableJobAction
@@ -30,8 +42,10 @@ from ict_guard.steps import (
     RepairGroups,
     Settle,
     Step,
+    StopChild,
     StopJob,
     TagOriginal,
+    UpdateInPlace,
 )
 
 if TYPE_CHECKING:
@@ -138,7 +152,7 @@ def plan_remediation(source: PlanInput, settings: Settings, service_model: Servi
                 Publish(AlertAction.SECURITY_GROUPS_REPAIRED, only_if_repaired=True),
             )
         case Action.STOP:
-            return _stop_plan(base, job)
+            return _stop_plan(base, job, child=_running_child(source))
         case Action.RESUME:
             return _resume_plan(base, source, settings, service_model)
         case Action.ENDED_BEFORE_STOP:
@@ -167,14 +181,26 @@ def _tag(job: Job, value: RemediationTag) -> tuple[tuple[Step, ...], tuple[str, 
     )
 
 
+def _running_child(source: PlanInput) -> tuple[Step, ...]:
+    """Stopping the child that runs now (a schedule's monitoring execution), when there is one."""
+    child = source.api.running_child(source.described)
+    return (StopChild(JobKind.PROCESSING, child),) if child else ()
+
+
 def _stop_plan(
-    base: RemediationPlan, job: Job, *, action_needed: bool = False, reason: str | None = None
+    base: RemediationPlan,
+    job: Job,
+    *,
+    action_needed: bool = False,
+    reason: str | None = None,
+    child: tuple[Step, ...] = (),
 ) -> RemediationPlan:
     tag, notes = _tag(job, RemediationTag.STOPPED)
     return _with(
         base,
         RecordIntent(Intent.STOP),
         StopJob(job.name),
+        *child,
         Publish(AlertAction.STOPPED, reason=reason, action_needed=action_needed),
         *tag,
         Settle("stopped"),
@@ -197,13 +223,23 @@ def _relaunch_plan(
     )
     refusals = workload_refusals(job, settings, session_chaining=source.hints.session_chaining)
     refusals += preflight(api, copy.request, model)
+    definition_copy = _definition_copy(source, copy, model)
+    if definition_copy is not None:
+        step, definition_api = definition_copy
+        refusals += preflight(definition_api, step.request, model)
     if refusals:
         why = "; ".join(r.message for r in refusals)
         if settings.unrelaunchable_job_action is UnrelaunchableJobAction.STOP:
             reason = (
                 f"{base.reason}, but the guard cannot re-launch it as the same workload, so it is only stopped: {why}"
             )
-            plan = _stop_plan(_with(base, copy=copy, refusals=tuple(refusals)), job, action_needed=True, reason=reason)
+            plan = _stop_plan(
+                _with(base, copy=copy, refusals=tuple(refusals)),
+                job,
+                action_needed=True,
+                reason=reason,
+                child=_running_child(source),
+            )
             return _with(plan, action=Action.STOP)
         reason = f"{base.reason}, but the guard cannot re-launch it as the same workload, so it is left running: {why}"
         return _with(
@@ -214,6 +250,8 @@ def _relaunch_plan(
             copy=copy,
             refusals=tuple(refusals),
         )
+    if api.in_place:
+        return _in_place_plan(base, source, settings, copy, definition_copy)
     pending, notes = _tag(job, RemediationTag.RELAUNCH_PENDING)
     done, _ = _tag(job, RemediationTag.RELAUNCHED)
     return _with(
@@ -230,6 +268,60 @@ def _relaunch_plan(
     )
 
 
+def _definition_copy(source: PlanInput, update: EncryptedCopy, model: ServiceModel) -> tuple[CreateCopy, JobApi] | None:
+    """For a schedule that runs a job definition by name (immutable): its encrypted copy, which
+    `update` (the schedule's Update* request) is pointed at."""
+    api, described = source.api, source.described
+    definition = described.get(RESOLVED_DEFINITION)
+    if api.definition_reference is None or not isinstance(definition, Mapping):
+        return None
+    name_path, type_path = api.definition_reference
+    definition_api = DEFINITION_APIS[str(get_path(described, type_path))]
+    copy = build_encrypted_copy(definition_api, definition, definition.get(RESOLVED_TAGS) or {}, model)
+    name = str(copy.request[definition_api.name_member])
+    set_path(update.request, name_path, name)
+    original = str(definition[definition_api.name_member])
+    return CreateCopy(name, copy.request, kind=definition_api.kind, original=original), definition_api
+
+
+def _in_place_plan(
+    base: RemediationPlan,
+    source: PlanInput,
+    settings: Settings,
+    update: EncryptedCopy,
+    definition_copy: tuple[CreateCopy, JobApi] | None,
+) -> RemediationPlan:
+    """A resource encrypted by its own Update* (a monitoring schedule): nothing is stopped but the
+    child running now; the old job definition a schedule ran is tagged, never deleted."""
+    job = source.job
+    groups = job.security_group_sets
+    repair: tuple[Step, ...] = (RepairGroups(groups),) if settings.repair_security_groups and groups else ()
+    done, notes = _tag(job, RemediationTag.ENCRYPTED_IN_PLACE)
+    old_definition: tuple[Step, ...] = ()
+    create: tuple[Step, ...] = ()
+    if definition_copy is not None:
+        step, definition_api = definition_copy
+        create = (step,)
+        definition = source.described[RESOLVED_DEFINITION]
+        if has_room_for_tag(definition.get(RESOLVED_TAGS) or {}, REMEDIATION_TAG):
+            arn = str(definition[definition_api.arn_member])
+            old_definition = (TagOriginal(str(step.original), RemediationTag.REPLACED, arn=arn),)
+    return _with(
+        base,
+        RecordIntent(Intent.RELAUNCH, update.request),
+        *repair,
+        *create,
+        UpdateInPlace(job.name, update.request),
+        *_running_child(source),
+        Publish(AlertAction.ENCRYPTED_IN_PLACE),
+        *done,
+        *old_definition,
+        Settle("encrypted-in-place"),
+        copy=update,
+        notes=notes,
+    )
+
+
 def _resume_plan(base: RemediationPlan, source: PlanInput, settings: Settings, model: ServiceModel) -> RemediationPlan:
     """Finish what an earlier run started after its stop (it crashed, or timed out)."""
     job, entry = source.job, source.entry
@@ -242,6 +334,10 @@ def _resume_plan(base: RemediationPlan, source: PlanInput, settings: Settings, m
         tag, notes = _tag(job, RemediationTag.STOPPED)
         publish = Publish(AlertAction.STOPPED, unless_tagged=RemediationTag.STOPPED)
         return _with(base, publish, *tag, Settle("stopped"), notes=notes)
+    if source.api.in_place:  # the update was made: what is left is the alert and the tag
+        tag, notes = _tag(job, RemediationTag.ENCRYPTED_IN_PLACE)
+        publish = Publish(AlertAction.ENCRYPTED_IN_PLACE, unless_tagged=RemediationTag.ENCRYPTED_IN_PLACE)
+        return _with(base, publish, *tag, Settle("encrypted-in-place"), notes=notes)
     request = entry.relaunch_request if entry is not None and entry.relaunch_request else None
     copy = None
     if request is None:

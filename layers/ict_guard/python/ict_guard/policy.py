@@ -60,7 +60,10 @@ def history_from_tag(value: str | None) -> History | None:
 
 
 def needs_history(job: Job) -> bool:
-    """Only an unencrypted job that is no longer running can carry unfinished guard work."""
+    """Only an unencrypted job that is no longer running can carry unfinished guard work, and a
+    resource the guard encrypts in place (its update done, its alert perhaps not)."""
+    if JOB_APIS[job.kind].in_place:
+        return job.encrypted
     return not job.encrypted and not job.in_progress
 
 
@@ -77,6 +80,8 @@ def decide(job: Job, settings: Settings, history: History | None = None) -> Deci
             "encryption has no effect",
         )
     if job.encrypted:
+        if history is not None and not history.settled and JOB_APIS[job.kind].in_place:
+            return Decision(Action.RESUME, "encrypted in place by the guard; its alert and tags are finished now")
         if settings.repair_security_groups and job.security_group_sets:
             return Decision(Action.REPAIR_SECURITY_GROUPS, "encrypted; VPC groups need IPsec rules")
         return Decision(Action.NOTHING, "inter-container traffic encryption is on")

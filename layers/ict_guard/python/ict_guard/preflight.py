@@ -88,7 +88,7 @@ def workload_refusals(job: Job, settings: Settings, *, session_chaining: bool | 
             Refusal(
                 "session-chaining",
                 "created with SessionChainingConfig (EnableSessionTagChaining): its session tags "
-                "belong to the creator's session, and DescribeTrainingJob does not return the "
+                "belong to the creator's session, and Describe* does not return the "
                 "setting, so a copy started by the guard would run as someone else",
             )
         )

@@ -29,7 +29,16 @@ from ict_guard.errors import DescribedOtherJob, JobGone, OwedWorkInProgress
 from ict_guard.events import JobCall, parse_job_call
 from ict_guard.executor import Executor
 from ict_guard.intake import admit
-from ict_guard.jobs import JOB_APIS, Job, JobApi, JobKind
+from ict_guard.jobs import (
+    DEFINITION_APIS,
+    JOB_APIS,
+    RESOLVED_DEFINITION,
+    RESOLVED_TAGS,
+    Job,
+    JobApi,
+    JobKind,
+    get_path,
+)
 from ict_guard.outcomes import Outcome, Result, outcome_for
 from ict_guard.plan import Hints, PlanInput, RemediationPlan, plan_remediation
 from ict_guard.policy import Action, decide, history_from_tag, needs_history
@@ -110,6 +119,25 @@ def list_job_tags(sagemaker: SageMakerClient, arn: str) -> dict[str, str]:
     return BotoSageMakerJobs(sagemaker).list_tags(arn)
 
 
+def resolve_definition(sagemaker: SageMakerJobs, api: JobApi, described: dict[str, Any]) -> dict[str, Any]:
+    """The description with the job definition it runs by name (a schedule's
+    MonitoringJobDefinitionName) read in under jobs.RESOLVED_DEFINITION, with its tags; unchanged
+    for a kind without one, or when the definition is gone (the schedule then runs nothing)."""
+    if api.definition_reference is None:
+        return described
+    name_path, type_path = api.definition_reference
+    name, monitoring_type = get_path(described, name_path), get_path(described, type_path)
+    definition_api = DEFINITION_APIS.get(str(monitoring_type))
+    if not isinstance(name, str) or definition_api is None:
+        return described
+    try:
+        definition = sagemaker.describe(definition_api, name)
+    except JobGone:
+        return described
+    definition[RESOLVED_TAGS] = sagemaker.list_tags(definition[definition_api.arn_member])
+    return {**described, RESOLVED_DEFINITION: definition}
+
+
 def evaluate_job(
     sagemaker: SageMakerJobs, settings: Settings, ref: JobRef, ledger: RemediationLedger | None = None
 ) -> Evaluation:
@@ -117,7 +145,7 @@ def evaluate_job(
     DescribedOtherJob). The job guard and the CLI's `explain` both run exactly this; without a
     ledger the history of an ended job comes from its remediation tag."""
     api = ref.api
-    described = sagemaker.describe(api, ref.name)
+    described = resolve_definition(sagemaker, api, sagemaker.describe(api, ref.name))
     tags = sagemaker.list_tags(described[api.arn_member])
     job = Job.from_describe(api, described, tags)
     entry = None

@@ -87,7 +87,7 @@ def run_alert(
         initiated_by=subject.initiated_by,
         acting_for=subject.acting_for,
         instance_count=job.instance_count,
-        relaunched_as=run.created if action is AlertAction.RELAUNCHED else None,
+        relaunched_as=run.created if action in (AlertAction.RELAUNCHED, AlertAction.ENCRYPTED_IN_PLACE) else None,
         security_groups=sorted({r["group_id"] for r in rules}),
         rules_added=rules,
         problems=list(repair.problems),

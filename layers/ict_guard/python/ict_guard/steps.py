@@ -35,8 +35,11 @@ class StopJob:
 
 @dataclass(frozen=True)
 class TagOriginal:
+    """AddTags of the remediation tag on the job (or on `arn`: a schedule's old job definition)."""
+
     name: str
     value: RemediationTag
+    arn: str | None = None
 
     def describe(self) -> str:
         return f"tag {self.name} {REMEDIATION_TAG}={self.value}"
@@ -52,11 +55,37 @@ class RepairGroups:
 
 @dataclass(frozen=True)
 class CreateCopy:
+    """Create* of the encrypted copy: of the job, or (`kind`) of the job definition it runs."""
+
+    name: str
+    request: Mapping[str, Any]
+    kind: JobKind | None = None  # None: the job's own kind
+    original: str | None = None  # what it copies; None: the job itself
+
+    def describe(self) -> str:
+        return f"create {self.name} with encryption on"
+
+
+@dataclass(frozen=True)
+class UpdateInPlace:
+    """The job's Update* (jobs.JobApi.in_place): a monitoring schedule, encrypted from its next run."""
+
     name: str
     request: Mapping[str, Any]
 
     def describe(self) -> str:
-        return f"create {self.name} with encryption on"
+        return f"update {self.name} with encryption on"
+
+
+@dataclass(frozen=True)
+class StopChild:
+    """Stop the child job running now (a schedule's monitoring execution); gone or ended: nothing."""
+
+    kind: JobKind
+    name: str
+
+    def describe(self) -> str:
+        return f"stop the running {self.kind.value} {self.name}"
 
 
 @dataclass(frozen=True)
@@ -97,5 +126,16 @@ class RemediateParent:
         return f"remediate the parent {self.kind.value} {self.name}"
 
 
-Step = RecordIntent | StopJob | TagOriginal | RepairGroups | CreateCopy | Publish | Settle | RemediateParent
-MUTATING_STEPS = (StopJob, TagOriginal, RepairGroups, CreateCopy)
+Step = (
+    RecordIntent
+    | StopJob
+    | TagOriginal
+    | RepairGroups
+    | CreateCopy
+    | UpdateInPlace
+    | StopChild
+    | Publish
+    | Settle
+    | RemediateParent
+)
+MUTATING_STEPS = (StopJob, TagOriginal, RepairGroups, CreateCopy, UpdateInPlace, StopChild)

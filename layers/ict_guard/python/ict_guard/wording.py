@@ -19,6 +19,7 @@ _FLAG = "EnableInterContainerTrafficEncryption=True (SageMaker Python SDK: encry
 _HEADLINE = {
     AlertAction.STOPPED: "Stopped {what}: it ran without inter-container traffic encryption",
     AlertAction.RELAUNCHED: "Re-launched {what} with encryption; the unencrypted run is stopped",
+    AlertAction.ENCRYPTED_IN_PLACE: "Turned encryption on in {what}: its next runs are encrypted",
     AlertAction.NOTIFIED: "Found {what} without inter-container traffic encryption (alert only)",
     AlertAction.SECURITY_GROUPS_REPAIRED: "Added the IPsec rules {what} needs to its security groups",
     AlertAction.SECURITY_GROUPS_RESTORED: "Restored the IPsec rules on {what}",
@@ -50,6 +51,14 @@ class JobWording:
         match alert.action:
             case AlertAction.RELAUNCHED:
                 return f"stopped it and re-launched an encrypted copy named {alert.relaunched_as}."
+            case AlertAction.ENCRYPTED_IN_PLACE if alert.relaunched_as:
+                return (
+                    f"made an encrypted copy {alert.relaunched_as} of the job definition it ran (job definitions "
+                    "cannot be changed), pointed it at the copy, and stopped its running execution if any; the "
+                    "old definition is tagged, not deleted."
+                )
+            case AlertAction.ENCRYPTED_IN_PLACE:
+                return "updated it with encryption on, and stopped its running execution if any."
             case AlertAction.STOPPED:
                 if alert.action_needed:
                     return "stopped it; it cannot be re-launched by the guard (see Why)."
@@ -67,6 +76,11 @@ class JobWording:
         match alert.action:
             case AlertAction.RELAUNCHED:
                 return f"nothing for this job: the encrypted copy carries on. Start the next one with {_FLAG}."
+            case AlertAction.ENCRYPTED_IN_PLACE:
+                return (
+                    "nothing for this schedule. Make the change in its source too (infrastructure as code, "
+                    f"notebook), or the next deployment turns encryption off again: NetworkConfig.{_FLAG}."
+                )
             case AlertAction.STOPPED:
                 return f"start the job again with {_FLAG}."
             case AlertAction.SECURITY_GROUPS_REPAIRED:
