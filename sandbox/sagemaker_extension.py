@@ -993,9 +993,9 @@ def _automl_summary(job: Any) -> dict[str, Any]:
         "LastModifiedTime": job.last_modified_time,
     }
     if job.job_end_time is not None:
-        summary["EndTime"] = job.end_time
+        summary["EndTime"] = job.job_end_time
     if job.job_failure_reason:
-        summary["FailureReason"] = job.failure_reason
+        summary["FailureReason"] = job.job_failure_reason
     return summary
 
 
