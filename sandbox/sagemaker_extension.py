@@ -19,8 +19,17 @@ whole job happens while a job is *running*, so `install()` patches moto's SageMa
 - AddTags overwrites the value of an existing key instead of adding a second tag with that key.
 
 `complete_training_job` lets a test finish a job "by itself", to stage races; tuning jobs get the
-same lifecycle (`complete_tuning_job`, `set_tuning_progress`). Everything else of moto's SageMaker
-is untouched. `install()` also installs CloudTrail
+same lifecycle (`complete_tuning_job`, `set_tuning_progress`).
+
+Processing jobs and AutoML jobs (CreateAutoMLJob, V1, which moto lacks, and CreateAutoMLJobV2) are
+kept the same way by one mechanism (`_RecordedJob`): Describe returns the create request, the job
+runs until stopped (Stopping once, then Stopped) or `complete_processing_job` /
+`complete_automl_job`, List* filters then pages, AddTags/ListTags work on the ARN.
+DescribeAutoMLJobV2 describes V1 jobs in the V2 shape; DescribeAutoMLJob refuses V2 jobs. A
+processing job can name the monitoring schedule, AutoML job or training job that launched it
+(`attach_processing_job`); an AutoML job can launch a training and a processing job
+(`start_automl_children`, `attach_to_automl_job`), which stop with it. Everything else of moto's
+SageMaker is untouched. `install()` also installs CloudTrail
 emission (`sandbox.cloudtrail`).
 """
 
@@ -52,8 +61,11 @@ from moto.sagemaker.responses import SageMakerResponse
 from moto.sagemaker.utils import arn_formatter
 
 from sandbox import cloudtrail, service_rules
-from sandbox.builtin_algorithms import _SAGEMAKER_XGBOOST_FAMILY as _SAGEMAKER_XGBOOST_REGISTRIES
-from sandbox.builtin_algorithms import BUILT_IN_ALGORITHM_METRICS, builtin_algorithm
+from sandbox.builtin_algorithms import (
+    BUILT_IN_ALGORITHM_METRICS,
+    VERSIONED_ALGORITHM_REGISTRIES,
+    builtin_algorithm,
+)
 
 __all__ = [
     "BUILT_IN_ALGORITHM_METRICS",
@@ -1258,7 +1270,7 @@ def start_automl_children(
     security = spec.get("SecurityConfig") or {}
     encrypted = bool(security.get("EnableInterContainerTrafficEncryption", False))
     output = (spec.get("OutputDataConfig") or {}).get("S3OutputPath", "").rstrip("/")
-    registry = _SAGEMAKER_XGBOOST_REGISTRIES.get(region_name, "683313688378")
+    registry = VERSIONED_ALGORITHM_REGISTRIES.get(region_name, "683313688378")
     image = _AUTOML_IMAGE.format(registry=registry, region=region_name)
     suffix = uuid.uuid4().hex[:10]
     training_name = f"{parent.job_name}-dpp0-1-{suffix}"
