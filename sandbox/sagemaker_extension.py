@@ -762,7 +762,13 @@ class EmulatedProcessingJob(_RecordedJob, FakeProcessingJob):
         self.exit_message: str | None = None
 
     def describe(self) -> dict[str, Any]:
-        """The DescribeProcessingJob response for this job."""
+        """The DescribeProcessingJob response for this job.
+
+        A member the request left out stays out: a job created without NetworkConfig is described
+        without it (as in the DescribeProcessingJob answer recorded in aws-controllers-k8s/
+        sagemaker-controller, pkg/resource/processing_job/testdata/sdkapi/describe/
+        success_describe.json: "NetworkConfig": null), unlike a training job's flags.
+        """
         description = self.echoed("DescribeProcessingJob")
         _report_selected_instance((description.get("ProcessingResources") or {}).get("ClusterConfig"))
         description.update(

@@ -101,6 +101,18 @@ def test_describe_processing_job_returns_everything_the_create_carried(
     assert job["ProcessingResources"]["ClusterConfig"]["InstanceCount"] == 2
 
 
+def test_a_processing_job_created_without_network_config_is_described_without_it(
+    sagemaker: Any, processing_request: Any
+) -> None:
+    request = processing_request("plain")
+    del request["NetworkConfig"]
+    sagemaker.create_processing_job(**request)
+
+    job = _processing(sagemaker, "plain")
+
+    assert "NetworkConfig" not in job  # the guard reads an absent flag as off
+
+
 def test_describe_processing_job_returns_every_member_of_the_model_that_create_sent(
     sagemaker: Any, sagemaker_model: Any
 ) -> None:
