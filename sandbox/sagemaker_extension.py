@@ -693,7 +693,12 @@ class _RecordedJob(_StoppableJob):
     request as sent, ARN, tags, times, status, failure reason, and the jobs it launched.
 
     Subclasses name their kind, ARN resource type and status attribute, and write `describe`.
-    Stopping a job stops the running jobs it launched (`children`).
+    Stopping a job stops the running jobs it launched (`children`). That is assumed, not
+    documented, for AutoML jobs (the API reference's StopAutoMLJob is "A method for forcing a
+    running job to shut down"), by analogy with StopHyperParameterTuningJob, which documents that
+    the tuning job's training jobs stop. A stop of a job that no longer runs is refused as for
+    training jobs (ValidationException); StopAutoMLJob documents only ResourceNotFound, so that
+    answer is unverified for AutoML jobs.
     """
 
     _kind: _JobKind
