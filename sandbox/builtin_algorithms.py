@@ -20,6 +20,7 @@ __all__ = [
     "ALGORITHM_REGISTRIES",
     "ALGORITHM_REPOSITORIES",
     "BUILT_IN_ALGORITHM_METRICS",
+    "VERSIONED_ALGORITHM_REGISTRIES",
     "builtin_algorithm",
 ]
 
@@ -139,6 +140,10 @@ def _union(*families: Mapping[str, str]) -> dict[str, frozenset[str]]:
             regions.setdefault(region, set()).update(accounts.split())
     return {region: frozenset(accounts) for region, accounts in sorted(regions.items())}
 
+
+VERSIONED_ALGORITHM_REGISTRIES: Mapping[str, str] = _SAGEMAKER_XGBOOST_FAMILY
+"""Region → the registry of SageMaker's versioned algorithm images (sagemaker-xgboost,
+sagemaker-sklearn-automl, ...)."""
 
 ALGORITHM_REGISTRIES: Mapping[str, frozenset[str]] = _union(
     _KMEANS_FAMILY, _XGBOOST_FAMILY, _SAGEMAKER_XGBOOST_FAMILY

@@ -44,6 +44,11 @@ EMITTED_OPERATIONS: tuple[tuple[str, str], ...] = (
     ("sagemaker", "StopTrainingJob"),
     ("sagemaker", "CreateHyperParameterTuningJob"),
     ("sagemaker", "StopHyperParameterTuningJob"),
+    ("sagemaker", "CreateProcessingJob"),
+    ("sagemaker", "StopProcessingJob"),
+    ("sagemaker", "CreateAutoMLJob"),
+    ("sagemaker", "CreateAutoMLJobV2"),
+    ("sagemaker", "StopAutoMLJob"),
     # The calls that can take a security-group rule away (the security-group guard's events).
     ("ec2", "RevokeSecurityGroupIngress"),
     ("ec2", "RevokeSecurityGroupEgress"),

@@ -9,7 +9,8 @@ service more lenient than AWS.
 `RULES` is the one table: per rule an id, the operations it applies to, what it refuses, the
 error code, the message shape the service returns (a `str.format` template) and a public source.
 Each rule's `enforce` function is called by the SageMaker extension's CreateTrainingJob,
-CreateHyperParameterTuningJob and AddTags handlers through `check`, and raises moto's
+CreateHyperParameterTuningJob, CreateProcessingJob, CreateAutoMLJob(V2) and AddTags handlers through
+`check`, and raises moto's
 `ValidationError` (error code `ValidationException`) with the rule's message.
 
 Where a message below is the service's own text, the comment above the rule says where it is
@@ -40,6 +41,8 @@ from sandbox.builtin_algorithms import builtin_algorithm
 
 __all__ = [
     "ALLOWED_WARM_START_CHANGES",
+    "MAX_AUTOML_JOB_NAME_LENGTH",
+    "MAX_PROCESSING_JOB_NAME_LENGTH",
     "MAX_TAGS",
     "MAX_TRAINING_JOB_NAME_LENGTH",
     "MAX_TUNING_JOB_NAME_LENGTH",
@@ -57,6 +60,9 @@ __all__ = [
 CREATE_TRAINING_JOB = "CreateTrainingJob"
 CREATE_TUNING_JOB = "CreateHyperParameterTuningJob"
 ADD_TAGS = "AddTags"
+CREATE_PROCESSING_JOB = "CreateProcessingJob"
+CREATE_AUTOML_JOB = "CreateAutoMLJob"
+CREATE_AUTOML_JOB_V2 = "CreateAutoMLJobV2"
 
 MAX_TAGS = 50  # user tags per SageMaker resource; `aws:` tags do not count
 MAX_TAG_KEY_LENGTH = 128
@@ -64,6 +70,8 @@ MAX_TAG_VALUE_LENGTH = 256
 RESERVED_TAG_PREFIX = "aws:"
 MAX_TRAINING_JOB_NAME_LENGTH = 63
 MAX_TUNING_JOB_NAME_LENGTH = 32
+MAX_PROCESSING_JOB_NAME_LENGTH = 63
+MAX_AUTOML_JOB_NAME_LENGTH = 32
 MAX_WARM_START_PARENTS = 5
 # Warm start reads the parents' finished evaluations: the developer guide's "Warm Start Tuning
 # Restrictions" require every parent to be in a terminal state (Completed, Stopped, or Failed).
@@ -110,8 +118,9 @@ class RuleContext:
     """What a rule sees of a request.
 
     operation: the SageMaker operation (`CreateTrainingJob`, `CreateHyperParameterTuningJob`,
-        `AddTags`); request: its parameters as sent; tuning_job: the
-        DescribeHyperParameterTuningJob response of a tuning job by name, or None if there is none;
+        `CreateProcessingJob`, `CreateAutoMLJob`, `CreateAutoMLJobV2`, `AddTags`); request: its
+        parameters as sent; tuning_job: the DescribeHyperParameterTuningJob response of a tuning
+        job by name, or None if there is none;
         current_tags: for AddTags, the tags the resource already has.
     """
 
@@ -158,6 +167,17 @@ def _tuning_job_name_length(rule: ServiceRule, context: RuleContext) -> None:
     name = context.request.get("HyperParameterTuningJobName") or ""
     if len(name) > MAX_TUNING_JOB_NAME_LENGTH:
         raise rule.refuse(value=name)
+
+
+def _name_length(parameter: str, maximum: int) -> Callable[[ServiceRule, RuleContext], None]:
+    """The enforcement of a job name's maximum length (the API reference's Length Constraints)."""
+
+    def enforce(rule: ServiceRule, context: RuleContext) -> None:
+        name = context.request.get(parameter) or ""
+        if len(name) > maximum:
+            raise rule.refuse(value=name)
+
+    return enforce
 
 
 def _is_reserved(key: str) -> bool:
@@ -388,7 +408,9 @@ def _warm_start_definition(rule: ServiceRule, context: RuleContext) -> None:
 # --- the table ------------------------------------------------------------------------------
 
 _CREATE = frozenset({CREATE_TRAINING_JOB, CREATE_TUNING_JOB})
-_TAGGING = frozenset({CREATE_TRAINING_JOB, CREATE_TUNING_JOB, ADD_TAGS})
+# Every job creation the embedded SageMaker emulates; tags and read-only members are checked on all.
+_JOB_CREATES = _CREATE | {CREATE_PROCESSING_JOB, CREATE_AUTOML_JOB, CREATE_AUTOML_JOB_V2}
+_TAGGING = _JOB_CREATES | {ADD_TAGS}
 _API = "https://docs.aws.amazon.com/sagemaker/latest/APIReference"
 _GUIDE = "https://docs.aws.amazon.com/sagemaker/latest/dg"
 
@@ -424,6 +446,36 @@ RULES: tuple[ServiceRule, ...] = (
             "#sagemaker-CreateHyperParameterTuningJob-request-HyperParameterTuningJobName"
         ),
         enforce=_tuning_job_name_length,
+    ),
+    ServiceRule(
+        id="processing-job-name-max-63",
+        operations=frozenset({CREATE_PROCESSING_JOB}),
+        refuses="A processing job name longer than 63 characters.",
+        error_code="ValidationException",
+        message=(
+            "1 validation error detected: Value '{value}' at 'processingJobName' failed to satisfy "
+            "constraint: Member must have length less than or equal to "
+            f"{MAX_PROCESSING_JOB_NAME_LENGTH}"
+        ),
+        source=(
+            f"{_API}/API_CreateProcessingJob.html"
+            "#sagemaker-CreateProcessingJob-request-ProcessingJobName"
+        ),
+        enforce=_name_length("ProcessingJobName", MAX_PROCESSING_JOB_NAME_LENGTH),
+    ),
+    # CreateAutoMLJob and CreateAutoMLJobV2 share the AutoMLJobName shape (1 to 32 characters).
+    ServiceRule(
+        id="automl-job-name-max-32",
+        operations=frozenset({CREATE_AUTOML_JOB, CREATE_AUTOML_JOB_V2}),
+        refuses="An AutoML job name (V1 or V2) longer than 32 characters.",
+        error_code="ValidationException",
+        message=(
+            "1 validation error detected: Value '{value}' at 'autoMLJobName' failed to satisfy "
+            "constraint: Member must have length less than or equal to "
+            f"{MAX_AUTOML_JOB_NAME_LENGTH}"
+        ),
+        source=f"{_API}/API_CreateAutoMLJobV2.html#sagemaker-CreateAutoMLJobV2-request-AutoMLJobName",
+        enforce=_name_length("AutoMLJobName", MAX_AUTOML_JOB_NAME_LENGTH),
     ),
     # SageMaker's own text for the reserved prefix, quoted from its DeleteTags answer in
     # https://github.com/aws/sagemaker-python-sdk/issues/1301 ("System prefix 'aws:' reserved for
@@ -474,7 +526,7 @@ RULES: tuple[ServiceRule, ...] = (
     # Unverified wording; the rule is the model's documentation of the member.
     ServiceRule(
         id="read-only-members",
-        operations=_CREATE,
+        operations=_JOB_CREATES,
         refuses=(
             "A member of the Create input (at any depth) that the botocore model documents as "
             "read-only / not accepted in Create requests, e.g. ResourceConfig.SelectedInstanceType."

@@ -42,6 +42,123 @@ def _training_job_request(name: str = "job-1", **overrides: Any) -> dict[str, An
     return request
 
 
+VPC_CONFIG = {"SecurityGroupIds": ["sg-0123456789abcdef0"], "Subnets": ["subnet-0123456789abcdef0"]}
+
+
+def _processing_job_request(name: str = "proc-1", **overrides: Any) -> dict[str, Any]:
+    """A CreateProcessingJob request for a 2-instance job in a VPC, as a user would send it."""
+    request: dict[str, Any] = {
+        "ProcessingJobName": name,
+        "ProcessingInputs": [
+            {
+                "InputName": "raw",
+                "S3Input": {
+                    "S3Uri": "s3://bucket/raw/",
+                    "LocalPath": "/opt/ml/processing/input",
+                    "S3DataType": "S3Prefix",
+                    "S3InputMode": "File",
+                },
+            }
+        ],
+        "ProcessingOutputConfig": {
+            "Outputs": [
+                {
+                    "OutputName": "features",
+                    "S3Output": {
+                        "S3Uri": "s3://bucket/features/",
+                        "LocalPath": "/opt/ml/processing/output",
+                        "S3UploadMode": "EndOfJob",
+                    },
+                }
+            ]
+        },
+        "ProcessingResources": {
+            "ClusterConfig": {"InstanceCount": 2, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 30}
+        },
+        "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+        "AppSpecification": {"ImageUri": CUSTOM_IMAGE, "ContainerEntrypoint": ["python3", "prep.py"]},
+        "Environment": {"STAGE": "prep"},
+        "NetworkConfig": {
+            "EnableInterContainerTrafficEncryption": False,
+            "EnableNetworkIsolation": False,
+            "VpcConfig": VPC_CONFIG,
+        },
+        "RoleArn": ROLE_ARN,
+        "ExperimentConfig": {"ExperimentName": "churn", "TrialName": "churn-1"},
+    }
+    request.update(overrides)
+    return request
+
+
+def _automl_job_request(name: str = "automl-1", **overrides: Any) -> dict[str, Any]:
+    """A CreateAutoMLJob (V1) request for a tabular job in a VPC, every V1 member set."""
+    request: dict[str, Any] = {
+        "AutoMLJobName": name,
+        "InputDataConfig": [
+            {
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://bucket/train/"}},
+                "CompressionType": "None",
+                "TargetAttributeName": "churned",
+                "ContentType": "text/csv;header=present",
+                "ChannelType": "training",
+                "SampleWeightAttributeName": "weight",
+            }
+        ],
+        "OutputDataConfig": {"S3OutputPath": "s3://bucket/automl", "KmsKeyId": "alias/automl"},
+        "ProblemType": "BinaryClassification",
+        "AutoMLJobObjective": {"MetricName": "F1"},
+        "AutoMLJobConfig": {
+            "CompletionCriteria": {"MaxCandidates": 10, "MaxAutoMLJobRuntimeInSeconds": 7200},
+            "SecurityConfig": {
+                "VolumeKmsKeyId": "alias/volume",
+                "EnableInterContainerTrafficEncryption": False,
+                "VpcConfig": VPC_CONFIG,
+            },
+            "CandidateGenerationConfig": {
+                "FeatureSpecificationS3Uri": "s3://bucket/features.json",
+                "AlgorithmsConfig": [{"AutoMLAlgorithms": ["xgboost", "lightgbm"]}],
+            },
+            "DataSplitConfig": {"ValidationFraction": 0.25},
+            "Mode": "ENSEMBLING",
+        },
+        "RoleArn": ROLE_ARN,
+        "GenerateCandidateDefinitionsOnly": False,
+        "ModelDeployConfig": {"AutoGenerateEndpointName": True},
+    }
+    request.update(overrides)
+    return request
+
+
+def _automl_job_v2_request(name: str = "automl-v2", **overrides: Any) -> dict[str, Any]:
+    """A CreateAutoMLJobV2 request for a tabular job in a VPC."""
+    request: dict[str, Any] = {
+        "AutoMLJobName": name,
+        "AutoMLJobInputDataConfig": [
+            {
+                "ChannelType": "training",
+                "ContentType": "text/csv;header=present",
+                "CompressionType": "None",
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://bucket/train/"}},
+            }
+        ],
+        "OutputDataConfig": {"S3OutputPath": "s3://bucket/automl"},
+        "AutoMLProblemTypeConfig": {
+            "TabularJobConfig": {
+                "CompletionCriteria": {"MaxCandidates": 5},
+                "ProblemType": "Regression",
+                "TargetAttributeName": "price",
+                "Mode": "HYPERPARAMETER_TUNING",
+            }
+        },
+        "RoleArn": ROLE_ARN,
+        "SecurityConfig": {"EnableInterContainerTrafficEncryption": False, "VpcConfig": VPC_CONFIG},
+        "AutoMLJobObjective": {"MetricName": "MSE"},
+        "DataSplitConfig": {"ValidationFraction": 0.2},
+    }
+    request.update(overrides)
+    return request
+
+
 def _example_value(shape: Shape, depth: int = 0) -> Any:
     """A value for every member of `shape`, recursively: a request that sets *every* field the
     botocore model knows, so tests keep covering fields SageMaker adds later."""
@@ -154,6 +271,24 @@ def images() -> dict[str, str]:
 def job_request() -> Callable[..., dict[str, Any]]:
     """`job_request(name, **overrides)`: a CreateTrainingJob request for a 2-instance job."""
     return _training_job_request
+
+
+@pytest.fixture(scope="session")
+def processing_request() -> Callable[..., dict[str, Any]]:
+    """`processing_request(name, **overrides)`: a CreateProcessingJob request (2 instances, VPC)."""
+    return _processing_job_request
+
+
+@pytest.fixture(scope="session")
+def automl_request() -> Callable[..., dict[str, Any]]:
+    """`automl_request(name, **overrides)`: a CreateAutoMLJob (V1) request with every V1 member."""
+    return _automl_job_request
+
+
+@pytest.fixture(scope="session")
+def automl_v2_request() -> Callable[..., dict[str, Any]]:
+    """`automl_v2_request(name, **overrides)`: a CreateAutoMLJobV2 tabular request."""
+    return _automl_job_v2_request
 
 
 # Members a request that sets everything must still leave out, because the real SageMaker refuses

@@ -67,3 +67,29 @@ def test_over_http_jobs_run_stop_and_emit_cloudtrail_events(
     assert event["detail"]["responseElements"] == {"trainingJobArn": arn}
     assert event["detail"]["requestParameters"]["environment"] == {"MY_VAR": "1"}
     assert event["detail"]["sourceIPAddress"] == "127.0.0.1"
+
+
+def test_over_http_processing_and_automl_jobs_run_and_stop(
+    endpoint: str, processing_request: Any, automl_request: Any, region: str
+) -> None:
+    sagemaker = boto3.client(
+        "sagemaker",
+        region_name=region,
+        endpoint_url=endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+    sagemaker.create_processing_job(**processing_request("served-proc"))
+    sagemaker.create_auto_ml_job(**automl_request("served-automl"))
+    processing = sagemaker.describe_processing_job(ProcessingJobName="served-proc")
+    automl = sagemaker.describe_auto_ml_job_v2(AutoMLJobName="served-automl")
+    sagemaker.stop_processing_job(ProcessingJobName="served-proc")
+    sagemaker.stop_auto_ml_job(AutoMLJobName="served-automl")
+
+    assert (processing["ProcessingJobStatus"], processing["Environment"]) == ("InProgress", {"STAGE": "prep"})
+    assert automl["AutoMLProblemTypeConfigName"] == "Tabular"
+    assert automl["SecurityConfig"]["EnableInterContainerTrafficEncryption"] is False
+    assert sagemaker.describe_processing_job(ProcessingJobName="served-proc")["ProcessingJobStatus"] == "Stopping"
+    assert sagemaker.describe_auto_ml_job(AutoMLJobName="served-automl")["AutoMLJobStatus"] == "Stopping"
+    assert sagemaker.describe_auto_ml_job_v2(AutoMLJobName="served-automl")["AutoMLJobStatus"] == "Stopped"

@@ -144,7 +144,14 @@ def _ended_parent(sagemaker: Any, name: str, status: str = "Completed", **overri
 def test_every_rule_has_an_id_operations_a_source_and_an_enforcement_function() -> None:
     ids = [entry.id for entry in service_rules.RULES]
     assert len(ids) == len(set(ids))
-    known = {"CreateTrainingJob", "CreateHyperParameterTuningJob", "AddTags"}
+    known = {
+        "CreateTrainingJob",
+        "CreateHyperParameterTuningJob",
+        "CreateProcessingJob",
+        "CreateAutoMLJob",
+        "CreateAutoMLJobV2",
+        "AddTags",
+    }
     for entry in service_rules.RULES:
         assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)+", entry.id), entry.id
         assert entry.operations and entry.operations <= known, entry.id
@@ -171,6 +178,8 @@ def test_the_rule_limits_match_the_botocore_model(sagemaker_model: Any) -> None:
         == service_rules.MAX_TUNING_JOB_NAME_LENGTH
     )
     assert shape("TagList").metadata["max"] == service_rules.MAX_TAGS
+    assert shape("ProcessingJobName").metadata["max"] == service_rules.MAX_PROCESSING_JOB_NAME_LENGTH
+    assert shape("AutoMLJobName").metadata["max"] == service_rules.MAX_AUTOML_JOB_NAME_LENGTH
     warm_start = shape("HyperParameterTuningJobWarmStartConfig")
     parents = warm_start.members["ParentHyperParameterTuningJobs"]
     assert parents.metadata["max"] == service_rules.MAX_WARM_START_PARENTS
@@ -264,6 +273,41 @@ def test_a_tuning_job_name_over_32_characters_is_refused(sagemaker: Any) -> None
         "at 'hyperParameterTuningJobName' failed to satisfy constraint: Member must have length "
         "less than or equal to 32"
     )
+
+
+def test_a_processing_job_name_over_63_characters_is_refused(
+    sagemaker: Any, processing_request: Any
+) -> None:
+    name = "p" * 64
+    with pytest.raises(ClientError) as excinfo:
+        sagemaker.create_processing_job(**processing_request(name))
+
+    message = _refused_by(excinfo, "processing-job-name-max-63", value=name)
+    assert message.endswith(
+        "at 'processingJobName' failed to satisfy constraint: Member must have length less than "
+        "or equal to 63"
+    )
+    assert sagemaker.list_processing_jobs()["ProcessingJobSummaries"] == []
+    sagemaker.create_processing_job(**processing_request("p" * 63))
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_an_automl_job_name_over_32_characters_is_refused_by_both_creates(
+    sagemaker: Any, automl_request: Any, automl_v2_request: Any, version: int
+) -> None:
+    name = "a" * 33
+    create, request = (
+        (sagemaker.create_auto_ml_job, automl_request)
+        if version == 1
+        else (sagemaker.create_auto_ml_job_v2, automl_v2_request)
+    )
+    with pytest.raises(ClientError) as excinfo:
+        create(**request(name))
+
+    message = _refused_by(excinfo, "automl-job-name-max-32", value=name)
+    assert "at 'autoMLJobName'" in message and message.endswith("less than or equal to 32")
+    assert sagemaker.list_auto_ml_jobs()["AutoMLJobSummaries"] == []
+    create(**request("a" * 32))
 
 
 # --- tags -------------------------------------------------------------------------------------
@@ -385,6 +429,39 @@ def test_selected_instance_count_is_refused_in_a_tuning_definition(sagemaker: An
         path="TrainingJobDefinitions[1].ResourceConfig.SelectedInstanceCount",
         operation="CreateHyperParameterTuningJob",
     )
+
+
+def test_selected_instance_type_is_refused_in_create_processing_job(
+    sagemaker: Any, processing_request: Any
+) -> None:
+    cluster = {**processing_request()["ProcessingResources"]["ClusterConfig"], "SelectedInstanceType": "ml.m5.xlarge"}
+    with pytest.raises(ClientError) as excinfo:
+        sagemaker.create_processing_job(**processing_request(ProcessingResources={"ClusterConfig": cluster}))
+
+    _refused_by(
+        excinfo,
+        "read-only-members",
+        path="ProcessingResources.ClusterConfig.SelectedInstanceType",
+        operation="CreateProcessingJob",
+    )
+
+
+@pytest.mark.parametrize("operation", ["CreateProcessingJob", "CreateAutoMLJob", "CreateAutoMLJobV2"])
+def test_the_tag_rules_apply_to_processing_and_automl_creates(
+    sagemaker: Any, processing_request: Any, automl_request: Any, automl_v2_request: Any, operation: str
+) -> None:
+    create, request = {
+        "CreateProcessingJob": (sagemaker.create_processing_job, processing_request),
+        "CreateAutoMLJob": (sagemaker.create_auto_ml_job, automl_request),
+        "CreateAutoMLJobV2": (sagemaker.create_auto_ml_job_v2, automl_v2_request),
+    }[operation]
+    with pytest.raises(ClientError) as excinfo:
+        create(**request("tagged", Tags=[{"Key": "aws:team", "Value": "ml"}]))
+    _refused_by(excinfo, "tags-reserved-aws-prefix", key="aws:team")
+
+    with pytest.raises(ClientError) as excinfo:
+        create(**request("tagged", Tags=_tags(51)))
+    _refused_by(excinfo, "tags-max-50", value=service_rules.tag_list_value(_tags(51)))
 
 
 def test_instance_preferences_are_described_with_the_selected_instance(sagemaker: Any) -> None:
