@@ -489,7 +489,7 @@ def guardrail(
     compact: bool,
     **given: Any,
 ) -> None:
-    """Print a policy that prevents unencrypted training, tuning and processing jobs.
+    """Print a policy that prevents unencrypted SageMaker jobs (the eleven calls that take the flag).
 
     The policy goes to stdout (pipe it to a file for `aws organizations create-policy` or
     `aws iam create-policy`); the explanation goes to stderr. With --json, one document with

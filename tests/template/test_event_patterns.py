@@ -343,3 +343,86 @@ def test_exists_on_the_vpc_config_object_would_miss_encrypted_vpc_jobs(
     with bus_with_rules(broken) as bus:
         received = bus.deliver(load_event("training-encrypted-vpc.json"))
     assert not any(received.values())
+
+
+# -- the kinds of job the job guard hears of --------------------------------------------------------
+
+# The Create calls of the four kinds (AutoML in both API versions). The monitoring calls that take
+# the flag too (the four Create*JobDefinition, Create/UpdateMonitoringSchedule) get a rule once
+# the guard has a handler for them.
+JOB_GUARD_EVENTS = {
+    "CreateTrainingJob",
+    "CreateHyperParameterTuningJob",
+    "CreateProcessingJob",
+    "CreateAutoMLJob",
+    "CreateAutoMLJobV2",
+}
+
+
+def _cloudtrail_rules_of(template: dict[str, Any], function: str) -> list[Any]:
+    return [
+        rule
+        for rule in event_rules(template)
+        if rule.function_logical_id == function
+        and rule.pattern["detail-type"] == ["AWS API Call via CloudTrail"]
+    ]
+
+
+def test_the_job_guard_hears_exactly_the_create_calls_of_the_four_kinds(
+    template: dict[str, Any],
+) -> None:
+    rules = _cloudtrail_rules_of(template, "JobGuardFunction")
+    names = [name for rule in rules for name in rule.pattern["detail"]["eventName"]]
+    assert sorted(names) == sorted(JOB_GUARD_EVENTS), "each call in exactly one rule"
+
+
+@pytest.mark.parametrize("event_name", sorted(JOB_GUARD_EVENTS))
+def test_every_create_call_has_sample_events_both_ways(
+    event_name: str, manifest: dict[str, Any]
+) -> None:
+    """Each call has a sample that invokes the job guard and one the pattern filters out, so the
+    manifest test above runs every rule in both directions."""
+    outcomes = {
+        bool(manifest[name]["invokes"])
+        for name in CLOUDTRAIL_FILES
+        if load_event(name)["detail"]["eventName"] == event_name
+        and "errorCode" not in load_event(name)["detail"]
+    }
+    assert outcomes == {True, False}, event_name
+
+
+def _request_paths(pattern: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """Every key path under requestParameters that a pattern tests (its leaves)."""
+    if isinstance(pattern, dict):
+        for key, value in pattern.items():
+            if key == "$or":
+                for branch in value:
+                    yield from _request_paths(branch, path)
+            elif isinstance(value, list):
+                yield (*path, key)
+            else:
+                yield from _request_paths(value, (*path, key))
+
+
+def test_request_paths_are_the_api_members_in_cloudtrails_lower_camel_case(
+    template: dict[str, Any],
+) -> None:
+    """CloudTrail writes requestParameters with the API member names, first letter lowered
+    (`autoMLJobConfig`, `networkConfig`): a path spelt any other way never matches, and a
+    pattern that tests `flag: [false, {"exists": false}]` would then invoke on every event."""
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    checked = 0
+    for rule in _cloudtrail_rules_of(template, "JobGuardFunction"):
+        (operation,) = rule.pattern["detail"]["eventName"]
+        for path in _request_paths(rule.pattern["detail"]):
+            if path[0] != "requestParameters":
+                continue
+            shape = model.operation_model(operation).input_shape
+            for key in path[1:]:
+                while shape.type_name == "list":
+                    shape = shape.member
+                members = {name[0].lower() + name[1:]: m for name, m in shape.members.items()}
+                assert key in members, f"{operation}: {'.'.join(path)} ({key} is not a member)"
+                shape = members[key]
+            checked += 1
+    assert checked >= 2 * len(JOB_GUARD_EVENTS)

@@ -112,6 +112,8 @@ def test_the_default_deployment_passes_only_the_roles_sagemaker_creates(template
     assert associated == [
         f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/*",
         f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:hyper-parameter-tuning-job/*",
+        f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:processing-job/*",
+        f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:automl-job/*",
     ]
 
 
@@ -390,6 +392,115 @@ def test_create_training_job_covers_jobs_on_training_plans(template: dict[str, A
     assert tuning == [f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:hyper-parameter-tuning-job/*"]
     for action in ("sagemaker:CreateTrainingJob", "sagemaker:CreateHyperParameterTuningJob"):
         assert by_action[action]["Condition"] == {"Bool": {"sagemaker:InterContainerTrafficEncryption": "true"}}
+
+
+# -- 9b. the four kinds of job, and nothing beyond them -------------------------------------------
+
+# The job types the guard remediates, as the Service Authorization Reference (Amazon SageMaker)
+# names their resource types, and the calls it makes on them.
+JOB_TYPES = ["training-job", "hyper-parameter-tuning-job", "processing-job", "automl-job"]
+READ_STOP_TAG = {
+    "sagemaker:DescribeTrainingJob",
+    "sagemaker:DescribeHyperParameterTuningJob",
+    "sagemaker:DescribeProcessingJob",
+    # Describes AutoML jobs of both API versions; DescribeAutoMLJob (V1 only) is not needed.
+    "sagemaker:DescribeAutoMLJobV2",
+    "sagemaker:StopTrainingJob",
+    "sagemaker:StopHyperParameterTuningJob",
+    "sagemaker:StopProcessingJob",
+    "sagemaker:StopAutoMLJob",
+    "sagemaker:ListTags",
+    "sagemaker:AddTags",
+}
+# The copy of each kind, and the resource types its request is authorized against.
+CREATES = {
+    "sagemaker:CreateTrainingJob": ["training-job", "training-plan", "reserved-capacity"],
+    "sagemaker:CreateHyperParameterTuningJob": ["hyper-parameter-tuning-job"],
+    "sagemaker:CreateProcessingJob": ["processing-job"],
+    # Every AutoML copy is made with the V2 API, whatever version made the original.
+    "sagemaker:CreateAutoMLJobV2": ["automl-job"],
+}
+LISTS = {
+    "sagemaker:ListTrainingJobs",
+    "sagemaker:ListHyperParameterTuningJobs",
+    "sagemaker:ListProcessingJobs",
+    "sagemaker:ListAutoMLJobs",
+}
+# The other actions that take sagemaker:InterContainerTrafficEncryption: no grant for any of
+# them (the guard never creates a V1 AutoML job, and monitoring has no handler yet).
+NOT_GRANTED = {
+    "sagemaker:CreateAutoMLJob",
+    "sagemaker:DescribeAutoMLJob",
+    "sagemaker:CreateDataQualityJobDefinition",
+    "sagemaker:CreateModelBiasJobDefinition",
+    "sagemaker:CreateModelExplainabilityJobDefinition",
+    "sagemaker:CreateModelQualityJobDefinition",
+    "sagemaker:CreateMonitoringSchedule",
+    "sagemaker:UpdateMonitoringSchedule",
+}
+
+
+def _sagemaker_actions(template: dict[str, Any], function: str) -> set[str]:
+    return {a for s in _role_statements(template, function) for a in _list(s["Action"]) if a.startswith("sagemaker:")}
+
+
+def test_the_job_guard_reads_stops_and_tags_exactly_the_four_kinds(template: dict[str, Any]) -> None:
+    by_action = _by_action(_role_statements(template, "JobGuardFunction"))
+    for action in READ_STOP_TAG:
+        resources = [_sub(r, PSEUDO) for r in _list(by_action[action]["Resource"])]
+        assert resources == [f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:{kind}/*" for kind in JOB_TYPES], action
+        assert "Condition" not in by_action[action], action
+
+
+@pytest.mark.parametrize("action", sorted(CREATES))
+def test_every_copy_is_created_only_encrypted_on_its_own_resource_types(template: dict[str, Any], action: str) -> None:
+    statement = _by_action(_role_statements(template, "JobGuardFunction"))[action]
+    assert statement["Effect"] == "Allow"
+    assert _list(statement["Action"]) == [action]
+    resources = [_sub(r, PSEUDO) for r in _list(statement["Resource"])]
+    assert resources == [f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:{kind}/*" for kind in CREATES[action]]
+    # The training grant's condition, exactly: a request without the flag, or with false, is
+    # denied (a missing key fails Bool), so the guard can never start an unencrypted job.
+    assert statement["Condition"] == {"Bool": {"sagemaker:InterContainerTrafficEncryption": "true"}}
+
+
+def test_roles_are_passed_only_for_jobs_of_the_four_kinds(template: dict[str, Any]) -> None:
+    (passing,) = [s for s in _role_statements(template, "JobGuardFunction") if "iam:PassRole" in _list(s["Action"])]
+    associated = [_sub(a, PSEUDO) for a in passing["Condition"]["ArnLikeIfExists"]["iam:AssociatedResourceArn"]]
+    assert associated == [f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:{kind}/*" for kind in JOB_TYPES]
+
+
+@pytest.mark.parametrize(
+    ("function", "expected"),
+    [
+        ("JobGuardFunction", READ_STOP_TAG | set(CREATES)),
+        ("SweeperFunction", READ_STOP_TAG | set(CREATES) | LISTS),
+        ("SecurityGroupGuardFunction", set()),
+    ],
+)
+def test_no_sagemaker_action_beyond_the_four_kinds(template: dict[str, Any], function: str, expected: set[str]) -> None:
+    actions = _sagemaker_actions(template, function)
+    assert actions == expected
+    assert not actions & NOT_GRANTED
+    assert all("*" not in a for a in actions)
+    # Every SageMaker resource a role names is one of the kinds' (or a training plan's).
+    allowed = {kind for kinds in CREATES.values() for kind in kinds}
+    for statement in _role_statements(template, function):
+        if any(a.startswith("sagemaker:") for a in _list(statement["Action"])):
+            for resource in _list(statement["Resource"]):
+                if resource == "*":
+                    assert set(_list(statement["Action"])) <= LISTS, statement
+                    continue
+                kind = _sub(resource, PSEUDO).split(":")[-1].split("/")[0]
+                assert kind in allowed, resource
+
+
+def test_only_the_sweeper_lists_jobs(template: dict[str, Any]) -> None:
+    by_action = _by_action(_role_statements(template, "SweeperFunction"))
+    for action in LISTS:
+        # SageMaker List* actions have no resource types: "*" is the only resource IAM accepts.
+        assert by_action[action]["Resource"] == "*", action
+    assert not _sagemaker_actions(template, "JobGuardFunction") & LISTS
 
 
 # -- 7b. the sweep's schedule keeps what it cannot deliver ------------------------------------------

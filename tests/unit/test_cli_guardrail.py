@@ -18,6 +18,8 @@ from ict_guard_cli.app import cli
 from ict_guard_cli.guardrail import (
     CONDITION_KEY,
     GUARDED_ACTIONS,
+    JOB_ACTIONS,
+    SCHEDULE_ACTIONS,
     SCP_MAX_CHARACTERS,
     GuardrailFormat,
     guardrail_policy,
@@ -159,14 +161,70 @@ def test_the_policy_is_valid_iam_grammar_and_fits_the_scp_limit(policy_format, e
     assert len(render(policy)) < SCP_MAX_CHARACTERS  # even pretty-printed
 
 
+# The actions of the Service Authorization Reference (Amazon SageMaker) that take the condition key
+# sagemaker:InterContainerTrafficEncryption, written out here independently of the module.
+ELEVEN = {
+    "sagemaker:CreateTrainingJob",
+    "sagemaker:CreateHyperParameterTuningJob",
+    "sagemaker:CreateProcessingJob",
+    "sagemaker:CreateAutoMLJob",
+    "sagemaker:CreateAutoMLJobV2",
+    "sagemaker:CreateDataQualityJobDefinition",
+    "sagemaker:CreateModelBiasJobDefinition",
+    "sagemaker:CreateModelExplainabilityJobDefinition",
+    "sagemaker:CreateModelQualityJobDefinition",
+    "sagemaker:CreateMonitoringSchedule",
+    "sagemaker:UpdateMonitoringSchedule",
+}
+# A schedule that names a job definition sends no flag: an absent key is not denied there.
+SCHEDULES = {"sagemaker:CreateMonitoringSchedule", "sagemaker:UpdateMonitoringSchedule"}
+
+
+def test_the_policy_covers_the_eleven_actions_that_take_the_key():
+    assert len(GUARDED_ACTIONS) == len(set(GUARDED_ACTIONS)) == 11
+    assert set(GUARDED_ACTIONS) == ELEVEN
+    assert set(SCHEDULE_ACTIONS) == SCHEDULES and set(JOB_ACTIONS) == ELEVEN - SCHEDULES
+    for policy_format in GuardrailFormat:
+        for key in ("ict-guard:exempt", None):
+            policy = guardrail_policy(policy_format, key)
+            denied_actions = [a for s in policy["Statement"] if s["Effect"] == "Deny" for a in s["Action"]]
+            assert sorted(denied_actions) == sorted(ELEVEN)  # each once, none other
+
+
 def test_the_scp_only_denies_and_the_boundary_allows_within_identity_policies():
     scp = guardrail_policy(GuardrailFormat.SCP, "ict-guard:exempt")
-    assert [s["Effect"] for s in scp["Statement"]] == ["Deny"]
+    assert [s["Effect"] for s in scp["Statement"]] == ["Deny", "Deny"]
     boundary = guardrail_policy(GuardrailFormat.BOUNDARY, "ict-guard:exempt")
     assert [(s["Effect"], s["Action"]) for s in boundary["Statement"]] == [
         ("Allow", "*"),
-        ("Deny", list(GUARDED_ACTIONS)),
+        ("Deny", list(JOB_ACTIONS)),
+        ("Deny", list(SCHEDULE_ACTIONS)),
     ]
+
+
+@pytest.mark.parametrize("action", sorted(ELEVEN))
+@pytest.mark.parametrize("policy_format", list(GuardrailFormat))
+def test_every_action_is_denied_when_the_flag_is_false(action, policy_format):
+    for key in ("ict-guard:exempt", None):
+        policy = guardrail_policy(policy_format, key)
+        assert denied(policy, action, {CONDITION_KEY: "false"})
+        assert not denied(policy, action, {CONDITION_KEY: "true"})
+        # Absent: SageMaker's default (false) where the request would carry the flag; allowed
+        # only for schedules, which may name a job definition instead.
+        assert denied(policy, action, {}) is (action not in SCHEDULES)
+
+
+def test_an_exempt_schedule_may_be_updated_with_the_flag_false():
+    """UpdateMonitoringSchedule takes no tags: the schedule's own tag is the exemption."""
+    key = "ict-guard:exempt"
+    policy = guardrail_policy(GuardrailFormat.SCP, key)
+    update = "sagemaker:UpdateMonitoringSchedule"
+    assert denied(policy, update, {CONDITION_KEY: "false"})
+    assert not denied(policy, update, {CONDITION_KEY: "false", f"aws:ResourceTag/{key}": "True"})
+    assert denied(policy, update, {CONDITION_KEY: "false", f"aws:ResourceTag/{key}": "false"})
+    # Only schedules look at the resource's tag; a job create never has one.
+    for action in JOB_ACTIONS:
+        assert denied(policy, action, {CONDITION_KEY: "false", f"aws:ResourceTag/{key}": "true"})
 
 
 def test_the_checker_catches_what_it_should():
@@ -190,7 +248,7 @@ FLAGS = st.sampled_from(["true", "false", "True", None])
 TAGS = st.sampled_from(["true", "TRUE", "True", "false", "yes", "", None])
 
 
-@given(flag=FLAGS, tag=TAGS, action=st.sampled_from(GUARDED_ACTIONS), exempt=st.booleans())
+@given(flag=FLAGS, tag=TAGS, action=st.sampled_from(sorted(ELEVEN)), exempt=st.booleans())
 def test_denied_exactly_when_unencrypted_and_not_exempt(flag, tag, action, exempt):
     key = "ict-guard:exempt"
     policy = guardrail_policy(GuardrailFormat.SCP, key if exempt else None)
@@ -199,9 +257,11 @@ def test_denied_exactly_when_unencrypted_and_not_exempt(flag, tag, action, exemp
         context[CONDITION_KEY] = flag
     if tag is not None:
         context[f"aws:RequestTag/{key}"] = tag
-    encrypted = flag is not None and flag.lower() == "true"
+    explicitly_false = flag is not None and flag.lower() != "true"
+    # A schedule without the flag may name a job definition: not judged by this key.
+    unencrypted = explicitly_false or (flag is None and action not in SCHEDULES)
     is_exempt = exempt and tag is not None and tag.lower() == "true"
-    assert denied(policy, action, context) == (not encrypted and not is_exempt)
+    assert denied(policy, action, context) == (unencrypted and not is_exempt)
 
 
 def test_other_actions_are_not_touched():
@@ -227,8 +287,9 @@ def test_the_command_as_json_and_without_exemption():
     document = json.loads(result.stdout)
     assert set(document) == {"format", "policy", "characters", "limit", "notes"}
     assert document["limit"] == SCP_MAX_CHARACTERS and document["characters"] < document["limit"]
-    (statement,) = document["policy"]["Statement"]
-    assert statement["Condition"] == {"BoolIfExists": {CONDITION_KEY: "false"}}
+    jobs, schedules = document["policy"]["Statement"]
+    assert jobs["Condition"] == {"BoolIfExists": {CONDITION_KEY: "false"}}
+    assert schedules["Condition"] == {"Bool": {CONDITION_KEY: "false"}}
     assert result.stderr == ""
 
 
