@@ -275,20 +275,9 @@ def test_exempt_tag_key_pattern_matches_what_the_settings_accept(template: dict[
         assert not pattern.match(key), key
 
 
-# Create calls whose rules template.yaml carries before the job guard's parser (ict_guard.jobs,
-# extended for processing and AutoML jobs on its own branch) knows them. Until it does, an event
-# of these kinds would end in the guard as a malformed event (a MalformedEvents metric, no
-# remediation): the test below then reports an expected failure naming them. Once the parser
-# knows them the set below is empty and the check is the full one again.
-PARSER_PENDING_EVENTS = frozenset({"CreateProcessingJob", "CreateAutoMLJob", "CreateAutoMLJobV2"}) - set(
-    JOB_APIS_BY_EVENT
-)
-
-
 def test_rules_only_let_through_calls_the_guard_can_parse(template: dict[str, Any]) -> None:
     rules = event_rules(template)
     assert rules
-    pending: set[str] = set()
     for rule in rules:
         detail = rule.pattern["detail"]
         source, parsed = PARSED_EVENTS[rule.function_logical_id]
@@ -303,13 +292,8 @@ def test_rules_only_let_through_calls_the_guard_can_parse(template: dict[str, An
         assert rule.pattern["detail-type"] == ["AWS API Call via CloudTrail"]
         assert detail["errorCode"] == [{"exists": False}]
         names = set(detail["eventName"])
-        if rule.function_logical_id == "JobGuardFunction":
-            pending |= names & PARSER_PENDING_EVENTS
-            names -= PARSER_PENDING_EVENTS
         assert names <= parsed
         assert rule.event_bus_name is None, "CloudTrail events arrive on the default bus"
-    if pending:
-        pytest.xfail(f"the job guard's parser does not handle {sorted(pending)} yet (ict_guard.jobs)")
 
 
 def test_security_group_guard_hears_every_call_that_can_drop_a_rule(

@@ -22,7 +22,7 @@ from botocore.validate import ParamValidator
 
 from ict_guard.algorithms import builtin_algorithm
 from ict_guard.clone import MAX_USER_TAGS, is_output_only, request_shape
-from ict_guard.jobs import RESERVED_TAG_PREFIX, Job, JobApi
+from ict_guard.jobs import API_BY_KIND, RESERVED_TAG_PREFIX, Job, JobApi
 from ict_guard.ledger import MAX_STORED_REQUEST_BYTES, stored_request_size
 
 if TYPE_CHECKING:
@@ -38,8 +38,7 @@ MAX_TAG_KEY, MAX_TAG_VALUE = 128, 256
 # the ones it need not check, with the reason. tests/unit/test_preflight.py keeps the two in step.
 CHECKED_SERVICE_RULES = frozenset(
     {
-        "training-job-name-max-63",
-        "tuning-job-name-max-32",
+        *(api.name_rule for api in API_BY_KIND.values()),  # each kind's name length
         "tags-reserved-aws-prefix",
         "tags-max-50",
         "tags-key-value-length",
@@ -54,10 +53,6 @@ CHECKED_SERVICE_RULES = frozenset(
 )
 UNCHECKED_SERVICE_RULES = {
     "warm-start-parent-ended": "the copy never carries a warm start (see clone.build_encrypted_copy)",
-    # Added with the embedded SageMaker's processing and AutoML jobs; to move to CHECKED_SERVICE_RULES
-    # when the guard re-launches those kinds.
-    "processing-job-name-max-63": "the guard does not re-launch processing jobs yet",
-    "automl-job-name-max-32": "the guard does not re-launch AutoML jobs yet",
 }
 
 
