@@ -64,9 +64,9 @@ def provision(session: Any, template: dict[str, Any] | None = None) -> GuardEnvi
 
     vpc_id = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
     subnet_ids = [
-        ec2.create_subnet(
-            VpcId=vpc_id, CidrBlock=cidr, AvailabilityZone=f"{session.region_name}{az}"
-        )["Subnet"]["SubnetId"]
+        ec2.create_subnet(VpcId=vpc_id, CidrBlock=cidr, AvailabilityZone=f"{session.region_name}{az}")["Subnet"][
+            "SubnetId"
+        ]
         for cidr, az in (("10.20.1.0/24", "a"), ("10.20.2.0/24", "b"))
     ]
     bare = ec2.create_security_group(GroupName="training-nodes", Description="training nodes", VpcId=vpc_id)["GroupId"]
@@ -199,9 +199,18 @@ def tuning_job_request(
                 "ContinuousParameterRanges": [{"Name": "lr", "MinValue": "0.0001", "MaxValue": "0.1"}]
             },
         }
-        for key in ("RoleArn", "InputDataConfig", "OutputDataConfig", "ResourceConfig", "StoppingCondition",
-                    "VpcConfig", "EnableInterContainerTrafficEncryption", "Environment", "RetryStrategy",
-                    "CheckpointConfig"):
+        for key in (
+            "RoleArn",
+            "InputDataConfig",
+            "OutputDataConfig",
+            "ResourceConfig",
+            "StoppingCondition",
+            "VpcConfig",
+            "EnableInterContainerTrafficEncryption",
+            "Environment",
+            "RetryStrategy",
+            "CheckpointConfig",
+        ):
             if key in spec:
                 result[key] = spec[key]
         if definitions > 1:
@@ -215,15 +224,116 @@ def tuning_job_request(
     }
     request: dict[str, Any] = {"HyperParameterTuningJobName": name, "HyperParameterTuningJobConfig": config}
     if definitions > 1:
-        request["TrainingJobDefinitions"] = [
-            definition(i, encrypted if i == 0 else True) for i in range(definitions)
-        ]
+        request["TrainingJobDefinitions"] = [definition(i, encrypted if i == 0 else True) for i in range(definitions)]
     else:
         config["HyperParameterTuningJobObjective"] = objective
         request["TrainingJobDefinition"] = definition(0, encrypted)
     if tags:
         request["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
     request.update(extra)
+    return request
+
+
+def processing_job_request(
+    env: GuardEnvironment,
+    name: str,
+    *,
+    encrypted: bool | None = False,
+    instance_count: int = 2,
+    vpc: bool = True,
+    tags: dict[str, str] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A CreateProcessingJob request as a user sends it (a Spark feature job)."""
+    network: dict[str, Any] = {"EnableNetworkIsolation": False}
+    if encrypted is not None:
+        network["EnableInterContainerTrafficEncryption"] = encrypted
+    if vpc:
+        network["VpcConfig"] = {"SecurityGroupIds": [env.bare_group_id, env.second_group_id], "Subnets": env.subnet_ids}
+    request: dict[str, Any] = {
+        "ProcessingJobName": name,
+        "ProcessingInputs": [
+            {
+                "InputName": "raw",
+                "S3Input": {
+                    "S3Uri": "s3://ml-data/raw/",
+                    "LocalPath": "/opt/ml/processing/input",
+                    "S3DataType": "S3Prefix",
+                    "S3InputMode": "File",
+                },
+            }
+        ],
+        "ProcessingOutputConfig": {
+            "Outputs": [
+                {
+                    "OutputName": "features",
+                    "S3Output": {
+                        "S3Uri": "s3://ml-data/features/",
+                        "LocalPath": "/opt/ml/processing/output",
+                        "S3UploadMode": "EndOfJob",
+                    },
+                }
+            ]
+        },
+        "ProcessingResources": {
+            "ClusterConfig": {"InstanceCount": instance_count, "InstanceType": "ml.m5.4xlarge", "VolumeSizeInGB": 30}
+        },
+        "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+        "AppSpecification": {
+            "ImageUri": f"{ACCOUNT}.dkr.ecr.{env.region}.amazonaws.com/spark-processing:3.3",
+            "ContainerEntrypoint": ["smspark-submit", "/opt/ml/processing/input/code/features.py"],
+        },
+        "Environment": {"STAGE": "prod"},
+        "NetworkConfig": network,
+        "RoleArn": env.role_arn,
+    }
+    if tags:
+        request["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
+    request.update(extra)
+    return request
+
+
+def automl_job_request(
+    env: GuardEnvironment, name: str, *, encrypted: bool | None = False, vpc: bool = True, v2: bool = False
+) -> dict[str, Any]:
+    """A CreateAutoMLJob (V1) or CreateAutoMLJobV2 request for a tabular churn model."""
+    security: dict[str, Any] = {}
+    if encrypted is not None:
+        security["EnableInterContainerTrafficEncryption"] = encrypted
+    if vpc:
+        security["VpcConfig"] = {"SecurityGroupIds": [env.bare_group_id], "Subnets": env.subnet_ids}
+    data = {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://ml-data/churn/"}}
+    if v2:
+        request: dict[str, Any] = {
+            "AutoMLJobName": name,
+            "AutoMLJobInputDataConfig": [
+                {"ChannelType": "training", "ContentType": "text/csv;header=present", "DataSource": data}
+            ],
+            "AutoMLProblemTypeConfig": {
+                "TabularJobConfig": {
+                    "CompletionCriteria": {"MaxCandidates": 10},
+                    "ProblemType": "BinaryClassification",
+                    "TargetAttributeName": "churned",
+                }
+            },
+        }
+        if security:
+            request["SecurityConfig"] = security
+    else:
+        config: dict[str, Any] = {"CompletionCriteria": {"MaxCandidates": 10}, "Mode": "ENSEMBLING"}
+        if security:
+            config["SecurityConfig"] = security
+        request = {
+            "AutoMLJobName": name,
+            "InputDataConfig": [{"DataSource": data, "TargetAttributeName": "churned"}],
+            "ProblemType": "BinaryClassification",
+            "AutoMLJobConfig": config,
+        }
+    request.update(
+        OutputDataConfig={"S3OutputPath": "s3://ml-models/automl/"},
+        RoleArn=env.role_arn,
+        AutoMLJobObjective={"MetricName": "F1"},
+    )
     return request
 
 
@@ -299,6 +409,30 @@ class GuardSandbox:
         request = tuning_job_request(self.env, name, **kwargs)
         return self.sagemaker.create_hyper_parameter_tuning_job(**request)["HyperParameterTuningJobArn"]
 
+    def create_processing_job(self, name: str, **kwargs: Any) -> str:
+        request = processing_job_request(self.env, name, **kwargs)
+        return self.sagemaker.create_processing_job(**request)["ProcessingJobArn"]
+
+    def create_automl_job(self, name: str, *, v2: bool = False, **kwargs: Any) -> str:
+        request = automl_job_request(self.env, name, v2=v2, **kwargs)
+        create = self.sagemaker.create_auto_ml_job_v2 if v2 else self.sagemaker.create_auto_ml_job
+        return create(**request)["AutoMLJobArn"]
+
+    def describe_kind(self, kind: str, name: str) -> dict[str, Any]:
+        """Describe* of a job of any kind the guard handles (`kind` as in ARNs: processing-job, ...)."""
+        from botocore import xform_name
+
+        from ict_guard.jobs import JOB_APIS, JobKind
+
+        api = JOB_APIS[JobKind(kind)]
+        return getattr(self.sagemaker, xform_name(api.describe_operation))(**{api.name_member: name})
+
+    def tags_of(self, kind: str, name: str) -> dict[str, str]:
+        from ict_guard.jobs import JOB_APIS, JobKind
+
+        arn = self.describe_kind(kind, name)[JOB_APIS[JobKind(kind)].arn_member]
+        return {t["Key"]: t["Value"] for t in self.sagemaker.list_tags(ResourceArn=arn)["Tags"]}
+
     def describe_tuning(self, name: str) -> dict[str, Any]:
         return self.sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
 
@@ -340,9 +474,9 @@ class GuardSandbox:
     def dead_letters(self) -> list[dict[str, Any]]:
         records = []
         while True:
-            messages = self.sqs.receive_message(
-                QueueUrl=self.env.dead_letter_queue_url, MaxNumberOfMessages=10
-            ).get("Messages", [])
+            messages = self.sqs.receive_message(QueueUrl=self.env.dead_letter_queue_url, MaxNumberOfMessages=10).get(
+                "Messages", []
+            )
             if not messages:
                 return records
             for message in messages:
