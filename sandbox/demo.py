@@ -163,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         problems += _alert_expectations(alerts, args.mode)
         problems += _security_group_guard(sandbox, env)
         problems += _tuning_job(sandbox, args.mode)
+        problems += _processing_job(sandbox, args.mode)
         problems += _pipeline_step(sandbox, args.mode)
         problems += prevention.run(session, endpoint)  # scan finds a pipeline, iac, defaults
         if problems:
@@ -175,6 +176,39 @@ def main(argv: list[str] | None = None) -> int:
             requests.post(f"{endpoint}/moto-api/reset", timeout=10)
         finally:
             server.stop()
+
+
+def _processing_job(sandbox: Any, mode: str) -> list[str]:
+    """A distributed Spark processing job without encryption: the same path as a training job,
+    with the flag in NetworkConfig and the instances in ProcessingResources.ClusterConfig."""
+    from ict_guard.clone import relaunch_name
+
+    name, kind = "churn-features", "processing-job"
+    print(f"\nA data engineer starts the processing job {name} (Spark on 3 instances, VPC, encryption off):")
+    sandbox.create_processing_job(name, instance_count=3)
+    invocations = sandbox.deliver()
+    status = sandbox.describe_kind(kind, name)["ProcessingJobStatus"]
+    names = [s["ProcessingJobName"] for s in sandbox.sagemaker.list_processing_jobs()["ProcessingJobSummaries"]]
+    copy_name = relaunch_name(name)
+    print(f"  {name}: {status}, remediation tag {sandbox.tags_of(kind, name).get('ict-guard:remediation', '-')}")
+    problems = []
+    if copy_name in names:
+        encrypted = sandbox.describe_kind(kind, copy_name)["NetworkConfig"]["EnableInterContainerTrafficEncryption"]
+        print(f"  re-launched as {copy_name}: NetworkConfig.EnableInterContainerTrafficEncryption={encrypted}")
+        if not encrypted:
+            problems.append(f"{copy_name} is not encrypted")
+    alerts = [a for a in sandbox.alerts() if a["resource"]["name"] == name]
+    for alert in alerts:
+        print(f"  alert [{alert['severity']}] {alert['action']}: {alert['reason']}")
+    want_status = {"relaunch": ("Stopping", "Stopped"), "stop": ("Stopping", "Stopped"), "notify": ("InProgress",)}
+    if status not in want_status[mode]:
+        problems.append(f"{name}: {status}")
+    if (copy_name in names) != (mode == "relaunch"):
+        problems.append(f"{name}: re-launch " + ("missing" if mode == "relaunch" else "unexpected"))
+    first = {"relaunch": "relaunched", "stop": "stopped", "notify": "notified"}[mode]
+    if [a["action"] for a in alerts] != [first] or any(i.dead_lettered for i in invocations):
+        problems.append(f"{name}: alerts {[a['action'] for a in alerts]}, expected [{first!r}]")
+    return problems
 
 
 def _pipeline_step(sandbox: Any, mode: str) -> list[str]:
