@@ -109,7 +109,7 @@ def headline(results: Results) -> list[tuple[str, str, str, str]]:
     rows: list[tuple[str, str, str, str]] = []
     calls = results.calls
     if calls:
-        for key in ("ignored", "stop", "relaunch-sg", "tuning", "unrelaunchable"):
+        for key in ("ignored", "stop", "relaunch-sg", "tuning", "unrelaunchable", "processing", "automl-v2"):
             by_history = calls.counts.get(key)
             if by_history:
                 counts = by_history[min(by_history)]

@@ -64,6 +64,24 @@ def _tuning(**request: Any) -> Starter:
     return start
 
 
+def _processing(**request: Any) -> Starter:
+    def start(account: BenchAccount, tag: str) -> Subject:
+        name = f"{tag}"
+        account.sandbox.create_processing_job(name, **request)
+        return Subject(name, {"job": name})
+
+    return start
+
+
+def _automl(**request: Any) -> Starter:
+    def start(account: BenchAccount, tag: str) -> Subject:
+        name = f"{tag}"[:32]
+        account.sandbox.create_automl_job(name, **request)
+        return Subject(name, {"job": name})
+
+    return start
+
+
 STOP_TRAINING = "StopTrainingJob"
 STOP_TUNING = "StopHyperParameterTuningJob"
 
@@ -90,6 +108,12 @@ PATHS: tuple[Path, ...] = (
          stop_operation=STOP_TUNING),
     Path("unrelaunchable", "pipeline step in relaunch mode: left running, action needed",
          _training(vpc=False, tags=PIPELINE_TAGS)),
+    Path("processing", "processing job: stop and encrypted copy (no VPC)", _processing(vpc=False),
+         stop_operation="StopProcessingJob"),
+    Path("automl-v1", "AutoML job (CreateAutoMLJob): stop and encrypted V2 copy (no VPC)",
+         _automl(vpc=False), stop_operation="StopAutoMLJob"),
+    Path("automl-v2", "AutoML job (CreateAutoMLJobV2): stop and encrypted copy (no VPC)",
+         _automl(vpc=False, v2=True), stop_operation="StopAutoMLJob"),
 )  # fmt: skip
 
 
@@ -138,6 +162,9 @@ def _names_job(event: dict[str, Any], name: str) -> bool:
     names = {
         request.get("trainingJobName"),
         request.get("hyperParameterTuningJobName"),
+        request.get("processingJobName"),
+        request.get("autoMLJobName"),
+        request.get("monitoringScheduleName"),
         detail.get("HyperParameterTuningJobName"),  # SageMaker's own state-change events
     }
     response = detail.get("responseElements") or {}

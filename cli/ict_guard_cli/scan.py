@@ -371,8 +371,8 @@ def list_job_names(
     api = JOB_APIS[kind]
     operation, key, name_member = xform_name(api.list_operation), api.summaries_member, api.name_member
     names: dict[str, None] = {}
-    for status in statuses:
-        window = {} if status == "InProgress" else {"CreationTimeAfter": since}
+    for status in kind_statuses(sagemaker.meta.service_model, api, statuses):
+        window = {} if api.is_active(status) else {"CreationTimeAfter": since}
         pages = sagemaker.get_paginator(operation).paginate(
             StatusEquals=status,
             SortBy="CreationTime",
@@ -385,6 +385,19 @@ def list_job_names(
             names.update((s[name_member], None) for s in summaries)
             tick(len(summaries))
     return list(names)
+
+
+def kind_statuses(model: Any, api: Any, statuses: Sequence[str]) -> list[str]:
+    """The scan's job statuses in the kind's own terms: InProgress is what the kind runs in
+    (a schedule's Pending and Scheduled), and a status the kind's List* does not take is dropped
+    (its StatusEquals enum in the botocore model: SageMaker refuses other values)."""
+    enum = model.operation_model(api.list_operation).input_shape.members["StatusEquals"].enum
+    wanted: list[str] = []
+    for status in statuses:
+        for own in api.active_statuses if status == "InProgress" else (status,):
+            if own in enum and own not in wanted:
+                wanted.append(own)
+    return wanted
 
 
 def _tuning_children(sagemaker: Any, name: str) -> list[str]:

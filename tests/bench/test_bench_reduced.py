@@ -29,9 +29,18 @@ EXPECTED_COUNTS = {
     # As "relaunch": the copy cannot warm-start from its original, so nothing waits for the stop.
     "tuning": (7, 2, 2),
     "unrelaunchable": (3, 2, 0),  # Describe, ListTags, Publish (action needed); nothing stopped
-
+    # The same path as "relaunch", through each kind's own Describe, Stop and Create.
+    "processing": (7, 2, 2),
+    "automl-v1": (7, 2, 2),
+    "automl-v2": (7, 2, 2),
 }
-DECISION_READS = {"DescribeTrainingJob", "DescribeHyperParameterTuningJob", "ListTags"}
+DECISION_READS = {
+    "DescribeTrainingJob",
+    "DescribeHyperParameterTuningJob",
+    "DescribeProcessingJob",
+    "DescribeAutoMLJobV2",
+    "ListTags",
+}
 
 
 def test_calls_per_event_the_stop_and_history() -> None:

@@ -129,7 +129,7 @@ class Sweeper:
         # outcome is already recorded.
         refs = []
         for kind in JOB_APIS:
-            names = list(self.running_jobs(kind))
+            names = [name for status in JOB_APIS[kind].active_statuses for name in self.running_jobs(kind, status)]
             report.listed[kind.value] = len(names)
             refs += [
                 JobRef.for_job(
@@ -144,7 +144,7 @@ class Sweeper:
         # held (ResourceLimitExceeded) until Lambda's retries ran out.
         work: list[tuple[JobRef, bool]] = [(ref, False) for ref in refs]
         for kind in JOB_APIS:
-            stopped = [name for status in ("Stopping", "Stopped") for name in self.running_jobs(kind, status)]
+            stopped = [name for status in JOB_APIS[kind].stopped_statuses for name in self.running_jobs(kind, status)]
             report.listed[f"stopped-{kind.value}"] = len(stopped)
             work += [
                 (
