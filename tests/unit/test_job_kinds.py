@@ -333,3 +333,28 @@ def test_a_schedule_create_event_reads_the_inline_definitions_flag():
         )
         call = parse_job_call(event)
         assert (call.kind, call.name, call.requested_encryption) == (JobKind.MONITORING_SCHEDULE, "drift", True)
+
+
+def test_a_schedule_changed_back_to_unencrypted_after_the_fix_is_fixed_again():
+    g = guard_with(monitoring_schedule("drift"))
+    g.guard.remediate(ref(JobKind.MONITORING_SCHEDULE, "drift"))
+    # someone turns encryption off again (a redeploy of old infrastructure code)
+    config = g.sagemaker.jobs["drift"]["MonitoringScheduleConfig"]["MonitoringJobDefinition"]
+    config["NetworkConfig"]["EnableInterContainerTrafficEncryption"] = False
+    later = JobRef.for_job(
+        JobKind.MONITORING_SCHEDULE, "drift", account=ACCOUNT, region=REGION, event_id="a-later-update-event"
+    )
+    assert later.key != ref(JobKind.MONITORING_SCHEDULE, "drift").key  # a job's key has no event
+    assert g.guard.remediate(later)["outcome"] == "relaunch"
+    assert g.sagemaker.calls.count("UpdateMonitoringSchedule") == 2 and len(g.alerts.published) == 2
+    assert ref(JobKind.PROCESSING, "prep").key == "processing-job/prep"
+
+
+def test_an_automl_job_on_emr_serverless_is_unrelaunchable_before_anything_is_stopped():
+    emr = {"EmrServerlessComputeConfig": {"ExecutionRoleARN": f"arn:aws:iam::{ACCOUNT}:role/EmrServerlessRole"}}
+    g = guard_with(automl_job("churn", AutoMLComputeConfig=emr))
+    result = g.guard.remediate(ref(JobKind.AUTOML, "churn"))
+    assert result["outcome"] == "notify" and result["unrelaunchable"] == ["emr-serverless-role"]
+    assert "StopAutoMLJob" not in g.sagemaker.calls and not g.sagemaker.created
+    (alert,) = g.alerts.published
+    assert alert.action_needed and "EMR Serverless" in alert.reason

@@ -22,7 +22,7 @@ from botocore.validate import ParamValidator
 
 from ict_guard.algorithms import builtin_algorithm
 from ict_guard.clone import MAX_USER_TAGS, is_output_only, request_shape
-from ict_guard.jobs import API_BY_KIND, RESERVED_TAG_PREFIX, Job, JobApi
+from ict_guard.jobs import API_BY_KIND, RESERVED_TAG_PREFIX, Job, JobApi, get_path
 from ict_guard.ledger import MAX_STORED_REQUEST_BYTES, stored_request_size
 
 if TYPE_CHECKING:
@@ -119,6 +119,18 @@ def preflight(api: JobApi, request: Mapping[str, Any], service_model: ServiceMod
     for definition in api.specs(request):
         refusals += _algorithm_refusals(definition.get("AlgorithmSpecification") or {})
         refusals += _instance_preference_refusals(definition)
+    emr_role = get_path(request, ("AutoMLComputeConfig", "EmrServerlessComputeConfig", "ExecutionRoleARN"))
+    if emr_role:
+        # An AutoML job that runs its data processing on EMR Serverless passes a second role, for
+        # EMR Serverless; the guard's iam:PassRole grant is for roles passed to SageMaker only, so
+        # the copy would be refused (AccessDenied) after the stop.
+        refusals.append(
+            Refusal(
+                "emr-serverless-role",
+                f"it runs on EMR Serverless as {emr_role} (AutoMLComputeConfig): the guard may pass roles to "
+                "SageMaker only, so it cannot start the copy; re-launch it with encryption by hand",
+            )
+        )
     size = stored_request_size(dict(request))
     if size > MAX_STORED_REQUEST_BYTES:
         refusals.append(

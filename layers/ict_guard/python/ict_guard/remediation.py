@@ -88,7 +88,13 @@ class JobRef:
     def for_job(cls, kind: JobKind, name: str, *, account: str, region: str, event_id: str, **hints: Any) -> JobRef:
         # SageMaker names are unique regardless of case, and ARNs carry them in lower case.
         hints["metric_definitions_sent"] = tuple(hints.get("metric_definitions_sent") or ())
-        return cls(f"{kind.value}/{name.lower()}", kind.value, name, account, region, event_id, **hints)
+        key = f"{kind.value}/{name.lower()}"
+        if JOB_APIS[kind].in_place:
+            # A job is created once; a schedule can be changed again after the guard fixed it (an
+            # UpdateMonitoringSchedule turning encryption off). Each change is its own fact, so
+            # the key holds the event: Lambda's retries of one event still meet one record.
+            key += f"/{event_id}"
+        return cls(key, kind.value, name, account, region, event_id, **hints)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> JobRef:
