@@ -4,8 +4,9 @@ moto 5.2.5 has no monitoring schedules at all (CreateMonitoringSchedule is "not 
 its four monitoring job definitions (DataQuality, ModelBias, ModelExplainability, ModelQuality) are
 loose: DescribeModelExplainabilityJobDefinition drops StoppingCondition, DataQuality and ModelBias
 definitions gain an empty BaselineConfig, ListDataQualityJobDefinitions reports the placeholder
-EndpointName "EndpointName", names are neither checked nor unique for every kind, and the lists
-ignore their filters and paging. `install()` patches moto's SageMaker:
+EndpointName "EndpointName", a second DataQuality or ModelBias definition with a name in use silently
+replaces the first, names are not checked against their length and pattern, and the lists ignore
+their filters, order and paging. `install()` patches moto's SageMaker:
 
 - Create/Describe/List/Delete of the four job definitions keep the request as sent: Describe
   returns every member of it that its output has (NetworkConfig with
