@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
 import pytest
+import requests
 from botocore.exceptions import ClientError
+from moto.server import ThreadedMotoServer
 
-from sandbox import cloudtrail, monitoring_extension, service_rules
+from sandbox import cloudtrail, monitoring_extension, sagemaker_extension, service_rules
 
 pytestmark = pytest.mark.sandbox
 
@@ -707,3 +711,45 @@ def test_a_schedule_refuses_a_definition_that_does_not_exist_with_its_type(sagem
         assert kept == named_config("dq")
     else:
         assert sagemaker.list_monitoring_schedules()["MonitoringScheduleSummaries"] == []
+
+
+# --- server mode ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def served_sagemaker(region: str) -> Iterator[Any]:
+    """A SageMaker client of the embedded AWS run as a threaded HTTP server (as `make sandbox`)."""
+    sagemaker_extension.install()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    try:
+        yield boto3.client(
+            "sagemaker",
+            region_name=region,
+            endpoint_url=url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+    finally:
+        # The server shares this process's moto state with mock_aws(): leave none behind.
+        requests.post(f"{url}/moto-api/reset", timeout=10)
+        server.stop()
+
+
+def test_over_http_a_schedule_runs_an_execution_that_names_it(served_sagemaker: Any, region: str) -> None:
+    sagemaker = served_sagemaker
+    create_definition(sagemaker, "ModelBias", "bias")
+    arn = sagemaker.create_monitoring_schedule(
+        MonitoringScheduleName="served", MonitoringScheduleConfig=named_config("bias", "ModelBias")
+    )["MonitoringScheduleArn"]
+
+    name = monitoring_extension.start_monitoring_execution(ACCOUNT, region, "served")
+
+    job = sagemaker.describe_processing_job(ProcessingJobName=name)
+    assert job["MonitoringScheduleArn"] == arn
+    assert job["NetworkConfig"]["EnableInterContainerTrafficEncryption"] is False
+    schedule = sagemaker.describe_monitoring_schedule(MonitoringScheduleName="served")
+    assert schedule["LastMonitoringExecutionSummary"]["ProcessingJobArn"] == job["ProcessingJobArn"]
+    assert describe_definition(sagemaker, "ModelBias", "bias")["JobResources"] == CLUSTER
