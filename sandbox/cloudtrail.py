@@ -53,6 +53,13 @@ EMITTED_OPERATIONS: tuple[tuple[str, str], ...] = (
     ("ec2", "RevokeSecurityGroupIngress"),
     ("ec2", "RevokeSecurityGroupEgress"),
     ("ec2", "ModifySecurityGroupRules"),
+    # Model monitoring (sandbox/monitoring_extension.py): schedules and the four job definitions.
+    ("sagemaker", "CreateMonitoringSchedule"),
+    ("sagemaker", "UpdateMonitoringSchedule"),
+    ("sagemaker", "CreateDataQualityJobDefinition"),
+    ("sagemaker", "CreateModelBiasJobDefinition"),
+    ("sagemaker", "CreateModelExplainabilityJobDefinition"),
+    ("sagemaker", "CreateModelQualityJobDefinition"),
 )
 
 # CloudTrail caps the size of a record's fields (100 KB is the figure given for responseElements)

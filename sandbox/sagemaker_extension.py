@@ -1115,6 +1115,9 @@ def install() -> None:
             setattr(SageMakerResponse, method_name, method)
         SageMakerModelBackend.add_tags = _add_tags  # type: ignore[method-assign]
     cloudtrail.install()
+    from sandbox import monitoring_extension  # imports this module, so imported here
+
+    monitoring_extension.install()
 
 
 def complete_training_job(

@@ -653,6 +653,159 @@ RULES: tuple[ServiceRule, ...] = (
     ),
 )
 
+# --- model monitoring (sandbox/monitoring_extension.py) --------------------------------------
+#
+# Kept in one block, after the table, so that it merges apart from other kinds' rules; the
+# entries join `RULES` like every other rule. Monitoring rules need a lookup of job definitions,
+# so `check_monitoring` (not `check`) applies them, with a `MonitoringRuleContext`.
+#
+# No rule for changing a job definition: definitions are immutable, there is no
+# Update*JobDefinition API (a new definition has to be created and the schedule pointed at it),
+# so there is nothing to refuse. No rule for UpdateMonitoringSchedule changing MonitoringType
+# either: neither the API reference nor the botocore model restricts it, and the CloudFormation
+# reference lists MonitoringScheduleConfig.MonitoringType as "Update requires: No interruption"
+# (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-sagemaker-monitoringschedule-monitoringscheduleconfig.html),
+# i.e. updated in place; the new config is validated like a create's (definition-exists).
+
+CREATE_MONITORING_SCHEDULE = "CreateMonitoringSchedule"
+UPDATE_MONITORING_SCHEDULE = "UpdateMonitoringSchedule"
+MONITORING_TYPES = ("DataQuality", "ModelQuality", "ModelBias", "ModelExplainability")
+CREATE_MONITORING_JOB_DEFINITIONS = frozenset(f"Create{kind}JobDefinition" for kind in MONITORING_TYPES)
+MAX_MONITORING_NAME_LENGTH = 63  # MonitoringScheduleName and MonitoringJobDefinitionName shapes
+# The shapes' pattern, anchored (the API reference writes it ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$).
+MONITORING_NAME_PATTERN = "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
+
+
+@dataclass(frozen=True)
+class MonitoringRuleContext(RuleContext):
+    """A RuleContext that can also look up a monitoring job definition:
+    `job_definition(monitoring_type, name)` is its Describe*JobDefinition response, or None."""
+
+    job_definition: Callable[[str, str], Mapping[str, Any] | None] = lambda monitoring_type, name: None
+
+
+def _monitoring_name(rule: ServiceRule, context: RuleContext, parameter: str) -> None:
+    name = context.request.get(parameter)
+    if not isinstance(name, str):
+        return
+    at = parameter[:1].lower() + parameter[1:]
+    if len(name) > MAX_MONITORING_NAME_LENGTH:
+        constraint = f"Member must have length less than or equal to {MAX_MONITORING_NAME_LENGTH}"
+        raise rule.refuse(value=name, at=at, constraint=constraint)
+    if not re.fullmatch(MONITORING_NAME_PATTERN, name):
+        constraint = f"Member must satisfy regular expression pattern: {MONITORING_NAME_PATTERN}"
+        raise rule.refuse(value=name, at=at, constraint=constraint)
+
+
+def _monitoring_schedule_name(rule: ServiceRule, context: RuleContext) -> None:
+    _monitoring_name(rule, context, "MonitoringScheduleName")
+
+
+def _monitoring_job_definition_name(rule: ServiceRule, context: RuleContext) -> None:
+    _monitoring_name(rule, context, "JobDefinitionName")
+
+
+def _monitoring_one_definition(rule: ServiceRule, context: RuleContext) -> None:
+    config = context.request.get("MonitoringScheduleConfig") or {}
+    inline, named = config.get("MonitoringJobDefinition"), config.get("MonitoringJobDefinitionName")
+    if bool(inline) == bool(named):
+        raise rule.refuse(operation=context.operation)
+
+
+def _monitoring_definition_exists(rule: ServiceRule, context: RuleContext) -> None:
+    config = context.request.get("MonitoringScheduleConfig") or {}
+    name = config.get("MonitoringJobDefinitionName")
+    if not name:
+        return  # an inline definition (monitoring-schedule-one-definition refuses neither)
+    monitoring_type = config.get("MonitoringType") or ""
+    lookup = context.job_definition if isinstance(context, MonitoringRuleContext) else None
+    if monitoring_type not in MONITORING_TYPES or lookup is None or lookup(monitoring_type, name) is None:
+        raise rule.refuse(name=name, type=monitoring_type or "null")
+
+
+_MONITORING_SCHEDULE_WRITES = frozenset({CREATE_MONITORING_SCHEDULE, UPDATE_MONITORING_SCHEDULE})
+# Every operation a monitoring rule applies to.
+MONITORING_OPERATIONS = _MONITORING_SCHEDULE_WRITES | CREATE_MONITORING_JOB_DEFINITIONS
+
+RULES += (
+    # The JSON protocol's constraint messages (see the module docstring), for the name's length
+    # and pattern; the service checks both before anything else.
+    ServiceRule(
+        id="monitoring-schedule-name-max-63",
+        operations=frozenset({CREATE_MONITORING_SCHEDULE}),
+        refuses="A monitoring schedule name longer than 63 characters or outside its pattern.",
+        error_code="ValidationException",
+        message="1 validation error detected: Value '{value}' at '{at}' failed to satisfy constraint: {constraint}",
+        source=(
+            f"{_API}/API_CreateMonitoringSchedule.html"
+            "#sagemaker-CreateMonitoringSchedule-request-MonitoringScheduleName"
+        ),
+        enforce=_monitoring_schedule_name,
+    ),
+    ServiceRule(
+        id="monitoring-job-definition-name-max-63",
+        operations=CREATE_MONITORING_JOB_DEFINITIONS,
+        refuses="A monitoring job definition name longer than 63 characters or outside its pattern.",
+        error_code="ValidationException",
+        message="1 validation error detected: Value '{value}' at '{at}' failed to satisfy constraint: {constraint}",
+        source=(
+            f"{_API}/API_CreateDataQualityJobDefinition.html"
+            "#sagemaker-CreateDataQualityJobDefinition-request-JobDefinitionName"
+        ),
+        enforce=_monitoring_job_definition_name,
+    ),
+    # MonitoringScheduleConfig documents MonitoringJobDefinition and MonitoringJobDefinitionName as
+    # the two ways to say what runs (each "Required: No"); the service needs exactly one.
+    # Unverified wording.
+    ServiceRule(
+        id="monitoring-schedule-one-definition",
+        operations=_MONITORING_SCHEDULE_WRITES,
+        refuses=(
+            "A MonitoringScheduleConfig with both an inline MonitoringJobDefinition and a "
+            "MonitoringJobDefinitionName, or with neither."
+        ),
+        error_code="ValidationException",
+        message=(
+            "{operation}: specify exactly one of MonitoringScheduleConfig.MonitoringJobDefinition "
+            "and MonitoringScheduleConfig.MonitoringJobDefinitionName."
+        ),
+        source=f"{_API}/API_MonitoringScheduleConfig.html",
+        enforce=_monitoring_one_definition,
+    ),
+    # A schedule that names a definition runs that definition: it must exist, as a definition of
+    # MonitoringType (the type says which of the four kinds to look in). CreateMonitoringSchedule
+    # lists no ResourceNotFound among its errors (ResourceInUse, ResourceLimitExceeded), hence
+    # ValidationException. Unverified wording: no public quote found (searched the issues, docs
+    # and pages corpora).
+    ServiceRule(
+        id="monitoring-schedule-definition-exists",
+        operations=_MONITORING_SCHEDULE_WRITES,
+        refuses=(
+            "A MonitoringJobDefinitionName that is not the name of an existing job definition of "
+            "the config's MonitoringType (or a name without a MonitoringType)."
+        ),
+        error_code="ValidationException",
+        message="Could not find a monitoring job definition with name {name} and monitoring type {type}.",
+        source=f"{_API}/API_MonitoringScheduleConfig.html",
+        enforce=_monitoring_definition_exists,
+    ),
+)
+
+
+def check_monitoring(
+    operation: str,
+    request: Mapping[str, Any],
+    *,
+    job_definition: Callable[[str, str], Mapping[str, Any] | None] = lambda monitoring_type, name: None,
+) -> None:
+    """`check` for the model-monitoring operations: every rule of `operation`, in table order,
+    with `job_definition(monitoring_type, name)` to look definitions up."""
+    context = MonitoringRuleContext(operation, request, job_definition=job_definition)
+    for entry in RULES:
+        if operation in entry.operations:
+            entry.enforce(entry, context)
+
+
 _BY_ID = {r.id: r for r in RULES}
 
 
