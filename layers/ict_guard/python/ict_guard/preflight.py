@@ -53,15 +53,14 @@ CHECKED_SERVICE_RULES = frozenset(
 )
 UNCHECKED_SERVICE_RULES = {
     "warm-start-parent-ended": "the copy never carries a warm start (see clone.build_encrypted_copy)",
-}
-
-# Added with the embedded SageMaker's model monitoring (sandbox/monitoring_extension.py); to move to
-# CHECKED_SERVICE_RULES when the guard creates or updates monitoring schedules and job definitions.
-UNCHECKED_SERVICE_RULES |= {
-    "monitoring-schedule-name-max-63": "the guard does not create monitoring schedules yet",
-    "monitoring-job-definition-name-max-63": "the guard does not create monitoring job definitions yet",
-    "monitoring-schedule-one-definition": "the guard does not create or update monitoring schedules yet",
-    "monitoring-schedule-definition-exists": "the guard does not create or update monitoring schedules yet",
+    "monitoring-schedule-one-definition": (
+        "the guard's UpdateMonitoringSchedule keeps the one the schedule has: its inline definition, or the name "
+        "of its definition replaced by the copy's (plan._definition_copy)"
+    ),
+    "monitoring-schedule-definition-exists": (
+        "the guard points a schedule only at the definition copy the same plan creates first, of the schedule's "
+        "own MonitoringType (plan._in_place_plan)"
+    ),
 }
 
 
