@@ -92,10 +92,14 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"sagemaker-ict-guard demo: embedded AWS (moto server) at {endpoint}, mode {args.mode}\n")
         print("Provisioned like a deployed stack:")
-        print(f"  VPC {env.vpc_id}; security groups {env.bare_group_id} (default egress only) and "
-              f"{env.second_group_id} (no rules): neither allows IPsec between its members")
-        print(f"  alert topic {env.topic_arn.split(':')[-1]} -> SQS subscription (to read the alerts), "
-              f"idempotency table {env.table_name}, dead-letter queue")
+        print(
+            f"  VPC {env.vpc_id}; security groups {env.bare_group_id} (default egress only) and "
+            f"{env.second_group_id} (no rules): neither allows IPsec between its members"
+        )
+        print(
+            f"  alert topic {env.topic_arn.split(':')[-1]} -> SQS subscription (to read the alerts), "
+            f"idempotency table {env.table_name}, dead-letter queue"
+        )
         for rule in rules:
             print(
                 f"  EventBridge rule {rule.rule_name} -> {rule.function_logical_id} (pattern read from template.yaml)"
@@ -123,17 +127,21 @@ def main(argv: list[str] | None = None) -> int:
             clone_text = ""
             if clone in sandbox.training_job_names():
                 copy = sandbox.describe(clone)
-                clone_text = (f" -> re-launched as {clone} (encryption "
-                              f"{'on' if copy['EnableInterContainerTrafficEncryption'] else 'OFF'}, "
-                              f"{copy['TrainingJobStatus']})")
+                clone_text = (
+                    f" -> re-launched as {clone} (encryption "
+                    f"{'on' if copy['EnableInterContainerTrafficEncryption'] else 'OFF'}, "
+                    f"{copy['TrainingJobStatus']})"
+                )
             found = scenario.expect(sandbox, args.mode)
             if (scenario.name in handled) != scenario.invokes:
                 found.append("the pattern should " + ("" if scenario.invokes else "not ") + "let its event through")
             problems += [f"{scenario.name}: {p}" for p in found]
             mark = "ok " if not found else "FAIL"
             invoked = "invoked" if scenario.name in handled else "filtered by the pattern"
-            print(f"  [{mark}] {scenario.name:<17} {invoked:<24} {job['TrainingJobStatus']:<10} "
-                  f"remediation tag: {tag}{clone_text}")
+            print(
+                f"  [{mark}] {scenario.name:<17} {invoked:<24} {job['TrainingJobStatus']:<10} "
+                f"remediation tag: {tag}{clone_text}"
+            )
             for p in found:
                 print(f"         expected otherwise: {p}")
 
@@ -164,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         problems += _security_group_guard(sandbox, env)
         problems += _tuning_job(sandbox, args.mode)
         problems += _processing_job(sandbox, args.mode)
+        problems += _monitoring_schedule(sandbox, args.mode)
         problems += _pipeline_step(sandbox, args.mode)
         problems += prevention.run(session, endpoint)  # scan finds a pipeline, iac, defaults
         if problems:
@@ -211,6 +220,55 @@ def _processing_job(sandbox: Any, mode: str) -> list[str]:
     return problems
 
 
+def _monitoring_schedule(sandbox: Any, mode: str) -> list[str]:
+    """A data-quality monitoring schedule whose job definition runs on 2 instances without
+    encryption, with an execution running: job definitions cannot be changed, so in relaunch mode
+    the guard makes an encrypted copy of the definition, points the schedule at it, and stops the
+    running execution; stop mode stops the schedule and the execution."""
+    from ict_guard.clone import relaunch_name
+    from sandbox import monitoring_extension
+
+    schedule, definition, kind = "churn-data-quality", "churn-dq-definition", "monitoring-schedule"
+    print(
+        f"\nAn ML engineer schedules hourly data-quality monitoring {schedule} with the job definition "
+        f"{definition} (2 instances, VPC, encryption off); an execution is running:"
+    )
+    sandbox.create_data_quality_job_definition(definition)
+    sandbox.create_monitoring_schedule(schedule, definition=definition)
+    execution = monitoring_extension.start_monitoring_execution(ACCOUNT, REGION, schedule)
+    invocations = sandbox.deliver()
+    described = sandbox.describe_kind(kind, schedule)
+    runs = described["MonitoringScheduleConfig"]["MonitoringJobDefinitionName"]
+    execution_status = sandbox.describe_kind("processing-job", execution)["ProcessingJobStatus"]
+    print(
+        f"  {schedule}: {described['MonitoringScheduleStatus']}, runs {runs}; execution {execution}: {execution_status}"
+    )
+    problems = []
+    if runs != definition:
+        network = sandbox.describe_kind("data-quality-job-definition", runs)["NetworkConfig"]
+        flag = network.get("EnableInterContainerTrafficEncryption")
+        print(f"  {runs}: NetworkConfig.EnableInterContainerTrafficEncryption={flag}")
+        old_tag = sandbox.tags_of("data-quality-job-definition", definition).get("ict-guard:remediation", "-")
+        print(f"  {definition}: kept, tagged ict-guard:remediation={old_tag}")
+        if not network.get("EnableInterContainerTrafficEncryption"):
+            problems.append(f"{runs} is not encrypted")
+    alerts = [a for a in sandbox.alerts() if a["resource"]["name"] == schedule]
+    for alert in alerts:
+        print(f"  alert [{alert['severity']}] {alert['action']}: {alert['reason']}")
+    want_runs = relaunch_name(definition) if mode == "relaunch" else definition
+    if runs != want_runs:
+        problems.append(f"{schedule}: runs {runs}, expected {want_runs}")
+    want_schedule = {"relaunch": ("Pending", "Scheduled"), "stop": ("Stopped",), "notify": ("Pending", "Scheduled")}
+    if described["MonitoringScheduleStatus"] not in want_schedule[mode]:
+        problems.append(f"{schedule}: {described['MonitoringScheduleStatus']}")
+    if (execution_status == "InProgress") != (mode == "notify"):
+        problems.append(f"{execution}: {execution_status}")
+    first = {"relaunch": "encrypted_in_place", "stop": "stopped", "notify": "notified"}[mode]
+    if [a["action"] for a in alerts] != [first] or any(i.dead_lettered for i in invocations):
+        problems.append(f"{schedule}: alerts {[a['action'] for a in alerts]}, expected [{first!r}]")
+    return problems
+
+
 def _pipeline_step(sandbox: Any, mode: str) -> list[str]:
     """A training job a SageMaker Pipelines step started, without encryption: a copy made outside
     the pipeline would leave the step failed and the copy orphaned, so relaunch mode does not
@@ -224,7 +282,8 @@ def _pipeline_step(sandbox: Any, mode: str) -> list[str]:
         "(step TrainStep, 2 instances, encryption off):"
     )
     sandbox.create_training_job(
-        name, vpc=False,
+        name,
+        vpc=False,
         tags={"sagemaker:pipeline-execution-arn": execution, "sagemaker:pipeline-step-name": "TrainStep"},
     )
     sandbox.deliver()
@@ -234,8 +293,11 @@ def _pipeline_step(sandbox: Any, mode: str) -> list[str]:
     for alert in alerts:
         print(f"  alert [{alert['severity']}] {alert['action']}: {alert['reason']}")
     problems = []
-    want = {"relaunch": ("InProgress", "notified", True), "stop": ("Stopping", "stopped", False),
-            "notify": ("InProgress", "notified", False)}[mode]
+    want = {
+        "relaunch": ("InProgress", "notified", True),
+        "stop": ("Stopping", "stopped", False),
+        "notify": ("InProgress", "notified", False),
+    }[mode]
     if status not in (want[0], "Stopped" if want[0] == "Stopping" else want[0]):
         problems.append(f"{name}: {status}, expected {want[0]}")
     if relaunch_name(name) in sandbox.training_job_names():
@@ -277,13 +339,26 @@ def _scenarios(env: Any, relaunch_name: Callable[[str], str]) -> list[Scenario]:
 
     return [
         Scenario("resnet-ddp", "2 instances, VPC, encryption off", {"encrypted": False}, unencrypted),
-        Scenario("bert-encrypted", "2 instances, VPC (hardened group), encryption on",
-                 {"encrypted": True, "VpcConfig": hardened_only}, left_running("bert-encrypted")),
+        Scenario(
+            "bert-encrypted",
+            "2 instances, VPC (hardened group), encryption on",
+            {"encrypted": True, "VpcConfig": hardened_only},
+            left_running("bert-encrypted"),
+        ),
         Scenario("smoke-test", "1 instance, VPC, encryption off", {"instance_count": 1}, left_running("smoke-test")),
-        Scenario("exempt-benchmark", "2 instances, VPC, encryption off, tagged ict-guard:exempt=true",
-                 {"tags": {"ict-guard:exempt": "true"}}, left_running("exempt-benchmark")),
-        Scenario("tabular-no-vpc", "2 instances, no VPC, encryption on (filtered at the door)",
-                 {"encrypted": True, "vpc": False}, left_running("tabular-no-vpc"), invokes=False),
+        Scenario(
+            "exempt-benchmark",
+            "2 instances, VPC, encryption off, tagged ict-guard:exempt=true",
+            {"tags": {"ict-guard:exempt": "true"}},
+            left_running("exempt-benchmark"),
+        ),
+        Scenario(
+            "tabular-no-vpc",
+            "2 instances, no VPC, encryption on (filtered at the door)",
+            {"encrypted": True, "vpc": False},
+            left_running("tabular-no-vpc"),
+            invokes=False,
+        ),
     ]
 
 
@@ -296,8 +371,10 @@ def _tuning_job(sandbox: Any, mode: str) -> list[str]:
     from sandbox import sagemaker_extension
 
     name, copy_name = "vit-hpo", relaunch_name("vit-hpo", 32)
-    print(f"\nA data scientist starts the tuning job {name} (Bayesian search of 20 trainings on 2 "
-          "instances each, VPC, encryption off); 7 trainings completed, 2 running:")
+    print(
+        f"\nA data scientist starts the tuning job {name} (Bayesian search of 20 trainings on 2 "
+        "instances each, VPC, encryption off); 7 trainings completed, 2 running:"
+    )
     sandbox.create_tuning_job(name)
     sagemaker_extension.set_tuning_progress(ACCOUNT, REGION, name, completed=7, in_progress=2)
     invocations = sandbox.deliver()  # its CloudTrail event (and the copy's)
@@ -322,9 +399,9 @@ def _tuning_job(sandbox: Any, mode: str) -> list[str]:
             print(f"    note: {note}")
     if mode == "relaunch" and not any("starts its search over" in n for a in alerts for n in a.get("notes", [])):
         problems.append(f"{name}: the alert does not say the copy starts its search over")
-    want_status = {
-        "relaunch": ("Stopping", "Stopped"), "stop": ("Stopping", "Stopped"), "notify": ("InProgress",)
-    }[mode]
+    want_status = {"relaunch": ("Stopping", "Stopped"), "stop": ("Stopping", "Stopped"), "notify": ("InProgress",)}[
+        mode
+    ]
     if status not in want_status:
         problems.append(f"{name}: {status}")
     if (copy_name in sandbox.tuning_job_names()) != (mode == "relaunch"):
@@ -353,9 +430,7 @@ def _security_group_guard(sandbox: Any, env: Any) -> list[str]:
     admin.revoke_security_group_ingress(GroupId=group_id, IpPermissions=[ssh])
     print("  revokes an old SSH rule (TCP 22 from 10.20.0.0/16)")
     udp_in = IPSEC_NEEDS[0]
-    admin.revoke_security_group_ingress(
-        GroupId=group_id, IpPermissions=[self_referencing_permission(group_id, udp_in)]
-    )
+    admin.revoke_security_group_ingress(GroupId=group_id, IpPermissions=[self_referencing_permission(group_id, udp_in)])
     print("  revokes inbound UDP 500 from/to itself, a rule the guard added")
 
     invocations = sandbox.deliver()
@@ -381,14 +456,18 @@ def _security_group_guard(sandbox: Any, env: Any) -> list[str]:
     udp_event = event_of(lambda d: '"fromPort": 500' in json.dumps(d["requestParameters"]))
     by_event = {i.event["detail"]["eventID"]: (i.result or {}).get("outcome", "FAILED") for i in invocations}
     if (by_event.get(ssh_event), by_event.get(udp_event)) != ("restored", "already-restored"):
-        problems.append(f"security-group guard outcomes {outcomes}, expected the SSH revoke's event "
-                        "to restore and the UDP 500 revoke's event to find it already restored")
+        problems.append(
+            f"security-group guard outcomes {outcomes}, expected the SSH revoke's event "
+            "to restore and the UDP 500 revoke's event to find it already restored"
+        )
 
     alerts = sandbox.alerts()
     print("\nAlerts of the security-group guard:")
     for alert in alerts:
-        print(f"  [{alert['severity']:<8}] {alert['action']:<25} {alert['resource']['name']} "
-              f"event {alert['event_id']}, changed by {alert['initiated_by'] or 'another call'}")
+        print(
+            f"  [{alert['severity']:<8}] {alert['action']:<25} {alert['resource']['name']} "
+            f"event {alert['event_id']}, changed by {alert['initiated_by'] or 'another call'}"
+        )
         print(f"             {alert['reason']}")
     admin_arn = f"arn:aws:iam::{ACCOUNT}:user/network-admin"
     got = [(a["action"], a["resource"]["name"], a["event_id"], a["initiated_by"]) for a in alerts]
@@ -435,11 +514,13 @@ def _scan_expectations(before: Any, after: Any, mode: str) -> list[str]:
 def _alert_expectations(alerts: list[dict[str, Any]], mode: str) -> list[str]:
     got = sorted((a["action"], a["resource"]["name"]) for a in alerts)
     first = {"relaunch": "relaunched", "stop": "stopped", "notify": "notified"}[mode]
-    want = sorted([
-        (first, "resnet-ddp"),
-        ("security_groups_repaired", "bert-encrypted"),
-        ("notified", "exempt-benchmark"),
-    ])
+    want = sorted(
+        [
+            (first, "resnet-ddp"),
+            ("security_groups_repaired", "bert-encrypted"),
+            ("notified", "exempt-benchmark"),
+        ]
+    )
     return [] if got == want else [f"alerts {got}, expected {want}"]
 
 
@@ -451,7 +532,8 @@ def _ipsec_rules(group: dict[str, Any]) -> set[str]:
             if group["GroupId"] not in peers:
                 continue
             what = {"udp": f"UDP {permission.get('FromPort')}", "50": "ESP (protocol 50)"}.get(
-                permission["IpProtocol"], permission["IpProtocol"])
+                permission["IpProtocol"], permission["IpProtocol"]
+            )
             rules.add(f"{direction} {what} from/to itself")
     return rules
 
@@ -460,15 +542,26 @@ def _email_text(sandbox: Any, alert: dict[str, Any]) -> str:
     from ict_guard.alerts import Alert, AlertAction
 
     rebuilt = Alert(
-        action=AlertAction(alert["action"]), resource_type=alert["resource"]["type"],
-        name=alert["resource"]["name"], arn=alert["resource"]["arn"], account=alert["account"],
-        region=alert["region"], event_id=alert["event_id"], reason=alert["reason"], mode=alert["mode"],
-        initiated_by=alert.get("initiated_by"), acting_for=alert.get("acting_for"),
+        action=AlertAction(alert["action"]),
+        resource_type=alert["resource"]["type"],
+        name=alert["resource"]["name"],
+        arn=alert["resource"]["arn"],
+        account=alert["account"],
+        region=alert["region"],
+        event_id=alert["event_id"],
+        reason=alert["reason"],
+        mode=alert["mode"],
+        initiated_by=alert.get("initiated_by"),
+        acting_for=alert.get("acting_for"),
         initiator_note=alert.get("initiator_note"),
-        action_needed=alert.get("action_needed", False), notes=alert.get("notes", []),
-        relaunch_command=alert.get("relaunch_command"), instance_count=alert.get("instance_count"),
-        relaunched_as=alert.get("relaunched_as"), security_groups=alert.get("security_groups", []),
-        rules_added=alert.get("rules_added", []), problems=alert.get("problems", []),
+        action_needed=alert.get("action_needed", False),
+        notes=alert.get("notes", []),
+        relaunch_command=alert.get("relaunch_command"),
+        instance_count=alert.get("instance_count"),
+        relaunched_as=alert.get("relaunched_as"),
+        security_groups=alert.get("security_groups", []),
+        rules_added=alert.get("rules_added", []),
+        problems=alert.get("problems", []),
         # The job guard's alerts say how to exempt a job; the security-group guard's do not.
         exempt_tag_key=None if alert["resource"]["type"] == "security-group" else "ict-guard:exempt",
     )

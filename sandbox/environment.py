@@ -337,6 +337,77 @@ def automl_job_request(
     return request
 
 
+MONITOR_IMAGE = "156813124566.dkr.ecr.us-east-1.amazonaws.com/sagemaker-model-monitor-analyzer"
+
+
+def _monitoring_network(env: GuardEnvironment, encrypted: bool | None, vpc: bool) -> dict[str, Any]:
+    network: dict[str, Any] = {"EnableNetworkIsolation": False}
+    if encrypted is not None:
+        network["EnableInterContainerTrafficEncryption"] = encrypted
+    if vpc:
+        network["VpcConfig"] = {"SecurityGroupIds": [env.bare_group_id], "Subnets": env.subnet_ids}
+    return network
+
+
+def data_quality_job_definition_request(
+    env: GuardEnvironment, name: str, *, encrypted: bool | None = False, vpc: bool = True, instance_count: int = 2
+) -> dict[str, Any]:
+    """A CreateDataQualityJobDefinition request for an endpoint's data-quality monitor."""
+    return {
+        "JobDefinitionName": name,
+        "DataQualityAppSpecification": {"ImageUri": MONITOR_IMAGE},
+        "DataQualityJobInput": {
+            "EndpointInput": {"EndpointName": "churn-endpoint", "LocalPath": "/opt/ml/processing/input/endpoint"}
+        },
+        "DataQualityJobOutputConfig": {
+            "MonitoringOutputs": [
+                {"S3Output": {"S3Uri": "s3://ml-monitoring/data-quality/", "LocalPath": "/opt/ml/processing/output"}}
+            ]
+        },
+        "JobResources": {
+            "ClusterConfig": {"InstanceCount": instance_count, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 20}
+        },
+        "NetworkConfig": _monitoring_network(env, encrypted, vpc),
+        "RoleArn": env.role_arn,
+        "StoppingCondition": {"MaxRuntimeInSeconds": 1800},
+    }
+
+
+def monitoring_schedule_request(
+    env: GuardEnvironment,
+    name: str,
+    *,
+    encrypted: bool | None = False,
+    vpc: bool = True,
+    instance_count: int = 2,
+    definition: str | None = None,
+) -> dict[str, Any]:
+    """A CreateMonitoringSchedule request: an inline job definition, or (`definition`) a
+    DataQuality job definition by name."""
+    config: dict[str, Any] = {"ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"}}
+    if definition is not None:
+        config.update(MonitoringJobDefinitionName=definition, MonitoringType="DataQuality")
+    else:
+        config["MonitoringJobDefinition"] = {
+            "MonitoringInputs": [
+                {"EndpointInput": {"EndpointName": "churn-endpoint", "LocalPath": "/opt/ml/processing/input/endpoint"}}
+            ],
+            "MonitoringOutputConfig": {
+                "MonitoringOutputs": [
+                    {"S3Output": {"S3Uri": "s3://ml-monitoring/drift/", "LocalPath": "/opt/ml/processing/output"}}
+                ]
+            },
+            "MonitoringResources": {
+                "ClusterConfig": {"InstanceCount": instance_count, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 20}
+            },
+            "MonitoringAppSpecification": {"ImageUri": MONITOR_IMAGE},
+            "StoppingCondition": {"MaxRuntimeInSeconds": 1800},
+            "NetworkConfig": _monitoring_network(env, encrypted, vpc),
+            "RoleArn": env.role_arn,
+        }
+    return {"MonitoringScheduleName": name, "MonitoringScheduleConfig": config}
+
+
 def read_alerts(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
     """Alerts delivered to the SQS subscription: the JSON document, plus SNS's envelope fields."""
     alerts = []
@@ -418,19 +489,27 @@ class GuardSandbox:
         create = self.sagemaker.create_auto_ml_job_v2 if v2 else self.sagemaker.create_auto_ml_job
         return create(**request)["AutoMLJobArn"]
 
+    def create_monitoring_schedule(self, name: str, **kwargs: Any) -> str:
+        request = monitoring_schedule_request(self.env, name, **kwargs)
+        return self.sagemaker.create_monitoring_schedule(**request)["MonitoringScheduleArn"]
+
+    def create_data_quality_job_definition(self, name: str, **kwargs: Any) -> str:
+        request = data_quality_job_definition_request(self.env, name, **kwargs)
+        return self.sagemaker.create_data_quality_job_definition(**request)["JobDefinitionArn"]
+
     def describe_kind(self, kind: str, name: str) -> dict[str, Any]:
         """Describe* of a job of any kind the guard handles (`kind` as in ARNs: processing-job, ...)."""
         from botocore import xform_name
 
-        from ict_guard.jobs import JOB_APIS, JobKind
+        from ict_guard.jobs import API_BY_KIND, JobKind
 
-        api = JOB_APIS[JobKind(kind)]
+        api = API_BY_KIND[JobKind(kind)]
         return getattr(self.sagemaker, xform_name(api.describe_operation))(**{api.name_member: name})
 
     def tags_of(self, kind: str, name: str) -> dict[str, str]:
-        from ict_guard.jobs import JOB_APIS, JobKind
+        from ict_guard.jobs import API_BY_KIND, JobKind
 
-        arn = self.describe_kind(kind, name)[JOB_APIS[JobKind(kind)].arn_member]
+        arn = self.describe_kind(kind, name)[API_BY_KIND[JobKind(kind)].arn_member]
         return {t["Key"]: t["Value"] for t in self.sagemaker.list_tags(ResourceArn=arn)["Tags"]}
 
     def describe_tuning(self, name: str) -> dict[str, Any]:

@@ -131,6 +131,7 @@ def test_scan_finds_unencrypted_jobs_lacking_groups_the_missing_trail_and_stack(
     assert document["schema_version"] == "1.0"
     assert document["account"] == ACCOUNT and document["region"] == REGION
     assert document["jobs"]["listed"] == {
+        "monitoring-schedule": 0,
         "automl-job": 0,
         "hyper-parameter-tuning-job": 1,
         "training-job": 5,
@@ -301,6 +302,7 @@ def test_known_children_of_a_tuning_job_are_not_even_described(sandbox, answered
     }
     _, document = scan_json("--skip", "cloudtrail", "--skip", "stack")
     assert document["jobs"]["listed"] == {
+        "monitoring-schedule": 0,
         "automl-job": 0,
         "hyper-parameter-tuning-job": 1,
         "training-job": 3,

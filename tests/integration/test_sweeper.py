@@ -58,6 +58,7 @@ def test_a_lost_event_is_caught_by_the_next_sweep(sandbox, lambda_context, capsy
 
     report = sweeper_handler(SCHEDULED, lambda_context)
     assert report["listed"] == {  # every kind, running and stopping or stopped
+        "monitoring-schedule": 0,
         "automl-job": 0,
         "hyper-parameter-tuning-job": 0,
         "training-job": 2,
@@ -98,6 +99,7 @@ def test_finished_and_old_jobs_are_not_listed(sandbox, lambda_context, monkeypat
     lose_events(sandbox)
     report = sweeper_handler(SCHEDULED, lambda_context)
     assert report["listed"] == {  # every kind, running and stopping or stopped
+        "monitoring-schedule": 0,
         "automl-job": 0,
         "hyper-parameter-tuning-job": 0,
         "training-job": 0,

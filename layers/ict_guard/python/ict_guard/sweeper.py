@@ -143,7 +143,7 @@ class Sweeper:
         # The same for a training job whose copy waited for the instances its stopping original
         # held (ResourceLimitExceeded) until Lambda's retries ran out.
         work: list[tuple[JobRef, bool]] = [(ref, False) for ref in refs]
-        for kind in JOB_APIS:
+        for kind in (k for k, api in JOB_APIS.items() if api.stopped_statuses):
             stopped = [name for status in JOB_APIS[kind].stopped_statuses for name in self.running_jobs(kind, status)]
             report.listed[f"stopped-{kind.value}"] = len(stopped)
             work += [
