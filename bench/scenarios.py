@@ -82,6 +82,18 @@ def _automl(**request: Any) -> Starter:
     return start
 
 
+def _schedule(*, definition: bool = False, **request: Any) -> Starter:
+    def start(account: BenchAccount, tag: str) -> Subject:
+        name = f"{tag}"
+        if definition:
+            account.sandbox.create_data_quality_job_definition(f"{name}-dq", vpc=False)
+            request["definition"] = f"{name}-dq"
+        account.sandbox.create_monitoring_schedule(name, **request)
+        return Subject(name, {"job": name})
+
+    return start
+
+
 STOP_TRAINING = "StopTrainingJob"
 STOP_TUNING = "StopHyperParameterTuningJob"
 
@@ -114,6 +126,9 @@ PATHS: tuple[Path, ...] = (
          _automl(vpc=False), stop_operation="StopAutoMLJob"),
     Path("automl-v2", "AutoML job (CreateAutoMLJobV2): stop and encrypted copy (no VPC)",
          _automl(vpc=False, v2=True), stop_operation="StopAutoMLJob"),
+    Path("schedule", "monitoring schedule, inline definition: updated in place (no VPC)", _schedule(vpc=False)),
+    Path("schedule-definition", "monitoring schedule running a job definition: encrypted copy + update",
+         _schedule(vpc=False, definition=True)),
 )  # fmt: skip
 
 
