@@ -335,19 +335,15 @@ def test_a_schedule_create_event_reads_the_inline_definitions_flag():
         assert (call.kind, call.name, call.requested_encryption) == (JobKind.MONITORING_SCHEDULE, "drift", True)
 
 
-def test_a_schedule_changed_back_to_unencrypted_after_the_fix_is_fixed_again():
+def test_a_schedule_is_judged_once_per_configuration_its_last_modified_time():
     g = guard_with(monitoring_schedule("drift"))
+    seen: list[dict[str, Any]] = []
+    g.guard.run_once = lambda payload, **kwargs: seen.append(payload) or {}  # type: ignore[method-assign]
     g.guard.remediate(ref(JobKind.MONITORING_SCHEDULE, "drift"))
-    # someone turns encryption off again (a redeploy of old infrastructure code)
-    config = g.sagemaker.jobs["drift"]["MonitoringScheduleConfig"]["MonitoringJobDefinition"]
-    config["NetworkConfig"]["EnableInterContainerTrafficEncryption"] = False
-    later = JobRef.for_job(
-        JobKind.MONITORING_SCHEDULE, "drift", account=ACCOUNT, region=REGION, event_id="a-later-update-event"
-    )
-    assert later.key != ref(JobKind.MONITORING_SCHEDULE, "drift").key  # a job's key has no event
-    assert g.guard.remediate(later)["outcome"] == "relaunch"
-    assert g.sagemaker.calls.count("UpdateMonitoringSchedule") == 2 and len(g.alerts.published) == 2
-    assert ref(JobKind.PROCESSING, "prep").key == "processing-job/prep"
+    g.guard.remediate(ref(JobKind.PROCESSING, "prep"))  # a job: no version, no extra describe
+    assert seen[0]["version"] == "2026-11-30T06:00:00Z" and seen[1]["version"] is None
+    assert g.sagemaker.calls == ["DescribeMonitoringSchedule"]
+    assert seen[0]["key"] == "monitoring-schedule/drift"  # the ledger's key has no version
 
 
 def test_an_automl_job_on_emr_serverless_is_unrelaunchable_before_anything_is_stopped():

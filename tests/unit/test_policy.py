@@ -143,10 +143,14 @@ def test_safety_properties_of_every_decision(j, s, h):
     if action in (Action.STOP, Action.RELAUNCH):
         assert j.in_progress and not j.encrypted  # only running, unencrypted work is stopped
         assert s.mode.value == action.value
+    in_place = JOB_APIS[j.kind].in_place
     if action is Action.RESUME:
-        assert h is not None and not h.settled and not j.in_progress
+        assert h is not None and not h.settled
+        # a schedule: the update was made (it is encrypted), its alert is owed; a job: stopped
+        assert j.encrypted if in_place else not j.in_progress
     if j.encrypted:
-        assert action not in (Action.STOP, Action.RELAUNCH, Action.RESUME)
+        assert action not in (Action.STOP, Action.RELAUNCH)
+        assert action is not Action.RESUME or in_place
 
 
 @pytest.mark.parametrize(

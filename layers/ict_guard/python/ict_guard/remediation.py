@@ -83,18 +83,16 @@ class JobRef:
     # tuning job's copy). A separate idempotency scope, so a resume is not answered by the
     # record of the run that stopped the job.
     purpose: str = "remediate"
+    # The configuration a resource the guard updates in place is judged in (a schedule's
+    # LastModifiedTime): part of the idempotency key, not of the ledger's. A job is created once;
+    # a schedule can be changed back after the guard fixed it, and each change is its own fact.
+    version: str | None = None
 
     @classmethod
     def for_job(cls, kind: JobKind, name: str, *, account: str, region: str, event_id: str, **hints: Any) -> JobRef:
         # SageMaker names are unique regardless of case, and ARNs carry them in lower case.
         hints["metric_definitions_sent"] = tuple(hints.get("metric_definitions_sent") or ())
-        key = f"{kind.value}/{name.lower()}"
-        if JOB_APIS[kind].in_place:
-            # A job is created once; a schedule can be changed again after the guard fixed it (an
-            # UpdateMonitoringSchedule turning encryption off). Each change is its own fact, so
-            # the key holds the event: Lambda's retries of one event still meet one record.
-            key += f"/{event_id}"
-        return cls(key, kind.value, name, account, region, event_id, **hints)
+        return cls(f"{kind.value}/{name.lower()}", kind.value, name, account, region, event_id, **hints)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> JobRef:
@@ -234,7 +232,17 @@ class JobGuard:
 
     def remediate(self, ref: JobRef, *, busy_is_ok: bool = False) -> dict[str, Any]:
         """Remediate one job at most once, whoever asks (an event, a child's event, a sweep).
-        Raises JobBusy while another run holds the job, unless `busy_is_ok` (see run_once)."""
+        Raises JobBusy while another run holds the job, unless `busy_is_ok` (see run_once).
+
+        For a kind updated in place, once per configuration: one DescribeMonitoringSchedule first
+        reads its LastModifiedTime (`JobRef.version`), so a repeated event, the sweep and a
+        child's event share one record until someone changes the schedule again."""
+        if ref.api.in_place and ref.version is None:
+            try:
+                described = self._sagemaker.describe(ref.api, ref.name)
+            except (JobGone, DescribedOtherJob) as exc:
+                return self._ended_quietly(ref, exc)
+            ref = replace(ref, version=str(described.get("LastModifiedTime") or described.get("CreationTime")))
         return self.run_once(asdict(ref), key=ref.key, subject=ref.name, busy_is_ok=busy_is_ok)
 
     def evaluate(self, ref: JobRef) -> Evaluation:

@@ -101,8 +101,9 @@ class _Wiring:
 
 @cache
 def job_guard_runtime() -> JobGuardRuntime:
-    # One record per job and purpose: deciding on the job, or finishing its owed re-launch.
-    wiring = _Wiring.from_env(event_key_jmespath="[key, purpose]")
+    # One record per job and purpose (deciding on the job, or finishing its owed re-launch), and
+    # for a schedule per configuration (JobRef.version; None for a job).
+    wiring = _Wiring.from_env(event_key_jmespath="[key, purpose, version]")
     settings, clients = wiring.settings, wiring.clients
     guard = JobGuard(
         settings=settings,
