@@ -154,3 +154,33 @@ def test_notify_mode_changes_nothing(sandbox, configure):
     )
     assert sandbox.describe_kind(PROCESSING, execution)["ProcessingJobStatus"] == "InProgress"
     assert [a["action"] for a in sandbox.alerts()] == ["notified"]
+
+
+def test_the_sweep_fixes_a_schedule_whose_event_was_lost_once_whatever_its_age(sandbox, lambda_context):
+    import datetime as dt
+
+    from moto.sagemaker.models import sagemaker_backends
+
+    from functions.sweeper.app import lambda_handler as sweeper_handler
+    from ict_guard.runtime import sweeper_runtime
+    from tests.integration.test_sweeper import SCHEDULED, lose_events
+
+    sweeper_runtime.cache_clear()
+    try:
+        sandbox.create_monitoring_schedule("churn-drift")
+        # created 90 days ago, far outside the sweep's look-back window (default 24 hours)
+        store = monitoring_extension._store(sagemaker_backends[ACCOUNT][REGION])
+        old = dt.datetime.now(dt.UTC) - dt.timedelta(days=90)
+        for schedule in store.schedules.values():
+            schedule.creation_time = schedule.last_modified_time = old
+        lose_events(sandbox)
+        report = sweeper_handler(SCHEDULED, lambda_context)
+        assert report["caught"] == ["monitoring-schedule/churn-drift"]
+        described = sandbox.describe_kind(SCHEDULE, "churn-drift")
+        assert inline_network(described)["EnableInterContainerTrafficEncryption"] is True
+        lose_events(sandbox)  # the guard's own UpdateMonitoringSchedule event
+        again = sweeper_handler({**SCHEDULED, "id": "sched-2"}, lambda_context)
+        assert again["caught"] == [] and again["listed"]["monitoring-schedule"] == 1
+        assert [a["action"] for a in sandbox.alerts()] == ["encrypted_in_place"]
+    finally:
+        sweeper_runtime.cache_clear()

@@ -107,16 +107,21 @@ class Sweeper:
         self._clock = clock
 
     def running_jobs(self, kind: JobKind, status: str = "InProgress") -> Iterator[str]:
-        """Names of the jobs of `kind` in `status` created within the look-back window."""
+        """Names of the jobs of `kind` in `status` created within the look-back window (of every
+        schedule in `status`)."""
         api = JOB_APIS[kind]
         since = self._clock() - self._settings.lookback
         # The List* operation is chosen per kind at run time: botocore's generic paginator, not
         # the stubs' one-per-operation-name overloads.
         client: BaseClient = self._sagemaker
+        # A schedule lives for months and an UpdateMonitoringSchedule does not change its
+        # CreationTime: every active schedule is listed (there are few), each costing a Describe
+        # and an idempotency read once judged in its configuration (JobGuard.remediate).
+        window = {} if api.in_place else {"CreationTimeAfter": since}
         pages = client.get_paginator(xform_name(api.list_operation)).paginate(
             StatusEquals=status,
-            CreationTimeAfter=since,
             PaginationConfig={"PageSize": PAGE_SIZE},
+            **window,
         )
         for page in pages:
             for summary in page.get(api.summaries_member, []):
