@@ -16,6 +16,7 @@ help:
 	@echo "make sandbox [PORT=5055] the embedded AWS with example jobs on 127.0.0.1, for ict-guard; Ctrl-C stops it"
 	@echo "make -s sandbox-env     shell lines (eval them) that send ict-guard to the sandbox"
 	@echo "make test               run the test suite (unit, integration, template, sandbox, reliability, bench)"
+	@echo "make sdk-venv           the SageMaker Python SDK in its own venv (.venv-sdk), for the defaults schema test"
 	@echo "make lint               ruff over the repository and mypy over ict_guard, ict_guard_cli, functions"
 	@echo "make load               1,000 jobs with injected faults through the guard; prints figures"
 	@echo "make validate-template  sam validate --lint (SAM CLI in its own venv, .venv-sam)"
@@ -34,6 +35,21 @@ $(SAM_STAMP): requirements/sam.txt
 	$(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/python -m pip install -qq --disable-pip-version-check -r requirements/sam.txt
 	cp requirements/sam.txt $(SAM_STAMP)
+
+# The SageMaker Python SDK's own venv (its attrs<26 clashes with .venv): the test that validates
+# `ict-guard defaults` with the SDK's schema and config loader runs scripts/validate_sdk_config.py
+# there (tests/unit/test_cli_defaults.py; it fails instead of skipping when CI=true).
+SDK_VENV  := .venv-sdk
+SDK_STAMP := $(SDK_VENV)/.requirements-sdk.txt
+
+$(SDK_STAMP): requirements/sdk.txt
+	rm -rf $(SDK_VENV)
+	$(PYTHON) -m venv $(SDK_VENV)
+	$(SDK_VENV)/bin/python -m pip install -qq --disable-pip-version-check -r requirements/sdk.txt
+	cp requirements/sdk.txt $(SDK_STAMP)
+
+.PHONY: sdk-venv
+sdk-venv: $(SDK_STAMP)
 
 $(STAMP): requirements/dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found %s)" % sys.version.split()[0])'
@@ -58,7 +74,7 @@ sandbox-env: $(STAMP)
 load: $(STAMP)
 	$(PY) -m pytest -m load tests/reliability/test_load.py $(PYTEST_ARGS)
 
-test: $(STAMP) $(SAM_STAMP)
+test: $(STAMP) $(SAM_STAMP) $(SDK_STAMP)
 	$(PY) -m pytest -n auto $(PYTEST_ARGS)
 
 # Static checks, configured in pyproject.toml: ruff over the whole repository, mypy over the
@@ -92,4 +108,4 @@ lock: $(STAMP)
 	$(PY) -m pip freeze --exclude-editable > requirements/dev.txt
 
 clean:
-	rm -rf $(VENV) .venv-sam .venv-scan .venv-3.13 .aws-sam
+	rm -rf $(VENV) .venv-sam .venv-scan .venv-sdk .venv-3.13 .aws-sam

@@ -3,11 +3,11 @@
 Four kinds of document, recognised by their content (not their file name):
 
 - CloudFormation and SAM templates, JSON or YAML with short-form intrinsics (`!Ref`), read by
-  cfn-lint's own loader: the four monitoring job definitions and MonitoringSchedule (training,
-  tuning and processing jobs have no CloudFormation resource), and the pipelines and state
-  machines a template defines inline (`AWS::SageMaker::Pipeline` PipelineDefinitionBody,
-  `AWS::StepFunctions::StateMachine` Definition / DefinitionString, `AWS::Serverless::StateMachine`
-  Definition).
+  cfn-lint's own loader: the four monitoring job definitions and MonitoringSchedule
+  (AWS::SageMaker::TrainingJob and ProcessingJob are left to the Checkov custom policies in
+  policies/checkov), and the pipelines and state machines a template defines inline
+  (`AWS::SageMaker::Pipeline` PipelineDefinitionBody, `AWS::StepFunctions::StateMachine`
+  Definition / DefinitionString, `AWS::Serverless::StateMachine` Definition).
 - SageMaker Pipelines definitions (the JSON DescribePipeline returns as PipelineDefinition): steps
   of Type Training, Tuning, Processing and AutoML, whose `Arguments` are the Create* request;
   Condition steps' IfSteps / ElseSteps are walked too.
