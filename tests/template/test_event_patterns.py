@@ -347,15 +347,18 @@ def test_exists_on_the_vpc_config_object_would_miss_encrypted_vpc_jobs(
 
 # -- the kinds of job the job guard hears of --------------------------------------------------------
 
-# The Create calls of the four kinds (AutoML in both API versions). The monitoring calls that take
-# the flag too (the four Create*JobDefinition, Create/UpdateMonitoringSchedule) get a rule once
-# the guard has a handler for them.
+# The Create calls of the four kinds of job (AutoML in both API versions), and the two calls that
+# set a monitoring schedule's job (one rule: the same MonitoringScheduleConfig). The four
+# Create*JobDefinition take the flag too but run nothing: a definition is judged when a schedule
+# names it.
 JOB_GUARD_EVENTS = {
     "CreateTrainingJob",
     "CreateHyperParameterTuningJob",
     "CreateProcessingJob",
     "CreateAutoMLJob",
     "CreateAutoMLJobV2",
+    "CreateMonitoringSchedule",
+    "UpdateMonitoringSchedule",
 }
 
 
@@ -368,7 +371,7 @@ def _cloudtrail_rules_of(template: dict[str, Any], function: str) -> list[Any]:
     ]
 
 
-def test_the_job_guard_hears_exactly_the_create_calls_of_the_four_kinds(
+def test_the_job_guard_hears_exactly_the_create_calls_of_the_four_kinds_and_the_schedules(
     template: dict[str, Any],
 ) -> None:
     rules = _cloudtrail_rules_of(template, "JobGuardFunction")
@@ -413,16 +416,64 @@ def test_request_paths_are_the_api_members_in_cloudtrails_lower_camel_case(
     model = botocore.session.get_session().get_service_model("sagemaker")
     checked = 0
     for rule in _cloudtrail_rules_of(template, "JobGuardFunction"):
-        (operation,) = rule.pattern["detail"]["eventName"]
-        for path in _request_paths(rule.pattern["detail"]):
-            if path[0] != "requestParameters":
-                continue
-            shape = model.operation_model(operation).input_shape
-            for key in path[1:]:
-                while shape.type_name == "list":
-                    shape = shape.member
-                members = {name[0].lower() + name[1:]: m for name, m in shape.members.items()}
-                assert key in members, f"{operation}: {'.'.join(path)} ({key} is not a member)"
-                shape = members[key]
-            checked += 1
+        # A rule may hear several calls (the schedule's Create and Update): each must have the path.
+        for operation in rule.pattern["detail"]["eventName"]:
+            for path in _request_paths(rule.pattern["detail"]):
+                if path[0] != "requestParameters":
+                    continue
+                shape = model.operation_model(operation).input_shape
+                for key in path[1:]:
+                    while shape.type_name == "list":
+                        shape = shape.member
+                    members = {name[0].lower() + name[1:]: m for name, m in shape.members.items()}
+                    assert key in members, f"{operation}: {'.'.join(path)} ({key} is not a member)"
+                    shape = members[key]
+                checked += 1
     assert checked >= 2 * len(JOB_GUARD_EVENTS)
+
+
+# -- monitoring schedules ----------------------------------------------------------------------------
+
+SCHEDULE_CALLS = ["CreateMonitoringSchedule", "UpdateMonitoringSchedule"]
+_INLINE_NETWORK = ("requestParameters", "monitoringScheduleConfig", "monitoringJobDefinition", "networkConfig")
+
+
+def test_one_rule_hears_both_schedule_calls_on_the_inline_definitions_network_config(
+    template: dict[str, Any],
+) -> None:
+    """Create and Update take the same MonitoringScheduleConfig: one rule, the flag false or absent
+    (absent also when the schedule names a job definition) or a security group present."""
+    (rule,) = [
+        r
+        for r in _cloudtrail_rules_of(template, "JobGuardFunction")
+        if set(r.pattern["detail"]["eventName"]) & set(SCHEDULE_CALLS)
+    ]
+    assert rule.event_name == "MonitoringSchedule"
+    assert rule.pattern["detail"]["eventName"] == SCHEDULE_CALLS
+    assert rule.pattern["detail"]["errorCode"] == [{"exists": False}]
+    branches = {path: leaf for branch in rule.pattern["detail"]["$or"] for path, leaf in _leaves(branch)}
+    assert branches == {
+        (*_INLINE_NETWORK, "enableInterContainerTrafficEncryption"): [False, {"exists": False}],
+        (*_INLINE_NETWORK, "vpcConfig", "securityGroupIds"): [{"exists": True}],
+    }
+
+
+def _leaves(pattern: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
+    for key, value in pattern.items():
+        if isinstance(value, dict):
+            yield from _leaves(value, (*path, key))
+        else:
+            yield (*path, key), value
+
+
+def test_a_schedule_that_names_a_job_definition_reaches_the_guard(manifest: dict[str, Any]) -> None:
+    """Such a request carries no flag (it is in the definition): every sample of one invokes."""
+    named = [
+        name
+        for name in CLOUDTRAIL_FILES
+        if _value_at(load_event(name)["detail"], ("requestParameters", "monitoringScheduleConfig"))
+        and "monitoringJobDefinitionName" in load_event(name)["detail"]["requestParameters"]["monitoringScheduleConfig"]
+    ]
+    assert {load_event(n)["detail"]["eventName"] for n in named} == set(SCHEDULE_CALLS)
+    for name in named:
+        assert manifest[name]["invokes"] == ["JobGuardFunction"], name

@@ -114,6 +114,11 @@ def test_the_default_deployment_passes_only_the_roles_sagemaker_creates(template
         f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:hyper-parameter-tuning-job/*",
         f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:processing-job/*",
         f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:automl-job/*",
+        f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:monitoring-schedule/*",
+        f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:data-quality-job-definition/*",
+        f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-quality-job-definition/*",
+        f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-bias-job-definition/*",
+        f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-explainability-job-definition/*",
     ]
 
 
@@ -394,21 +399,41 @@ def test_create_training_job_covers_jobs_on_training_plans(template: dict[str, A
         assert by_action[action]["Condition"] == {"Bool": {"sagemaker:InterContainerTrafficEncryption": "true"}}
 
 
-# -- 9b. the four kinds of job, and nothing beyond them -------------------------------------------
+# -- 9b. the four kinds of job and monitoring schedules, and nothing beyond them ------------------
 
-# The job types the guard remediates, as the Service Authorization Reference (Amazon SageMaker)
-# names their resource types, and the calls it makes on them.
-JOB_TYPES = ["training-job", "hyper-parameter-tuning-job", "processing-job", "automl-job"]
+# The types the guard reads, stops and tags, as the Service Authorization Reference (Amazon
+# SageMaker) names them: the four kinds of job, monitoring schedules and the four job definitions a
+# schedule may name; and the calls it makes on them.
+MONITORING_DEFINITION_TYPES = [
+    "data-quality-job-definition",
+    "model-quality-job-definition",
+    "model-bias-job-definition",
+    "model-explainability-job-definition",
+]
+JOB_TYPES = [
+    "training-job",
+    "hyper-parameter-tuning-job",
+    "processing-job",
+    "automl-job",
+    "monitoring-schedule",
+    *MONITORING_DEFINITION_TYPES,
+]
 READ_STOP_TAG = {
     "sagemaker:DescribeTrainingJob",
     "sagemaker:DescribeHyperParameterTuningJob",
     "sagemaker:DescribeProcessingJob",
     # Describes AutoML jobs of both API versions; DescribeAutoMLJob (V1 only) is not needed.
     "sagemaker:DescribeAutoMLJobV2",
+    "sagemaker:DescribeMonitoringSchedule",
+    "sagemaker:DescribeDataQualityJobDefinition",
+    "sagemaker:DescribeModelQualityJobDefinition",
+    "sagemaker:DescribeModelBiasJobDefinition",
+    "sagemaker:DescribeModelExplainabilityJobDefinition",
     "sagemaker:StopTrainingJob",
     "sagemaker:StopHyperParameterTuningJob",
     "sagemaker:StopProcessingJob",
     "sagemaker:StopAutoMLJob",
+    "sagemaker:StopMonitoringSchedule",
     "sagemaker:ListTags",
     "sagemaker:AddTags",
 }
@@ -419,24 +444,38 @@ CREATES = {
     "sagemaker:CreateProcessingJob": ["processing-job"],
     # Every AutoML copy is made with the V2 API, whatever version made the original.
     "sagemaker:CreateAutoMLJobV2": ["automl-job"],
+    # The encrypted copy of a job definition a schedule names (definitions are immutable).
+    "sagemaker:CreateDataQualityJobDefinition": ["data-quality-job-definition"],
+    "sagemaker:CreateModelQualityJobDefinition": ["model-quality-job-definition"],
+    "sagemaker:CreateModelBiasJobDefinition": ["model-bias-job-definition"],
+    "sagemaker:CreateModelExplainabilityJobDefinition": ["model-explainability-job-definition"],
 }
+# A schedule is encrypted in place.
+UPDATES = {"sagemaker:UpdateMonitoringSchedule": ["monitoring-schedule"]}
 LISTS = {
     "sagemaker:ListTrainingJobs",
     "sagemaker:ListHyperParameterTuningJobs",
     "sagemaker:ListProcessingJobs",
     "sagemaker:ListAutoMLJobs",
+    "sagemaker:ListMonitoringSchedules",
 }
-# The other actions that take sagemaker:InterContainerTrafficEncryption: no grant for any of
-# them (the guard never creates a V1 AutoML job, and monitoring has no handler yet).
+# The other actions that take sagemaker:InterContainerTrafficEncryption (the guard never creates a
+# V1 AutoML job, and encrypts a schedule in place instead of creating one), and what would start,
+# delete or re-list what the guard only reads: no grant for any of them.
 NOT_GRANTED = {
     "sagemaker:CreateAutoMLJob",
     "sagemaker:DescribeAutoMLJob",
-    "sagemaker:CreateDataQualityJobDefinition",
-    "sagemaker:CreateModelBiasJobDefinition",
-    "sagemaker:CreateModelExplainabilityJobDefinition",
-    "sagemaker:CreateModelQualityJobDefinition",
     "sagemaker:CreateMonitoringSchedule",
-    "sagemaker:UpdateMonitoringSchedule",
+    "sagemaker:StartMonitoringSchedule",
+    "sagemaker:DeleteMonitoringSchedule",
+    "sagemaker:DeleteDataQualityJobDefinition",
+    "sagemaker:DeleteModelQualityJobDefinition",
+    "sagemaker:DeleteModelBiasJobDefinition",
+    "sagemaker:DeleteModelExplainabilityJobDefinition",
+    "sagemaker:ListDataQualityJobDefinitions",
+    "sagemaker:ListModelQualityJobDefinitions",
+    "sagemaker:ListModelBiasJobDefinitions",
+    "sagemaker:ListModelExplainabilityJobDefinitions",
 }
 
 
@@ -464,7 +503,7 @@ def test_every_copy_is_created_only_encrypted_on_its_own_resource_types(template
     assert statement["Condition"] == {"Bool": {"sagemaker:InterContainerTrafficEncryption": "true"}}
 
 
-def test_roles_are_passed_only_for_jobs_of_the_four_kinds(template: dict[str, Any]) -> None:
+def test_roles_are_passed_only_for_jobs_of_the_four_kinds_and_schedules(template: dict[str, Any]) -> None:
     (passing,) = [s for s in _role_statements(template, "JobGuardFunction") if "iam:PassRole" in _list(s["Action"])]
     associated = [_sub(a, PSEUDO) for a in passing["Condition"]["ArnLikeIfExists"]["iam:AssociatedResourceArn"]]
     assert associated == [f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:{kind}/*" for kind in JOB_TYPES]
@@ -473,8 +512,8 @@ def test_roles_are_passed_only_for_jobs_of_the_four_kinds(template: dict[str, An
 @pytest.mark.parametrize(
     ("function", "expected"),
     [
-        ("JobGuardFunction", READ_STOP_TAG | set(CREATES)),
-        ("SweeperFunction", READ_STOP_TAG | set(CREATES) | LISTS),
+        ("JobGuardFunction", READ_STOP_TAG | set(CREATES) | set(UPDATES)),
+        ("SweeperFunction", READ_STOP_TAG | set(CREATES) | set(UPDATES) | LISTS),
         ("SecurityGroupGuardFunction", set()),
     ],
 )
@@ -484,7 +523,7 @@ def test_no_sagemaker_action_beyond_the_four_kinds(template: dict[str, Any], fun
     assert not actions & NOT_GRANTED
     assert all("*" not in a for a in actions)
     # Every SageMaker resource a role names is one of the kinds' (or a training plan's).
-    allowed = {kind for kinds in CREATES.values() for kind in kinds}
+    allowed = {kind for kinds in (*CREATES.values(), *UPDATES.values()) for kind in kinds}
     for statement in _role_statements(template, function):
         if any(a.startswith("sagemaker:") for a in _list(statement["Action"])):
             for resource in _list(statement["Resource"]):
@@ -493,6 +532,28 @@ def test_no_sagemaker_action_beyond_the_four_kinds(template: dict[str, Any], fun
                     continue
                 kind = _sub(resource, PSEUDO).split(":")[-1].split("/")[0]
                 assert kind in allowed, resource
+
+
+def test_schedules_are_updated_only_encrypted_or_pointed_at_a_named_definition(template: dict[str, Any]) -> None:
+    """UpdateMonitoringSchedule, on schedules only. BoolIfExists, unlike the Create grants: an update
+    that names a job definition carries no flag, and whether SageMaker puts the key in the request
+    context for it is documented nowhere; with Bool an absent key would deny the guard's own
+    update. Where the key is there it must be true. The definitions the guard can create, and so
+    point a schedule at, are encrypted (the Create grants above, with Bool)."""
+    statement = _by_action(_role_statements(template, "JobGuardFunction"))["sagemaker:UpdateMonitoringSchedule"]
+    assert statement["Effect"] == "Allow"
+    assert _list(statement["Action"]) == ["sagemaker:UpdateMonitoringSchedule"]
+    assert [_sub(r, PSEUDO) for r in _list(statement["Resource"])] == [
+        f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:monitoring-schedule/*"
+    ]
+    assert statement["Condition"] == {"BoolIfExists": {"sagemaker:InterContainerTrafficEncryption": "true"}}
+    # The exception is this one action: every Create keeps Bool (test above).
+    relaxed = [
+        s
+        for s in _role_statements(template, "JobGuardFunction")
+        if "sagemaker:InterContainerTrafficEncryption" in (s.get("Condition") or {}).get("BoolIfExists", {})
+    ]
+    assert relaxed == [statement]
 
 
 def test_only_the_sweeper_lists_jobs(template: dict[str, Any]) -> None:
@@ -515,6 +576,57 @@ def test_the_sweep_schedule_has_a_dead_letter_queue(template: dict[str, Any]) ->
     (events,) = [s for s in _statements(queue_policy) if s.get("Principal") == {"Service": "events.amazonaws.com"}]
     # SAM names the schedule's rule <function><event>.
     assert {"Fn::GetAtt": ["SweeperFunctionSweep", "Arn"]} in events["Condition"]["ArnEquals"]["aws:SourceArn"]
+
+
+# -- 9c. every managed policy fits IAM's size quota where names are longest --------------------------
+
+# IAM: a managed policy holds at most 6,144 characters, whitespace not counted (IAM User Guide, "IAM
+# and AWS STS quotas"). ARNs are most of a policy here, and their length depends on the partition
+# and the region: measured with the longest ones the guard may be deployed to, a 256-character
+# existing topic name (SNS's maximum), five repairable VPCs and the default role-name pattern.
+MANAGED_POLICY_MAX_CHARS = 6144
+LONGEST_NAMES = {"AWS::Partition": "aws-us-gov", "AWS::Region": "ap-southeast-4", "AWS::AccountId": ACCOUNT}
+
+
+def _resolved(value: Any, variables: Mapping[str, Any]) -> Any:
+    """The policy document with every intrinsic replaced by a value, the longer branch of an If."""
+    if isinstance(value, list):
+        return [_resolved(v, variables) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if set(value) == {"Fn::If"}:
+        _, *branches = value["Fn::If"]
+        resolved = [_resolved(b, variables) for b in branches]
+        return max(resolved, key=lambda b: len(json.dumps(b, separators=(",", ":"))))
+    if set(value) == {"Fn::GetAtt"}:
+        # A key's or a table's ARN; twice the name, longer than either.
+        logical_id, attribute = value["Fn::GetAtt"]
+        partition, region = variables["AWS::Partition"], variables["AWS::Region"]
+        return f"arn:{partition}:x:{region}:{ACCOUNT}:{logical_id}-{attribute}-X" * 2
+    if set(value) == {"Ref"} and value["Ref"] not in variables:
+        return variables["ExistingAlertTopicArn"]
+    if len(value) == 1 and next(iter(value)) in {"Ref", "Fn::Sub", "Fn::Join", "Fn::Split"}:
+        return _sub(value, variables)
+    return {k: _resolved(v, variables) for k, v in value.items()}
+
+
+@pytest.mark.parametrize("policy", ["JobRemediationPolicy", "MonitoringRemediationPolicy"])
+def test_every_managed_policy_fits_the_size_quota(template: dict[str, Any], policy: str) -> None:
+    variables = {
+        **LONGEST_NAMES,
+        "SageMakerRoleNamePattern": template["Parameters"]["SageMakerRoleNamePattern"]["Default"],
+        "RepairVpcIds": [f"vpc-{n:017x}" for n in range(5)],
+        "ExistingAlertTopicArn": f"arn:aws-us-gov:sns:ap-southeast-4:{ACCOUNT}:{'t' * 256}",
+    }
+    document = _resolved(template["Resources"][policy]["Properties"]["PolicyDocument"], variables)
+    size = len(json.dumps(document, separators=(",", ":")))
+    assert size <= MANAGED_POLICY_MAX_CHARS, f"{policy}: {size} characters"
+
+
+def test_both_remediating_roles_attach_both_managed_policies(template: dict[str, Any]) -> None:
+    for function in ("JobGuardFunction", "SweeperFunction"):
+        attached = _role(template, function)["Properties"]["ManagedPolicyArns"]
+        assert attached == [{"Ref": "JobRemediationPolicy"}, {"Ref": "MonitoringRemediationPolicy"}], function
 
 
 # -- 10. every scanner suppression sits next to its resource, with its reason ------------------------

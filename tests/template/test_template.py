@@ -339,6 +339,7 @@ WITHOUT_RESOURCE_TYPES = {
     "sagemaker:ListHyperParameterTuningJobs",
     "sagemaker:ListProcessingJobs",
     "sagemaker:ListAutoMLJobs",
+    "sagemaker:ListMonitoringSchedules",
 }
 
 
@@ -356,6 +357,10 @@ def test_only_actions_without_resource_types_use_every_resource(template: dict[s
         "sagemaker:CreateHyperParameterTuningJob",
         "sagemaker:CreateProcessingJob",
         "sagemaker:CreateAutoMLJobV2",
+        "sagemaker:CreateDataQualityJobDefinition",
+        "sagemaker:CreateModelQualityJobDefinition",
+        "sagemaker:CreateModelBiasJobDefinition",
+        "sagemaker:CreateModelExplainabilityJobDefinition",
     ],
 )
 def test_jobs_can_only_be_created_encrypted(template: dict[str, Any], action: str) -> None:
@@ -385,6 +390,16 @@ def test_roles_can_only_be_passed_to_sagemaker(template: dict[str, Any]) -> None
                     },
                     {"Fn::Sub": "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:processing-job/*"},
                     {"Fn::Sub": "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:automl-job/*"},
+                    *(
+                        {"Fn::Sub": f"arn:${{AWS::Partition}}:sagemaker:${{AWS::Region}}:${{AWS::AccountId}}:{kind}/*"}
+                        for kind in (
+                            "monitoring-schedule",
+                            "data-quality-job-definition",
+                            "model-quality-job-definition",
+                            "model-bias-job-definition",
+                            "model-explainability-job-definition",
+                        )
+                    ),
                 ]
             },
         }
