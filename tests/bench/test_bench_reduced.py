@@ -33,10 +33,11 @@ EXPECTED_COUNTS = {
     "processing": (7, 2, 2),
     "automl-v1": (7, 2, 2),
     "automl-v2": (7, 2, 2),
-    # Nothing to stop: DescribeMonitoringSchedule, ListTags, UpdateMonitoringSchedule, Publish, AddTags.
-    "schedule": (5, 2, 2),
+    # Nothing to stop: DescribeMonitoringSchedule twice (once for its LastModifiedTime, the
+    # idempotency key's version, before the record), ListTags, UpdateMonitoringSchedule, Publish, AddTags.
+    "schedule": (6, 2, 2),
     # + DescribeDataQualityJobDefinition and its ListTags, CreateDataQualityJobDefinition, AddTags on it.
-    "schedule-definition": (9, 2, 2),
+    "schedule-definition": (10, 2, 2),
 }
 DECISION_READS = {
     "DescribeTrainingJob",

@@ -45,7 +45,6 @@ def test_an_inline_schedule_is_encrypted_in_place_and_its_running_execution_stop
     assert alert["relaunched_as"] is None and alert["severity"] == "HIGH"
 
     # The next execution runs encrypted.
-    monitoring_extension.complete_monitoring_execution(ACCOUNT, REGION, "churn-drift", "Stopped")
     following = monitoring_extension.start_monitoring_execution(ACCOUNT, REGION, "churn-drift")
     network = sandbox.describe_kind(PROCESSING, following)["NetworkConfig"]
     assert network["EnableInterContainerTrafficEncryption"] is True

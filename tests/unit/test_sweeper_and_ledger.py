@@ -7,7 +7,9 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from botocore import xform_name
 
+from ict_guard.jobs import JOB_APIS
 from ict_guard.ledger import KEY_PREFIX, RemediationLedger
 from ict_guard.outcomes import Outcome, Result
 from ict_guard.policy import Intent
@@ -33,14 +35,9 @@ class FakeListing:
         class Paginator:
             def paginate(self, **kwargs: Any) -> list[dict[str, Any]]:
                 listing.calls.append((operation, kwargs))
-                kind = "tuning" if "tuning" in operation else "training"
-                names = listing.running.get(kind, {}).get(kwargs["StatusEquals"], [])
-                key, member = (
-                    ("HyperParameterTuningJobSummaries", "HyperParameterTuningJobName")
-                    if kind == "tuning"
-                    else ("TrainingJobSummaries", "TrainingJobName")
-                )
-                return [{key: [{member: n} for n in names]}]
+                api = next(a for a in JOB_APIS.values() if xform_name(a.list_operation) == operation)
+                names = listing.running.get(api.short_name, {}).get(kwargs["StatusEquals"], [])
+                return [{api.summaries_member: [{api.name_member: n} for n in names]}]
 
         return Paginator()
 
@@ -105,10 +102,15 @@ def test_a_sweep_counts_what_it_caught_not_what_was_handled_already() -> None:
     assert metrics.counts["SweeperCatches"] == 3
     assert ("owed-hpo", "resume", True) in guard.asked  # a stopped tuning job is only resumed
     assert all(busy_is_ok for _, _, busy_is_ok in guard.asked)  # the next sweep backs up a busy job
-    # Only running jobs of the window, filtered by SageMaker, the most per page.
-    for _, kwargs in listing.calls:
-        assert kwargs["CreationTimeAfter"] == NOW - dt.timedelta(hours=24)
+    # Only running jobs of the window, filtered by SageMaker, the most per page; every active
+    # schedule, whatever its age (an update does not change its CreationTime).
+    for operation, kwargs in listing.calls:
         assert kwargs["PaginationConfig"] == {"PageSize": 100}
+        if operation == "list_monitoring_schedules":
+            assert "CreationTimeAfter" not in kwargs and kwargs["StatusEquals"] in ("Pending", "Scheduled")
+        else:
+            assert kwargs["CreationTimeAfter"] == NOW - dt.timedelta(hours=24)
+    assert {operation for operation, _ in listing.calls} == {xform_name(a.list_operation) for a in JOB_APIS.values()}
 
 
 def test_one_failing_job_fails_the_sweep_at_the_end_after_the_others() -> None:
