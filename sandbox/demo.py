@@ -255,7 +255,8 @@ def _monitoring_schedule(sandbox: Any, mode: str) -> list[str]:
     alerts = [a for a in sandbox.alerts() if a["resource"]["name"] == schedule]
     for alert in alerts:
         print(f"  alert [{alert['severity']}] {alert['action']}: {alert['reason']}")
-    want_runs = relaunch_name(definition) if mode == "relaunch" else definition
+    created = sandbox.describe_kind("data-quality-job-definition", definition)["CreationTime"]
+    want_runs = relaunch_name(definition, salt=str(created)) if mode == "relaunch" else definition
     if runs != want_runs:
         problems.append(f"{schedule}: runs {runs}, expected {want_runs}")
     want_schedule = {"relaunch": ("Pending", "Scheduled"), "stop": ("Stopped",), "notify": ("Pending", "Scheduled")}

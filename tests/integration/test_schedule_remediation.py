@@ -55,7 +55,8 @@ def test_a_schedule_running_a_job_definition_is_pointed_at_an_encrypted_copy_of_
     sandbox.create_monitoring_schedule("churn-dq-hourly", definition="churn-dq")
     sandbox.deliver()
 
-    copy_name = relaunch_name("churn-dq")
+    created = sandbox.describe_kind(DATA_QUALITY, "churn-dq")["CreationTime"]
+    copy_name = relaunch_name("churn-dq", salt=str(created))  # a definition created again gets another copy
     described = sandbox.describe_kind(SCHEDULE, "churn-dq-hourly")
     assert described["MonitoringScheduleConfig"]["MonitoringJobDefinitionName"] == copy_name
     copy = sandbox.describe_kind(DATA_QUALITY, copy_name)

@@ -51,14 +51,16 @@ _OUTPUT_ONLY = re.compile(
 )
 
 
-def relaunch_name(original: str, max_length: int = TRAINING_API.name_max_length) -> str:
+def relaunch_name(original: str, max_length: int = TRAINING_API.name_max_length, *, salt: str = "") -> str:
     """A valid, deterministic name for the re-launch of `original`.
 
     Deterministic so that a repeated attempt collides with the first one (ResourceInUse) instead
     of creating a second copy; the digest of the whole original name keeps two long names that
-    share a prefix apart after truncation. Names match [a-zA-Z0-9](-*[a-zA-Z0-9])*.
+    share a prefix apart after truncation. Names match [a-zA-Z0-9](-*[a-zA-Z0-9])*. `salt` tells
+    apart resources that reuse a name: a job definition deleted and created again under its name
+    (the only way to change one) gets another copy, not the copy of its predecessor.
     """
-    suffix = CLONE_MARK + hashlib.sha256(original.encode()).hexdigest()[:6]
+    suffix = CLONE_MARK + hashlib.sha256((original + salt).encode()).hexdigest()[:6]
     base = original[: max_length - len(suffix)].rstrip("-")
     return base + suffix
 

@@ -207,7 +207,19 @@ class Executor:
             self._reporter.count("JobsRelaunched")
 
     def _update(self, step: UpdateInPlace, run: Run) -> None:
-        """The in-place kind's Update*. A refusal settles like a refused copy (nothing changed)."""
+        """The in-place kind's Update*. A refusal settles like a refused copy (nothing changed).
+
+        Sent only while the resource is the one the request was built from (its LastModifiedTime):
+        Update* replaces the whole configuration, and a change someone made since the guard read
+        it would be undone without a word. That change's own event (or the sweep) judges it."""
+        api = run.subject.api
+        if step.last_modified is not None:
+            now = self._sagemaker.describe(api, step.name).get("LastModifiedTime")
+            if str(now) != step.last_modified:
+                self._reporter.count("UpdatesSuperseded")
+                run.done.append(f"found {step.name} changed since it was read; left to that change's own event")
+                run.remaining = [step, Settle("superseded")]
+                return
         try:
             self._sagemaker.create(run.subject.api, dict(step.request))
         except CopyRefused as refused:

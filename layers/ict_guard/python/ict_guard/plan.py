@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ict_guard.alerts import AlertAction
-from ict_guard.clone import EncryptedCopy, build_encrypted_copy, has_room_for_tag
+from ict_guard.clone import EncryptedCopy, build_encrypted_copy, has_room_for_tag, relaunch_name
 from ict_guard.jobs import (
     DEFINITION_APIS,
     REMEDIATION_TAG,
@@ -278,10 +278,18 @@ def _definition_copy(source: PlanInput, update: EncryptedCopy, model: ServiceMod
     name_path, type_path = api.definition_reference
     definition_api = DEFINITION_APIS[str(get_path(described, type_path))]
     copy = build_encrypted_copy(definition_api, definition, definition.get(RESOLVED_TAGS) or {}, model)
-    name = str(copy.request[definition_api.name_member])
-    set_path(update.request, name_path, name)
     original = str(definition[definition_api.name_member])
+    # A definition is changed by deleting and creating it again under its name: its CreationTime
+    # tells the two apart, so the new one is not replaced by the copy of the old one.
+    name = relaunch_name(original, definition_api.name_max_length, salt=str(definition.get("CreationTime") or ""))
+    copy.request[definition_api.name_member] = name
+    set_path(update.request, name_path, name)
     return CreateCopy(name, copy.request, kind=definition_api.kind, original=original), definition_api
+
+
+def _last_modified(described: Mapping[str, Any]) -> str | None:
+    value = described.get("LastModifiedTime")
+    return str(value) if value is not None else None
 
 
 def _in_place_plan(
@@ -311,7 +319,7 @@ def _in_place_plan(
         RecordIntent(Intent.RELAUNCH, update.request),
         *repair,
         *create,
-        UpdateInPlace(job.name, update.request),
+        UpdateInPlace(job.name, update.request, _last_modified(source.described)),
         *_running_child(source),
         Publish(AlertAction.ENCRYPTED_IN_PLACE),
         *done,

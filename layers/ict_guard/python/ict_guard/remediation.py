@@ -21,7 +21,7 @@ re-launched as the same workload follows UnrelaunchableJobAction instead.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -142,6 +142,24 @@ def resolve_definition(sagemaker: SageMakerJobs, api: JobApi, described: dict[st
     return {**described, RESOLVED_DEFINITION: definition}
 
 
+def configuration_version(sagemaker: SageMakerJobs, api: JobApi, described: Mapping[str, Any]) -> str:
+    """What a resource updated in place is judged in: its LastModifiedTime, and the CreationTime
+    of the job definition it names (deleting and creating a definition again under its name, the
+    only way to change one, does not change the schedule)."""
+    version = str(described.get("LastModifiedTime") or described.get("CreationTime"))
+    if api.definition_reference is None:
+        return version
+    name_path, type_path = api.definition_reference
+    name, definition_api = get_path(described, name_path), DEFINITION_APIS.get(str(get_path(described, type_path)))
+    if not isinstance(name, str) or definition_api is None:
+        return version
+    try:
+        definition = sagemaker.describe(definition_api, name)
+    except JobGone:
+        return f"{version}|{name} gone"
+    return f"{version}|{name}@{definition.get('CreationTime')}"
+
+
 def evaluate_job(
     sagemaker: SageMakerJobs, settings: Settings, ref: JobRef, ledger: RemediationLedger | None = None
 ) -> Evaluation:
@@ -234,15 +252,16 @@ class JobGuard:
         """Remediate one job at most once, whoever asks (an event, a child's event, a sweep).
         Raises JobBusy while another run holds the job, unless `busy_is_ok` (see run_once).
 
-        For a kind updated in place, once per configuration: one DescribeMonitoringSchedule first
-        reads its LastModifiedTime (`JobRef.version`), so a repeated event, the sweep and a
-        child's event share one record until someone changes the schedule again."""
+        For a kind updated in place, once per configuration: DescribeMonitoringSchedule (and
+        Describe* of the job definition it names) first read its `configuration_version`
+        (`JobRef.version`), so a repeated event, the sweep and a child's event share one record
+        until someone changes the schedule, or re-creates its definition, again."""
         if ref.api.in_place and ref.version is None:
             try:
                 described = self._sagemaker.describe(ref.api, ref.name)
             except (JobGone, DescribedOtherJob) as exc:
                 return self._ended_quietly(ref, exc)
-            ref = replace(ref, version=str(described.get("LastModifiedTime") or described.get("CreationTime")))
+            ref = replace(ref, version=configuration_version(self._sagemaker, ref.api, described))
         return self.run_once(asdict(ref), key=ref.key, subject=ref.name, busy_is_ok=busy_is_ok)
 
     def evaluate(self, ref: JobRef) -> Evaluation:

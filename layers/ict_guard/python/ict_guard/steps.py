@@ -72,6 +72,9 @@ class UpdateInPlace:
 
     name: str
     request: Mapping[str, Any]
+    # The LastModifiedTime the request was built from: the update is sent only if the resource
+    # still has it (someone's change in between is not overwritten; its own event judges it).
+    last_modified: str | None = None
 
     def describe(self) -> str:
         return f"update {self.name} with encryption on"
