@@ -313,9 +313,9 @@ def test_F11_a_definition_with_50_tags_is_replaced_without_a_word_on_the_missing
     sandbox.sagemaker.create_data_quality_job_definition(**request)
     sandbox.create_monitoring_schedule("churn-dq-hourly", definition="churn-dq")
     sandbox.deliver()
-    copy_name = copy_name(sandbox, "churn-dq")
-    assert _config(sandbox, "churn-dq-hourly")["MonitoringJobDefinitionName"] == copy_name
-    assert "ict-guard:relaunched-from" not in sandbox.tags_of(DATA_QUALITY, copy_name)
+    copy = copy_name(sandbox, "churn-dq")
+    assert _config(sandbox, "churn-dq-hourly")["MonitoringJobDefinitionName"] == copy
+    assert "ict-guard:relaunched-from" not in sandbox.tags_of(DATA_QUALITY, copy)
     assert "ict-guard:remediation" not in sandbox.tags_of(DATA_QUALITY, "churn-dq")
     (alert,) = sandbox.alerts()
     assert any("churn-dq" in note for note in alert["notes"]), alert["notes"]
