@@ -235,7 +235,7 @@ def test_an_inline_schedule_is_updated_in_place_and_its_running_execution_stoppe
     result = g.guard.remediate(ref(JobKind.MONITORING_SCHEDULE, "drift"))
     assert result["outcome"] == "relaunch"
     mutating = [c for c in g.sagemaker.calls if c.startswith(("Stop", "Create", "Update", "AddTags"))]
-    assert mutating == ["UpdateMonitoringSchedule", "StopProcessingJob", "AddTags"]
+    assert mutating == ["AddTags", "UpdateMonitoringSchedule", "StopProcessingJob", "AddTags"]  # pending, ..., done
     (update,) = g.sagemaker.created
     assert set(update) == {"MonitoringScheduleName", "MonitoringScheduleConfig"}  # no tags, its own name
     assert update["MonitoringScheduleName"] == "drift"

@@ -146,8 +146,9 @@ def test_safety_properties_of_every_decision(j, s, h):
     in_place = JOB_APIS[j.kind].in_place
     if action is Action.RESUME:
         assert h is not None and not h.settled
-        # a schedule: the update was made (it is encrypted), its alert is owed; a job: stopped
-        assert j.encrypted if in_place else not j.in_progress
+        # a schedule: the update was made (it is encrypted) or it was stopped, its alert is owed;
+        # a job: stopped
+        assert (j.encrypted or not j.in_progress) if in_place else not j.in_progress
     if j.encrypted:
         assert action not in (Action.STOP, Action.RELAUNCH)
         assert action is not Action.RESUME or in_place

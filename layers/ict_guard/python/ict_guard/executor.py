@@ -110,6 +110,8 @@ class Executor:
                     run.remaining = [step, *ended_before_stop()]
             case TagOriginal():
                 self._sagemaker.add_tags(step.arn or subject.job.arn, {REMEDIATION_TAG: step.value.value})
+                if step.arn is None:
+                    run.tagged = step.value
                 run.done.append(f"tagged {step.name} {REMEDIATION_TAG}={step.value}")
             case UpdateInPlace():
                 self._update(step, run)
@@ -190,7 +192,7 @@ class Executor:
                 message = None
                 break
         if message is not None:
-            run.request = request
+            run.request, run.request_api = request, (api if step.kind is not None else None)
             run.refusal = message
             self._reporter.count("RelaunchesRefused")
             if self._ledger is not None:
@@ -200,7 +202,8 @@ class Executor:
             run.done.append(f"SageMaker refused {step.name}; nothing created")
             run.remaining = [step, *copy_refused(message, run.subject.job)]
             return
-        run.request = request
+        if step.kind is None:  # a definition's copy is one step; the request left is the plan's update
+            run.request = request
         run.created = step.name
         run.done.append(f"created {step.name}" if run.created_new else f"found {step.name} already created")
         if run.created_new:
@@ -224,11 +227,12 @@ class Executor:
             self._sagemaker.create(run.subject.api, dict(step.request))
         except CopyRefused as refused:
             run.refusal = refused.message
+            run.request, run.request_api = dict(step.request), None  # the update is what is left to do
             self._reporter.count("RelaunchesRefused")
             if self._ledger is not None:
                 self._ledger.record_refusal(run.subject.key, refused.message, dict(step.request))
-            run.done.append(f"SageMaker refused the update of {step.name}; nothing changed")
-            run.remaining = [step, *copy_refused(refused.message, run.subject.job)]
+            run.done.append(f"SageMaker refused the update of {step.name}; the schedule is unchanged")
+            run.remaining = [step, *copy_refused(refused.message, run.subject.job, f"the update of {step.name}")]
             return
         run.done.append(f"updated {step.name} with encryption on")
         self._reporter.count("SchedulesEncryptedInPlace")
@@ -276,7 +280,9 @@ class Executor:
     def _publish(self, step: Publish, run: Run) -> None:
         action = step.action
         reason = step.reason
-        if step.unless_tagged is not None and run.subject.job.remediation_tag == step.unless_tagged:
+        # The tag as this run left it, else as the job had it when read.
+        tag = run.tagged if run.tagged is not None else run.subject.job.remediation_tag
+        if step.unless_tagged is not None and tag == step.unless_tagged:
             # The tag is written right after this alert: an earlier run sent it, and only its
             # settle was lost. Settling now is all that is left; the alert is not repeated.
             self._reporter.count("AlertsAlreadySent")

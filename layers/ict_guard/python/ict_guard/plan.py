@@ -20,6 +20,7 @@ from ict_guard.alerts import AlertAction
 from ict_guard.clone import EncryptedCopy, build_encrypted_copy, has_room_for_tag, relaunch_name
 from ict_guard.jobs import (
     DEFINITION_APIS,
+    RELAUNCHED_FROM_TAG,
     REMEDIATION_TAG,
     RESOLVED_DEFINITION,
     RESOLVED_TAGS,
@@ -68,6 +69,11 @@ class RemediationPlan:
 
     @property
     def relaunch_request(self) -> Mapping[str, Any] | None:
+        """What a person sends to finish the work by hand: the update of a resource encrypted in
+        place, else the copy's Create* request."""
+        updated = [s for s in self.steps if isinstance(s, UpdateInPlace)]
+        if updated:
+            return updated[0].request
         created = [s for s in self.steps if isinstance(s, CreateCopy)]
         if created:
             return created[0].request
@@ -92,7 +98,7 @@ def ended_before_stop() -> tuple[Step, ...]:
     )
 
 
-def copy_refused(message: str, job: Job) -> tuple[Step, ...]:
+def copy_refused(message: str, job: Job, refused: str = "the encrypted copy") -> tuple[Step, ...]:
     """What replaces the rest of a plan when SageMaker refused the copy and every fallback: one
     alert for a person, then the original says so on its remediation tag (where it has room: the
     ledger says it in any case), settled."""
@@ -100,7 +106,7 @@ def copy_refused(message: str, job: Job) -> tuple[Step, ...]:
     return (
         Publish(
             AlertAction.FAILED,
-            reason=f"SageMaker refused the encrypted copy: {message}",
+            reason=f"SageMaker refused {refused}: {message}",
             action_needed=True,
             unless_tagged=RemediationTag.RELAUNCH_REFUSED,
         ),
@@ -304,6 +310,9 @@ def _in_place_plan(
     job = source.job
     groups = job.security_group_sets
     repair: tuple[Step, ...] = (RepairGroups(groups),) if settings.repair_security_groups and groups else ()
+    # The tag says "pending" until the alert is out: a resumed run then knows whether the alert of
+    # *this* fix was sent (a tag left by an earlier fix, or an earlier refusal, would say so wrongly).
+    pending, _ = _tag(job, RemediationTag.RELAUNCH_PENDING)
     done, notes = _tag(job, RemediationTag.ENCRYPTED_IN_PLACE)
     old_definition: tuple[Step, ...] = ()
     create: tuple[Step, ...] = ()
@@ -311,12 +320,23 @@ def _in_place_plan(
         step, definition_api = definition_copy
         create = (step,)
         definition = source.described[RESOLVED_DEFINITION]
+        if not any(t.get("Key") == RELAUNCHED_FROM_TAG for t in step.request.get("Tags") or []):
+            notes += (
+                f"the copy {step.name} carries the 50 tags of {step.original}, the most SageMaker allows, so it has "
+                f"no {RELAUNCHED_FROM_TAG} tag: it replaces {step.original}, as this alert and the ledger say",
+            )
         if has_room_for_tag(definition.get(RESOLVED_TAGS) or {}, REMEDIATION_TAG):
             arn = str(definition[definition_api.arn_member])
             old_definition = (TagOriginal(str(step.original), RemediationTag.REPLACED, arn=arn),)
+        else:
+            notes += (
+                f"{step.original} already holds 50 user tags, so it carries no {REMEDIATION_TAG}=replaced tag: "
+                f"{step.name} replaces it",
+            )
     return _with(
         base,
         RecordIntent(Intent.RELAUNCH, update.request),
+        *pending,
         *repair,
         *create,
         UpdateInPlace(job.name, update.request, _last_modified(source.described)),

@@ -63,7 +63,7 @@ def needs_history(job: Job) -> bool:
     """Only an unencrypted job that is no longer running can carry unfinished guard work, and a
     resource the guard encrypts in place (its update done, its alert perhaps not)."""
     if JOB_APIS[job.kind].in_place:
-        return job.encrypted
+        return job.encrypted or not job.in_progress  # updated, or stopped (stop mode)
     return not job.encrypted and not job.in_progress
 
 

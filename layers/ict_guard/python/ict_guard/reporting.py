@@ -96,7 +96,7 @@ def run_alert(
         steps_pending=list(pending or []),
         relaunch_request=request,
         relaunch_request_location=ledger.location(subject.key) if request is not None and ledger is not None else None,
-        relaunch_command=create_command(subject.api, subject.region, request) if request else None,
+        relaunch_command=create_command(run.request_api or subject.api, subject.region, request) if request else None,
         exempt_tag_key=settings.exempt_tag_key,
         encrypted=job.encrypted,
         action_needed=action_needed,

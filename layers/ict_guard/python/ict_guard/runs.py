@@ -10,7 +10,7 @@ from ict_guard.security_groups import RepairResult
 
 if TYPE_CHECKING:
     from ict_guard.alerts import AlertAction
-    from ict_guard.jobs import Job, JobApi
+    from ict_guard.jobs import Job, JobApi, RemediationTag
     from ict_guard.ledger import LedgerEntry
     from ict_guard.plan import RemediationPlan
     from ict_guard.steps import Step
@@ -45,6 +45,8 @@ class Run:
     created: str | None = None
     created_new: bool = False
     request: dict[str, Any] | None = None
+    request_api: JobApi | None = None  # whose Create* `request` is, when not the subject's own
+    tagged: RemediationTag | None = None  # the remediation tag this run wrote on the subject
     refusal: str | None = None
     ended_before_stop: bool = False
     alert: AlertAction | None = None
