@@ -33,11 +33,14 @@ EXPECTED_COUNTS = {
     "processing": (7, 2, 2),
     "automl-v1": (7, 2, 2),
     "automl-v2": (7, 2, 2),
-    # Nothing to stop: DescribeMonitoringSchedule twice (once for its LastModifiedTime, the
-    # idempotency key's version, before the record), ListTags, UpdateMonitoringSchedule, Publish, AddTags.
-    "schedule": (6, 2, 2),
-    # + DescribeDataQualityJobDefinition and its ListTags, CreateDataQualityJobDefinition, AddTags on it.
-    "schedule-definition": (10, 2, 2),
+    # Nothing to stop. DescribeMonitoringSchedule three times: for its LastModifiedTime (the
+    # idempotency key's version, before the record), to decide, and right before the update (a
+    # change made meanwhile is not overwritten); ListTags, AddTags pending, UpdateMonitoringSchedule,
+    # Publish, AddTags encrypted-in-place.
+    "schedule": (8, 2, 2),
+    # + DescribeDataQualityJobDefinition twice (the version holds its CreationTime; to decide) and its
+    # ListTags, CreateDataQualityJobDefinition, AddTags replaced on the old definition.
+    "schedule-definition": (13, 2, 2),
 }
 DECISION_READS = {
     "DescribeTrainingJob",

@@ -52,6 +52,13 @@ if TYPE_CHECKING:
 _STOPPED = {"Stopping", "Stopped"}
 
 
+def _stopped_earlier(subject: Subject) -> bool:
+    """Whether the work a resumed run finishes follows a stop: a job's copy (or its alert) after
+    its stop, a schedule the guard stopped; not a schedule updated in place, which runs encrypted
+    and is owed only its alert and tag."""
+    return not subject.api.in_place or not subject.job.in_progress
+
+
 class Executor:
     def __init__(
         self,
@@ -87,7 +94,12 @@ class Executor:
             raise  # not a failure: Lambda retries once the original has released its instances
         except Exception as exc:
             self._reporter.count("RemediationFailures")
-            if run.done or plan.action is Action.RESUME:
+            # A person is alerted when this run stopped something (a job stopped without its copy,
+            # an execution stopped without its schedule's fix) or finishes an earlier run's work.
+            # Before that nothing is worse than before the event: Lambda retries, and the
+            # dead-letter queue (with its alarm) keeps the event if every attempt fails: one fact,
+            # not one alert per attempt.
+            if run.stopped or (plan.action is Action.RESUME and _stopped_earlier(subject)):
                 self._alert_failure(run, exc)
             raise
         return run
@@ -102,6 +114,7 @@ class Executor:
                     self._ledger.record(subject.key, step.intent, dict(step.request) if step.request else None)
                 run.done.append(step.describe())
             case StopJob():
+                run.stopped = True  # from the call on: an answer lost after the stop took effect
                 if self._stop(subject):
                     run.done.append(f"stopped {step.name}")
                 else:
@@ -116,6 +129,7 @@ class Executor:
             case UpdateInPlace():
                 self._update(step, run)
             case StopChild():
+                run.stopped = True
                 try:
                     self._sagemaker.stop(JOB_APIS[step.kind], step.name)
                 except (NotStoppable, JobGone):

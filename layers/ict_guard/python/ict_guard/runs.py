@@ -47,6 +47,9 @@ class Run:
     request: dict[str, Any] | None = None
     request_api: JobApi | None = None  # whose Create* `request` is, when not the subject's own
     tagged: RemediationTag | None = None  # the remediation tag this run wrote on the subject
+    # This run asked SageMaker to stop the job (or a child), so it may be stopped, even when the
+    # answer was lost: a failure from here on is alerted.
+    stopped: bool = False
     refusal: str | None = None
     ended_before_stop: bool = False
     alert: AlertAction | None = None
