@@ -19,6 +19,7 @@ from ict_guard.alerts import Alert, AlertAction
 from ict_guard.errors import CapacityHeld, CopyRefused, CopyWaitsForCapacity, JobGone, NotStoppable, error_code
 from ict_guard.fallbacks import FALLBACKS, is_guard_copy, is_own_copy
 from ict_guard.jobs import API_BY_KIND, IN_PROGRESS, JOB_APIS, RELAUNCHED_FROM_TAG, REMEDIATION_TAG, JobApi
+from ict_guard.outcomes import Outcome
 from ict_guard.plan import RemediationPlan, copy_refused, ended_before_stop
 from ict_guard.policy import Action
 from ict_guard.reporting import run_alert
@@ -301,6 +302,8 @@ class Executor:
             # settle was lost. Settling now is all that is left; the alert is not repeated.
             self._reporter.count("AlertsAlreadySent")
             run.done.append("found the alert already sent")
+            return
+        if step.only_if_parent_gone and (run.parent or {}).get("outcome") != Outcome.NOT_FOUND.value:
             return
         if step.only_if_repaired:
             job = run.subject.job

@@ -13,7 +13,7 @@ plan keeps, whatever the input (tests/unit/test_plan.py checks them with hypothe
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ict_guard.alerts import AlertAction
@@ -32,7 +32,7 @@ from ict_guard.jobs import (
     security_group_sets,
     set_path,
 )
-from ict_guard.policy import Action, Decision, Intent, history_from_tag
+from ict_guard.policy import Action, Decision, Intent, decide, history_from_tag
 from ict_guard.preflight import Refusal, preflight, workload_refusals
 from ict_guard.settings import UnrelaunchableJobAction
 from ict_guard.steps import (
@@ -148,7 +148,21 @@ def plan_remediation(source: PlanInput, settings: Settings, service_model: Servi
         case Action.LEAVE_TO_PARENT:
             if job.parent_kind is None or job.parent_name is None:
                 return base  # policy.decide leaves a job to its parent only when the guard remediates it
-            return _with(base, RemediateParent(job.parent_kind, job.parent_name))
+            # The parent may be gone (a schedule deleted while its execution runs): the child is
+            # then judged alone, and an unencrypted distributed one is alerted on, never stopped.
+            alone = decide(replace(job, parent_arn=None), settings)
+            orphan: tuple[Step, ...] = ()
+            if alone.action not in (Action.NOTHING, Action.REPAIR_SECURITY_GROUPS):
+                orphan = (
+                    Publish(
+                        AlertAction.NOTIFIED,
+                        reason=f"{alone.reason.split(';')[0]}, launched by {job.parent_arn}, which is gone: "
+                        "nothing will fix it through its parent",
+                        action_needed=True,
+                        only_if_parent_gone=True,
+                    ),
+                )
+            return _with(base, RemediateParent(job.parent_kind, job.parent_name), *orphan)
         case Action.NOTIFY:
             return _with(base, Publish(AlertAction.NOTIFIED))
         case Action.REPAIR_SECURITY_GROUPS:

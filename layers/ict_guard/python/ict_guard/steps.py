@@ -103,6 +103,7 @@ class Publish:
     action_needed: bool = False
     only_if_repaired: bool = False
     unless_tagged: RemediationTag | None = None
+    only_if_parent_gone: bool = False  # a child's alert, sent when its parent turned out gone
 
     def describe(self) -> str:
         return "alert"
