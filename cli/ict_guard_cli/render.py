@@ -115,7 +115,7 @@ def _print_jobs(console: Console, report: ScanReport) -> None:
             job = row.job
             kind = JOB_APIS[job.kind].short_name
             name = f"[dim]{kind}[/] {escape(job.name)}" + (
-                f" [dim](+{row.children} training jobs)[/]" if row.children else ""
+                f" [dim](+{row.children} job(s) it launched)[/]" if row.children else ""
             )
             action = row.decision.action.value
             if wide:
@@ -136,7 +136,7 @@ def _print_jobs(console: Console, report: ScanReport) -> None:
     console.print(
         f"  [dim]listed {listed}; described {jobs.described}: {jobs.encrypted} encrypted, "
         f"{jobs.below_minimum} below {report.settings.min_instance_count} instances, "
-        f"{jobs.folded_children} counted with their tuning job[/]\n"
+        f"{jobs.folded_children} counted with the job or schedule that launched them[/]\n"
     )
 
 

@@ -24,7 +24,8 @@ from ict_guard.errors import JobGone, error_code
 from ict_guard.jobs import JOB_APIS, Job, JobKind
 from ict_guard.policy import Action, Decision, decide, history_from_tag, needs_history
 from ict_guard.preflight import workload_refusals
-from ict_guard.remediation import describe_job, list_job_tags
+from ict_guard.ports import BotoSageMakerJobs
+from ict_guard.remediation import describe_job, list_job_tags, resolve_definition
 from ict_guard.security_groups import RuleNeed, missing_ipsec_rules
 from ict_guard.settings import Settings, UnrelaunchableJobAction
 from ict_guard_cli import ExitCode
@@ -513,7 +514,8 @@ def _describe_all(
 
     def one(name: str) -> _Described:
         try:
-            described = describe_job(sagemaker, api, name)
+            # A schedule that runs a job definition by name is judged by that definition.
+            described = resolve_definition(BotoSageMakerJobs(sagemaker), api, describe_job(sagemaker, api, name))
         except JobGone:
             return _Described(None)  # deleted between the list and the describe
         finally:
