@@ -129,10 +129,13 @@ def _print_jobs(console: Console, report: ScanReport) -> None:
             )
         console.print(table)
         if not wide:
-            console.print("  [dim]why: `ict-guard explain JOB` (--kind tuning for tuning jobs), or --json[/]")
+            console.print(
+                "  [dim]why: `ict-guard explain JOB` (--kind tuning|processing|automl|monitoring for other kinds),"
+                " or --json[/]"
+            )
     else:
         console.print(f"  {OK} none")
-    listed = ", ".join(f"{count} {kind}(s)" for kind, count in jobs.listed.items()) or "none"
+    listed = ", ".join(f"{count} {kind}(s)" for kind, count in jobs.listed.items() if count) or "none"
     console.print(
         f"  [dim]listed {listed}; described {jobs.described}: {jobs.encrypted} encrypted, "
         f"{jobs.below_minimum} below {report.settings.min_instance_count} instances, "
