@@ -73,14 +73,11 @@ class JobWording:
         return "nothing (alert only)."
 
     def next_step(self, alert: Alert) -> str:
+        if alert.resource_type == "monitoring-schedule":
+            return self._schedule_next_step(alert)
         match alert.action:
             case AlertAction.RELAUNCHED:
                 return f"nothing for this job: the encrypted copy carries on. Start the next one with {_FLAG}."
-            case AlertAction.ENCRYPTED_IN_PLACE:
-                return (
-                    "nothing for this schedule. Make the change in its source too (infrastructure as code, "
-                    f"notebook), or the next deployment turns encryption off again: NetworkConfig.{_FLAG}."
-                )
             case AlertAction.STOPPED:
                 return f"start the job again with {_FLAG}."
             case AlertAction.SECURITY_GROUPS_REPAIRED:
@@ -99,6 +96,37 @@ class JobWording:
         if alert.action_needed:
             return f"stop the job and start it again with {_FLAG} the way it was started (see Why)."
         return f"stop the job and start it again with {_FLAG}, or exempt it if it is meant to run unencrypted."
+
+    @staticmethod
+    def _schedule_next_step(alert: Alert) -> str:
+        """A schedule is changed, not started again: UpdateMonitoringSchedule (a job definition
+        it runs cannot be changed: a new one, encrypted, and the schedule pointed at it)."""
+        fix = (
+            f"turn encryption on in the schedule (UpdateMonitoringSchedule with NetworkConfig.{_FLAG.split(' (')[0]} "
+            "in its MonitoringJobDefinition; for a schedule that runs a job definition, create a new definition "
+            "with it and point the schedule at that one)"
+        )
+        match alert.action:
+            case AlertAction.ENCRYPTED_IN_PLACE:
+                return (
+                    "nothing for this schedule. Make the change in its source too (infrastructure as code, "
+                    f"notebook), or the next deployment turns encryption off again: NetworkConfig.{_FLAG}."
+                )
+            case AlertAction.STOPPED:
+                return f"{fix}, then StartMonitoringSchedule."
+            case AlertAction.SECURITY_GROUPS_REPAIRED:
+                return "nothing; the schedule keeps running."
+            case AlertAction.FAILED if alert.action_needed:
+                return (
+                    "send the request below yourself (the command is ready); change what SageMaker refused. "
+                    "The guard will not retry it."
+                )
+            case AlertAction.FAILED:
+                return (
+                    "Lambda retries the remediation by itself; if the dead-letter-queue alarm fires, finish the "
+                    "steps listed under 'Not done yet' by hand."
+                )
+        return f"{fix}, or exempt the schedule if it is meant to run unencrypted."
 
     def footer(self, alert: Alert) -> list[str]:
         if not alert.exempt_tag_key:
