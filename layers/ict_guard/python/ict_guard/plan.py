@@ -139,6 +139,25 @@ class PlanInput:
 
 def plan_remediation(source: PlanInput, settings: Settings, service_model: ServiceModel) -> RemediationPlan:
     """The plan for one evaluated job (pure: the same input gives the same plan)."""
+    plan = _plan(source, settings, service_model)
+    definition = source.described.get(RESOLVED_DEFINITION)
+    if isinstance(definition, Mapping) and plan.action in (Action.NOTIFY, Action.STOP) and not source.job.encrypted:
+        # The schedule has no flag of its own: it is in the job definition it runs, which cannot
+        # be changed (there is no Update*JobDefinition): the reader must know which one.
+        name = definition.get("JobDefinitionName")
+        monitoring_type = get_path(source.described, ("MonitoringScheduleConfig", "MonitoringType"))
+        plan = _with(
+            plan,
+            notes=(
+                f"the flag is in the {monitoring_type} job definition {name} it runs, which cannot be changed: "
+                f"create a new definition with NetworkConfig.EnableInterContainerTrafficEncryption=True and point "
+                "the schedule at it (UpdateMonitoringSchedule)",
+            ),
+        )
+    return plan
+
+
+def _plan(source: PlanInput, settings: Settings, service_model: ServiceModel) -> RemediationPlan:
     job, decision = source.job, source.decision
     action = decision.action
     base = RemediationPlan(action, decision.reason)
