@@ -357,6 +357,7 @@ class FakeLedger:
             relaunch_request=copy.deepcopy(item.get("relaunch_request")),
             outcome=item.get("outcome"),
             refusal=item.get("refusal"),
+            confirmed=bool(item.get("confirmed", False)),
         )
 
     def record_refusal(self, job_key: str, message: str, relaunch_request: dict[str, Any]) -> None:
@@ -365,6 +366,10 @@ class FakeLedger:
         item.update(
             intent=Intent.RELAUNCH, settled=False, refusal=message, relaunch_request=copy.deepcopy(relaunch_request)
         )
+
+    def confirm(self, job_key: str) -> None:
+        self.calls.append("confirm")
+        self.items[job_key]["confirmed"] = True
 
     def settle(self, job_key: str, outcome: str) -> None:
         self.calls.append("settle")

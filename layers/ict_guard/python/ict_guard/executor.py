@@ -122,10 +122,18 @@ class Executor:
                     run.ended_before_stop = True
                     run.done.append("found the job already ended; nothing stopped")
                     run.remaining = [step, *ended_before_stop()]
+            case TagOriginal() if step.arn is not None:
+                # Another resource (a job definition a schedule ran): a refusal (its 50 tags, or it
+                # is gone) is said in the alert's notes, never a failed remediation.
+                try:
+                    self._sagemaker.add_tags(step.arn, {REMEDIATION_TAG: step.value.value})
+                except ClientError as exc:
+                    if error_code(exc) not in ("ValidationException", "ResourceNotFound"):
+                        raise
+                    run.notes.append(f"{step.name} could not be tagged {REMEDIATION_TAG}={step.value}: {exc}")
             case TagOriginal():
-                self._sagemaker.add_tags(step.arn or subject.job.arn, {REMEDIATION_TAG: step.value.value})
-                if step.arn is None:
-                    run.tagged = step.value
+                self._sagemaker.add_tags(subject.job.arn, {REMEDIATION_TAG: step.value.value})
+                run.tagged = step.value
                 run.done.append(f"tagged {step.name} {REMEDIATION_TAG}={step.value}")
             case UpdateInPlace():
                 self._update(step, run)
@@ -250,6 +258,8 @@ class Executor:
             run.remaining = [step, *copy_refused(refused.message, run.subject.job, f"the update of {step.name}")]
             return
         run.done.append(f"updated {step.name} with encryption on")
+        if self._ledger is not None:
+            self._ledger.confirm(run.subject.key)
         self._reporter.count("SchedulesEncryptedInPlace")
 
     def _attempt(self, run: Run, request: dict[str, Any], api: JobApi, original_name: str) -> bool:

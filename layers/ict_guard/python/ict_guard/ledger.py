@@ -49,6 +49,8 @@ class LedgerEntry:
     # SageMaker's message when it refused the copy after the stop (fallbacks included): the job
     # needs a person; the request above is the last one tried.
     refusal: str | None = None
+    # An update in place (a schedule) that SageMaker answered: the guard knows the change is its own.
+    confirmed: bool = False
 
     @property
     def history(self) -> History:
@@ -129,6 +131,7 @@ class RemediationLedger:
             outcome=item.get("outcome"),
             recorded_at=float(item["recorded_at"]) if "recorded_at" in item else None,
             refusal=item.get("refusal"),
+            confirmed=bool(item.get("confirmed", False)),
         )
 
     def _update(self, job_key: str, values: dict[str, Any]) -> None:
@@ -157,6 +160,11 @@ class RemediationLedger:
                 self._expiry_attr: now + RETENTION_SECONDS,
             },
         )
+
+    def confirm(self, job_key: str) -> None:
+        """SageMaker answered the guard's update in place: a later run that finds the resource
+        encrypted knows the change is the guard's, not someone else's."""
+        self._update(job_key, {"confirmed": True})
 
     def settle(self, job_key: str, outcome: str) -> None:
         self._update(job_key, {"settled": True, "outcome": outcome, "settled_at": int(self._clock())})

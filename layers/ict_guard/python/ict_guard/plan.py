@@ -383,6 +383,21 @@ def _in_place_plan(
     )
 
 
+def _replaced_definition_tag(source: PlanInput) -> tuple[Step, ...]:
+    """In a resumed run, the schedule runs the copy already: the definition it replaced (the
+    copy's link tag names it) still gets its `replaced` tag."""
+    copy = source.described.get(RESOLVED_DEFINITION)
+    if not isinstance(copy, Mapping):
+        return ()
+    original = (copy.get(RESOLVED_TAGS) or {}).get(RELAUNCHED_FROM_TAG)
+    arn = copy.get("JobDefinitionArn")
+    if not original or not isinstance(arn, str):
+        return ()
+    return (
+        TagOriginal(str(original), RemediationTag.REPLACED, arn=f"{arn.rsplit('/', 1)[0]}/{str(original).lower()}"),
+    )
+
+
 def _resume_plan(base: RemediationPlan, source: PlanInput, settings: Settings, model: ServiceModel) -> RemediationPlan:
     """Finish what an earlier run started after its stop (it crashed, or timed out)."""
     job, entry = source.job, source.entry
@@ -395,10 +410,22 @@ def _resume_plan(base: RemediationPlan, source: PlanInput, settings: Settings, m
         tag, notes = _tag(job, RemediationTag.STOPPED)
         publish = Publish(AlertAction.STOPPED, unless_tagged=RemediationTag.STOPPED)
         return _with(base, publish, *tag, Settle("stopped"), notes=notes)
-    if source.api.in_place:  # the update was made: what is left is the alert and the tag
+    if source.api.in_place and entry is not None and not entry.confirmed:
+        # Encrypted now, but the guard's update never answered: its answer was lost, or the update
+        # failed and someone turned encryption on. Said as it is, never claimed.
+        return _with(
+            base,
+            Publish(
+                AlertAction.NOTIFIED,
+                reason=f"encryption is on in {job.name} now; the guard's own update of it never answered, so it "
+                "was turned on by that update (its answer lost) or by someone else: nothing more to do",
+            ),
+            Settle("encrypted-unconfirmed"),
+        )
+    if source.api.in_place:  # the update was made: what is left is the alert and the tags
         tag, notes = _tag(job, RemediationTag.ENCRYPTED_IN_PLACE)
         publish = Publish(AlertAction.ENCRYPTED_IN_PLACE, unless_tagged=RemediationTag.ENCRYPTED_IN_PLACE)
-        return _with(base, publish, *tag, Settle("encrypted-in-place"), notes=notes)
+        return _with(base, publish, *tag, *_replaced_definition_tag(source), Settle("encrypted-in-place"), notes=notes)
     request = entry.relaunch_request if entry is not None and entry.relaunch_request else None
     copy = None
     if request is None:
