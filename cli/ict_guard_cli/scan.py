@@ -23,8 +23,8 @@ from ict_guard import __version__
 from ict_guard.errors import JobGone, error_code
 from ict_guard.jobs import JOB_APIS, Job, JobKind
 from ict_guard.policy import Action, Decision, decide, history_from_tag, needs_history
-from ict_guard.preflight import workload_refusals
 from ict_guard.ports import BotoSageMakerJobs
+from ict_guard.preflight import workload_refusals
 from ict_guard.remediation import describe_job, list_job_tags, resolve_definition
 from ict_guard.security_groups import RuleNeed, missing_ipsec_rules
 from ict_guard.settings import Settings, UnrelaunchableJobAction

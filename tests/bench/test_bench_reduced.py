@@ -36,11 +36,12 @@ EXPECTED_COUNTS = {
     # Nothing to stop. DescribeMonitoringSchedule three times: for its LastModifiedTime (the
     # idempotency key's version, before the record), to decide, and right before the update (a
     # change made meanwhile is not overwritten); ListTags, AddTags pending, UpdateMonitoringSchedule,
-    # Publish, AddTags encrypted-in-place.
-    "schedule": (8, 2, 2),
+    # Publish, AddTags encrypted-in-place. The ledger: the configuration last alerted on (GetItem),
+    # the intent, the confirmed update, the settle.
+    "schedule": (8, 2, 4),
     # + DescribeDataQualityJobDefinition twice (the version holds its CreationTime; to decide) and its
     # ListTags, CreateDataQualityJobDefinition, AddTags replaced on the old definition.
-    "schedule-definition": (13, 2, 2),
+    "schedule-definition": (13, 2, 4),
 }
 DECISION_READS = {
     "DescribeTrainingJob",

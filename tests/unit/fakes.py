@@ -367,6 +367,14 @@ class FakeLedger:
             intent=Intent.RELAUNCH, settled=False, refusal=message, relaunch_request=copy.deepcopy(relaunch_request)
         )
 
+    def notified_version(self, job_key: str) -> str | None:
+        self.calls.append("notified_version")
+        return self.items.get(f"{job_key}#notified", {}).get("version")
+
+    def record_notified(self, job_key: str, version: str) -> None:
+        self.calls.append("record_notified")
+        self.items[f"{job_key}#notified"] = {"version": version}
+
     def confirm(self, job_key: str) -> None:
         self.calls.append("confirm")
         self.items[job_key]["confirmed"] = True

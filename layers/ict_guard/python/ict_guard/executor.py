@@ -29,6 +29,7 @@ from ict_guard.steps import (
     CreateCopy,
     Publish,
     RecordIntent,
+    RecordNotified,
     RemediateParent,
     RepairGroups,
     Settle,
@@ -114,6 +115,9 @@ class Executor:
                 if self._ledger is not None:
                     self._ledger.record(subject.key, step.intent, dict(step.request) if step.request else None)
                 run.done.append(step.describe())
+            case RecordNotified():
+                if self._ledger is not None and run.alert is not None:
+                    self._ledger.record_notified(subject.key, step.version)
             case StopJob():
                 run.stopped = True  # from the call on: an answer lost after the stop took effect
                 if self._stop(subject):

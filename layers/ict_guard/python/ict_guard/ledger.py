@@ -161,6 +161,19 @@ class RemediationLedger:
             },
         )
 
+    def notified_version(self, job_key: str) -> str | None:
+        """The configuration of a resource updated in place (a schedule) last alerted on without a
+        change (notify mode, an exemption): alerted once per configuration, not once a day."""
+        key = self._key(f"{job_key}#notified")
+        raw = self._db.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item") or {}
+        version = raw.get("version", {}).get("S")
+        return str(version) if version is not None else None
+
+    def record_notified(self, job_key: str, version: str) -> None:
+        item = {**self._key(f"{job_key}#notified"), **_item({"version": version})}
+        item[self._expiry_attr] = _SERIALIZER.serialize(int(self._clock()) + RETENTION_SECONDS)
+        self._db.put_item(TableName=self._table, Item=item)
+
     def confirm(self, job_key: str) -> None:
         """SageMaker answered the guard's update in place: a later run that finds the resource
         encrypted knows the change is the guard's, not someone else's."""

@@ -39,6 +39,7 @@ from ict_guard.steps import (
     CreateCopy,
     Publish,
     RecordIntent,
+    RecordNotified,
     RemediateParent,
     RepairGroups,
     Settle,
@@ -135,11 +136,20 @@ class PlanInput:
     entry: LedgerEntry | None
     decision: Decision
     hints: Hints = field(default_factory=Hints)
+    # A resource updated in place: the configuration judged (JobRef.version), and the one last
+    # alerted on without a change (notify mode, an exemption), from the ledger.
+    version: str | None = None
+    notified_version: str | None = None
 
 
 def plan_remediation(source: PlanInput, settings: Settings, service_model: ServiceModel) -> RemediationPlan:
     """The plan for one evaluated job (pure: the same input gives the same plan)."""
     plan = _plan(source, settings, service_model)
+    if source.api.in_place and plan.action is Action.NOTIFY and source.version is not None:
+        if source.notified_version == source.version:
+            # A schedule lives for months: alerted on once per configuration, not once a day.
+            return RemediationPlan(Action.NOTHING, f"{plan.reason}; already alerted on this configuration")
+        plan = _with(plan, RecordNotified(source.version))
     definition = source.described.get(RESOLVED_DEFINITION)
     if isinstance(definition, Mapping) and plan.action in (Action.NOTIFY, Action.STOP) and not source.job.encrypted:
         # The schedule has no flag of its own: it is in the job definition it runs, which cannot

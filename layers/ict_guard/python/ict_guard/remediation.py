@@ -175,7 +175,10 @@ def evaluate_job(
     if needs_history(job):
         entry = ledger.lookup(ref.key) if ledger is not None else None
         history = entry.history if entry else history_from_tag(job.remediation_tag)
-    return PlanInput(api, described, tags, job, entry, decide(job, settings, history), ref.hints)
+    notified = ledger.notified_version(ref.key) if ledger is not None and api.in_place else None
+    return PlanInput(
+        api, described, tags, job, entry, decide(job, settings, history), ref.hints, ref.version, notified
+    )
 
 
 class JobGuard:

@@ -26,6 +26,17 @@ class RecordIntent:
 
 
 @dataclass(frozen=True)
+class RecordNotified:
+    """Ledger PutItem: the configuration of a resource updated in place just alerted on without a
+    change (notify mode, an exemption), so that it is not alerted on again until it changes."""
+
+    version: str
+
+    def describe(self) -> str | None:
+        return None  # bookkeeping
+
+
+@dataclass(frozen=True)
 class StopJob:
     name: str
 
@@ -132,6 +143,7 @@ class RemediateParent:
 
 Step = (
     RecordIntent
+    | RecordNotified
     | StopJob
     | TagOriginal
     | RepairGroups
