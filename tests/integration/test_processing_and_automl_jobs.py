@@ -153,3 +153,14 @@ def test_the_sweep_catches_a_processing_and_an_automl_job_whose_events_were_lost
     assert sandbox.describe_kind(PROCESSING, relaunch_name("lost-features"))["ProcessingJobStatus"] == "InProgress"
     assert sandbox.describe_kind(AUTOML, relaunch_name("lost-churn", 32))["AutoMLJobStatus"] == "InProgress"
     assert sorted(a["action"] for a in sandbox.alerts()) == ["relaunched", "relaunched"]
+
+
+@pytest.mark.parametrize("mode", ["stop", "notify"])
+def test_an_unencrypted_automl_job_in_stop_and_notify_mode(sandbox, configure, mode):
+    configure(REMEDIATION_MODE=mode)
+    sandbox.create_automl_job("churn", v2=True)
+    sandbox.deliver()
+    status = sandbox.describe_kind(AUTOML, "churn")["AutoMLJobStatus"]
+    assert status in (("Stopping", "Stopped") if mode == "stop" else ("InProgress",))
+    assert [s["AutoMLJobName"] for s in sandbox.sagemaker.list_auto_ml_jobs()["AutoMLJobSummaries"]] == ["churn"]
+    assert [a["action"] for a in sandbox.alerts()] == [{"stop": "stopped", "notify": "notified"}[mode]]

@@ -184,3 +184,30 @@ def test_the_sweep_fixes_a_schedule_whose_event_was_lost_once_whatever_its_age(s
         assert [a["action"] for a in sandbox.alerts()] == ["encrypted_in_place"]
     finally:
         sweeper_runtime.cache_clear()
+
+
+def test_a_definition_created_again_unencrypted_has_the_schedules_that_run_it_judged_at_once(sandbox):
+    sandbox.create_data_quality_job_definition("churn-dq", encrypted=True, vpc=False)
+    sandbox.create_monitoring_schedule("churn-dq-hourly", definition="churn-dq")
+    sandbox.create_monitoring_schedule("churn-drift")  # runs nothing of churn-dq: left alone here
+    sandbox.deliver()
+    sandbox.alerts()
+    # The only way to change a definition: delete it and create it again under its name.
+    sandbox.sagemaker.delete_data_quality_job_definition(JobDefinitionName="churn-dq")
+    sandbox.create_data_quality_job_definition("churn-dq", encrypted=False, vpc=False)
+    invocations = sandbox.deliver()  # the definition's own Create event, then the guard's own calls
+    assert invocations[0].event["detail"]["eventName"] == "CreateDataQualityJobDefinition"
+    created = sandbox.describe_kind(DATA_QUALITY, "churn-dq")["CreationTime"]
+    runs = sandbox.describe_kind(SCHEDULE, "churn-dq-hourly")["MonitoringScheduleConfig"]["MonitoringJobDefinitionName"]
+    assert runs == relaunch_name("churn-dq", salt=str(created))
+    assert sandbox.describe_kind(DATA_QUALITY, runs)["NetworkConfig"]["EnableInterContainerTrafficEncryption"] is True
+    assert [(a["action"], a["resource"]["name"]) for a in sandbox.alerts()] == [
+        ("encrypted_in_place", "churn-dq-hourly")
+    ]
+
+
+def test_a_definition_no_schedule_runs_yet_is_not_alerted_on(sandbox):
+    sandbox.create_data_quality_job_definition("churn-dq")
+    invocations = sandbox.deliver()
+    assert [i.result["outcome"] for i in invocations] == ["nothing"]
+    assert sandbox.alerts() == []

@@ -359,6 +359,11 @@ JOB_GUARD_EVENTS = {
     "CreateAutoMLJobV2",
     "CreateMonitoringSchedule",
     "UpdateMonitoringSchedule",
+    # a definition created again under its name: the schedules that run it are judged again
+    "CreateDataQualityJobDefinition",
+    "CreateModelQualityJobDefinition",
+    "CreateModelBiasJobDefinition",
+    "CreateModelExplainabilityJobDefinition",
 }
 
 
@@ -414,7 +419,7 @@ def test_request_paths_are_the_api_members_in_cloudtrails_lower_camel_case(
     (`autoMLJobConfig`, `networkConfig`): a path spelt any other way never matches, and a
     pattern that tests `flag: [false, {"exists": false}]` would then invoke on every event."""
     model = botocore.session.get_session().get_service_model("sagemaker")
-    checked = 0
+    checked: dict[str, int] = {}
     for rule in _cloudtrail_rules_of(template, "JobGuardFunction"):
         # A rule may hear several calls (the schedule's Create and Update): each must have the path.
         for operation in rule.pattern["detail"]["eventName"]:
@@ -428,8 +433,8 @@ def test_request_paths_are_the_api_members_in_cloudtrails_lower_camel_case(
                     members = {name[0].lower() + name[1:]: m for name, m in shape.members.items()}
                     assert key in members, f"{operation}: {'.'.join(path)} ({key} is not a member)"
                     shape = members[key]
-                checked += 1
-    assert checked >= 2 * len(JOB_GUARD_EVENTS)
+                checked[operation] = checked.get(operation, 0) + 1
+    assert set(checked) == JOB_GUARD_EVENTS  # every call's rule tests the request, spelt right
 
 
 # -- monitoring schedules ----------------------------------------------------------------------------

@@ -512,7 +512,7 @@ def test_roles_are_passed_only_for_jobs_of_the_four_kinds_and_schedules(template
 @pytest.mark.parametrize(
     ("function", "expected"),
     [
-        ("JobGuardFunction", READ_STOP_TAG | set(CREATES) | set(UPDATES)),
+        ("JobGuardFunction", READ_STOP_TAG | set(CREATES) | set(UPDATES) | {"sagemaker:ListMonitoringSchedules"}),
         ("SweeperFunction", READ_STOP_TAG | set(CREATES) | set(UPDATES) | LISTS),
         ("SecurityGroupGuardFunction", set()),
     ],
@@ -561,7 +561,9 @@ def test_only_the_sweeper_lists_jobs(template: dict[str, Any]) -> None:
     for action in LISTS:
         # SageMaker List* actions have no resource types: "*" is the only resource IAM accepts.
         assert by_action[action]["Resource"] == "*", action
-    assert not _sagemaker_actions(template, "JobGuardFunction") & LISTS
+    # The job guard lists one thing: the schedules that run a job definition created without the
+    # flag (ListMonitoringSchedules by MonitoringJobDefinitionName).
+    assert _sagemaker_actions(template, "JobGuardFunction") & LISTS == {"sagemaker:ListMonitoringSchedules"}
 
 
 # -- 7b. the sweep's schedule keeps what it cannot deliver ------------------------------------------

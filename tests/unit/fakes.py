@@ -302,6 +302,15 @@ class FakeSageMaker:
             raise NotStoppable(name)
         job[api.status_member] = "Stopped" if api.in_place else "Stopping"  # a schedule stops at once
 
+    def schedules_running(self, definition_name: str, monitoring_type: str) -> list[str]:
+        self._fail("ListMonitoringSchedules")
+        return [
+            job["MonitoringScheduleName"]
+            for job in self.jobs.values()
+            if (job.get("MonitoringScheduleConfig") or {}).get("MonitoringJobDefinitionName") == definition_name
+            and job["MonitoringScheduleConfig"].get("MonitoringType") == monitoring_type
+        ]
+
     def add_tags(self, arn: str, tags: dict[str, str]) -> None:
         self._fail("AddTags")
         self.tags.setdefault(arn, {}).update(tags)

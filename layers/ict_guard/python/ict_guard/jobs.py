@@ -525,3 +525,6 @@ def arn_resource_type(arn: str) -> str | None:
 
 # Every API the guard calls by kind: the jobs, and the job definitions it copies for a schedule.
 API_BY_KIND: dict[JobKind, JobApi] = {**JOB_APIS, **{api.kind: api for api in DEFINITION_APIS.values()}}
+# A job definition's Create event: the schedules that run it are judged again (JobGuard.handle).
+JOB_APIS_BY_EVENT.update({api.create_operation: api for api in DEFINITION_APIS.values()})
+MONITORING_TYPE_OF: dict[JobKind, str] = {api.kind: monitoring_type for monitoring_type, api in DEFINITION_APIS.items()}

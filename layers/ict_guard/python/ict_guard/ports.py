@@ -49,6 +49,11 @@ class SageMakerJobs(Protocol):
 
     def add_tags(self, arn: str, tags: dict[str, str]) -> None: ...
 
+    def schedules_running(self, definition_name: str, monitoring_type: str) -> list[str]:
+        """Names of the monitoring schedules that run a job definition (ListMonitoringSchedules by
+        MonitoringJobDefinitionName and MonitoringTypeEquals, all pages)."""
+        ...
+
     def create(self, api: JobApi, request: dict[str, Any]) -> bool:
         """Create*; False when the name is taken (ResourceInUse: the caller checks whose job it
         is). Raises CopyRefused when SageMaker refuses the request (ValidationException),
@@ -96,6 +101,14 @@ class BotoSageMakerJobs:
             if error_code(exc) == "ValidationException":
                 raise NotStoppable(name) from exc
             raise
+
+    def schedules_running(self, definition_name: str, monitoring_type: str) -> list[str]:
+        pages = self._sagemaker.get_paginator("list_monitoring_schedules").paginate(
+            MonitoringJobDefinitionName=definition_name,
+            MonitoringTypeEquals=monitoring_type,  # type: ignore[arg-type]  # an enum value, from the model
+            PaginationConfig={"PageSize": 100},
+        )
+        return [s["MonitoringScheduleName"] for page in pages for s in page.get("MonitoringScheduleSummaries", [])]
 
     def add_tags(self, arn: str, tags: dict[str, str]) -> None:
         self._sagemaker.add_tags(ResourceArn=arn, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])

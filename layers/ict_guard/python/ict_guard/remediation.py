@@ -32,6 +32,7 @@ from ict_guard.intake import admit
 from ict_guard.jobs import (
     DEFINITION_APIS,
     JOB_APIS,
+    MONITORING_TYPE_OF,
     RESOLVED_DEFINITION,
     RESOLVED_TAGS,
     Job,
@@ -232,6 +233,8 @@ class JobGuard:
             return self.resume_if_owed(ref)
         self._logger.append_keys(job_name=call.name, job_kind=call.kind.value, cloudtrail_event=call.event_name)
         self._reporter.count("JobEventsEvaluated")
+        if call.kind in MONITORING_TYPE_OF:
+            return self.remediate_schedules_running(call)
         return self.remediate(
             JobRef.for_job(
                 call.kind,
@@ -245,6 +248,29 @@ class JobGuard:
                 session_chaining=call.session_chaining,
             )
         )
+
+    def remediate_schedules_running(self, call: JobCall) -> dict[str, Any]:
+        """A job definition was created without the flag: it runs nothing by itself, but the
+        schedules that run it (one created before it under its name, when a definition is deleted
+        and created again) are judged again, each in its new configuration (JobRef.version)."""
+        names = self._sagemaker.schedules_running(call.name, MONITORING_TYPE_OF[call.kind])
+        results = [
+            self.remediate(
+                JobRef.for_job(
+                    JobKind.MONITORING_SCHEDULE,
+                    name,
+                    account=call.account,
+                    region=call.region,
+                    event_id=call.event_id,
+                    initiated_by=call.initiated_by,
+                    acting_for=call.acting_for,
+                ),
+                busy_is_ok=True,
+            )
+            for name in names
+        ]
+        reason = f"a job definition runs nothing by itself; {len(names)} schedule(s) run it"
+        return Result(Outcome.NOTHING, call.name, reason=reason, details={"schedules": results}).as_dict()
 
     def resume_if_owed(self, ref: JobRef, *, busy_is_ok: bool = False) -> dict[str, Any]:
         """Finish a re-launch the guard owes this job (it stopped it and a run died before the
