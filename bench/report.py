@@ -12,10 +12,12 @@ from bench.package import TARGET_BYTES, PackageResult
 from bench.scenarios import PATHS
 from bench.sweeper import SweeperResult, SweepSize
 from bench.warm import WarmResult
+from ict_guard.jobs import JOB_APIS
 
 COLD_TARGET = 1.5
 WARM_TARGET = 1.3
-_DECISION_READS = {"DescribeTrainingJob", "ListTags", "DescribeHyperParameterTuningJob"}
+# What a decision may read before the stop: each kind's Describe* and ListTags.
+_DECISION_READS = {api.describe_operation for api in JOB_APIS.values()} | {"ListTags"}
 
 Add = Callable[[str], None]
 
