@@ -64,7 +64,15 @@ def port_is_free(port: int) -> bool:
 def seed(session: Any) -> list[str]:
     """Example jobs and what they sit in; returns one line per thing made."""
     from sandbox import template as sam_template
-    from sandbox.environment import provision, training_job_request, tuning_job_request
+    from sandbox.environment import (
+        automl_job_request,
+        data_quality_job_definition_request,
+        monitoring_schedule_request,
+        processing_job_request,
+        provision,
+        training_job_request,
+        tuning_job_request,
+    )
 
     env = provision(session, sam_template.load_template())
     s3, cloudtrail = session.client("s3"), session.client("cloudtrail")
@@ -97,6 +105,13 @@ def seed(session: Any) -> list[str]:
         made.append(f"training job {name}: {what}")
     sagemaker.create_hyper_parameter_tuning_job(**tuning_job_request(env, "hpo-a"))
     made.append("tuning job hpo-a: 2 instances per training, encryption off")
+    sagemaker.create_processing_job(**processing_job_request(env, "churn-features", instance_count=3))
+    made.append("processing job churn-features: 3 instances, VPC, encryption off")
+    sagemaker.create_auto_ml_job_v2(**automl_job_request(env, "churn-automl", v2=True))
+    made.append("AutoML job churn-automl (V2): encryption off (SageMaker chooses its instances)")
+    sagemaker.create_data_quality_job_definition(**data_quality_job_definition_request(env, "churn-dq"))
+    sagemaker.create_monitoring_schedule(**monitoring_schedule_request(env, "churn-dq-hourly", definition="churn-dq"))
+    made.append("monitoring schedule churn-dq-hourly: runs job definition churn-dq, 2 instances, encryption off")
     from sandbox.prevention import PIPELINE_EXAMPLE, ROLE
 
     sagemaker.create_pipeline(

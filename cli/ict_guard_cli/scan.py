@@ -433,7 +433,8 @@ def _classify(job: Job, settings: Settings) -> tuple[Decision, str]:
         return decision, "child"
     if history is not None:
         return decision, "remediated" if history.settled else "remediation-pending"
-    return decision, "running-unencrypted" if job.status in RUNNING else "ran-unencrypted"
+    running = job.in_progress or job.status in RUNNING  # a schedule's Pending and Scheduled too
+    return decision, "running-unencrypted" if running else "ran-unencrypted"
 
 
 @dataclass

@@ -97,6 +97,9 @@ def test_scan_against_the_sandbox_from_another_process_then_ctrl_c(server, tmp_p
         "resnet-ddp": "running-unencrypted",
         "hpo-a": "running-unencrypted",
         "exempt-benchmark": "exempt",
+        "churn-features": "running-unencrypted",
+        "churn-automl": "running-unencrypted",
+        "churn-dq-hourly": "running-unencrypted",  # judged by the job definition it runs
     }
     assert document["cloudtrail"]["ok"] is True
     assert document["errors"] == []
