@@ -341,7 +341,9 @@ def test_a_schedule_is_judged_once_per_configuration_its_last_modified_time():
     g.guard.run_once = lambda payload, **kwargs: seen.append(payload) or {}  # type: ignore[method-assign]
     g.guard.remediate(ref(JobKind.MONITORING_SCHEDULE, "drift"))
     g.guard.remediate(ref(JobKind.PROCESSING, "prep"))  # a job: no version, no extra describe
-    assert seen[0]["version"] == "2026-11-30T06:00:00Z" and seen[1]["version"] is None
+    # when it last changed, and a digest of what it is (a stop and start changes no configuration)
+    changed, _, configuration = seen[0]["version"].partition("#")
+    assert changed == "2026-11-30T06:00:00Z" and len(configuration) == 16 and seen[1]["version"] is None
     assert g.sagemaker.calls == ["DescribeMonitoringSchedule"]
     assert seen[0]["key"] == "monitoring-schedule/drift"  # the ledger's key has no version
 

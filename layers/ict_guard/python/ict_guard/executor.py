@@ -18,7 +18,17 @@ from botocore.exceptions import ClientError
 from ict_guard.alerts import Alert, AlertAction
 from ict_guard.errors import CapacityHeld, CopyRefused, CopyWaitsForCapacity, JobGone, NotStoppable, error_code
 from ict_guard.fallbacks import FALLBACKS, is_guard_copy, is_own_copy
-from ict_guard.jobs import API_BY_KIND, IN_PROGRESS, JOB_APIS, RELAUNCHED_FROM_TAG, REMEDIATION_TAG, JobApi
+from ict_guard.jobs import (
+    API_BY_KIND,
+    CONFIGURATION_MEMBER,
+    IN_PROGRESS,
+    JOB_APIS,
+    RELAUNCHED_FROM_TAG,
+    REMEDIATION_TAG,
+    JobApi,
+    RemediationTag,
+    configuration_digest,
+)
 from ict_guard.outcomes import Outcome
 from ict_guard.plan import RemediationPlan, copy_refused, ended_before_stop
 from ict_guard.policy import Action
@@ -117,10 +127,21 @@ class Executor:
                 run.done.append(step.describe())
             case RecordNotified():
                 if self._ledger is not None and run.alert is not None:
-                    self._ledger.record_notified(subject.key, step.version)
+                    try:
+                        self._ledger.record_notified(subject.key, step.version)
+                    except Exception:  # the alert is out: a retry would repeat it
+                        self._logger.exception("could not record the configuration alerted on")
             case StopJob():
-                run.stopped = True  # from the call on: an answer lost after the stop took effect
-                if self._stop(subject):
+                try:
+                    stopped = self._stop(subject)
+                except Exception:
+                    # An answer lost after the stop took effect (botocore's retries spent) still
+                    # leaves the job stopped: say so in the failure alert. A stop that was
+                    # refused (an SCP, throttling) stopped nothing: no alert per attempt.
+                    run.stopped = self._found_stopped(subject)
+                    raise
+                run.stopped = stopped
+                if stopped:
                     run.done.append(f"stopped {step.name}")
                 else:
                     run.ended_before_stop = True
@@ -142,12 +163,12 @@ class Executor:
             case UpdateInPlace():
                 self._update(step, run)
             case StopChild():
-                run.stopped = True
                 try:
                     self._sagemaker.stop(JOB_APIS[step.kind], step.name)
                 except (NotStoppable, JobGone):
                     run.done.append(f"found {step.name} already ended")
                 else:
+                    run.stopped = True
                     self._reporter.count("JobsStopped")
                     run.done.append(f"stopped {step.name}")
             case RepairGroups():
@@ -163,6 +184,13 @@ class Executor:
             case RemediateParent():
                 if self._remediate_parent is not None:
                     run.parent = self._remediate_parent(subject, step)
+
+    def _found_stopped(self, subject: Subject) -> bool:
+        try:
+            status = self._sagemaker.describe(subject.api, subject.job.name)[subject.api.status_member]
+        except Exception:  # unknown: assume it may be stopped, and alert
+            return True
+        return status in _STOPPED
 
     def _stop(self, subject: Subject) -> bool:
         """Stop the job; False when it had already ended by itself (Completed or Failed)."""
@@ -243,13 +271,16 @@ class Executor:
         Update* replaces the whole configuration, and a change someone made since the guard read
         it would be undone without a word. That change's own event (or the sweep) judges it."""
         api = run.subject.api
-        if step.last_modified is not None:
-            now = self._sagemaker.describe(api, step.name).get("LastModifiedTime")
-            if str(now) != step.last_modified:
+        if step.configuration is not None:
+            now = self._sagemaker.describe(api, step.name).get(CONFIGURATION_MEMBER)
+            if configuration_digest(now) != step.configuration:
                 self._reporter.count("UpdatesSuperseded")
                 run.done.append(f"found {step.name} changed since it was read; left to that change's own event")
                 run.remaining = [step, Settle("superseded")]
                 return
+        if step.tag_pending:
+            self._sagemaker.add_tags(run.subject.job.arn, {REMEDIATION_TAG: RemediationTag.RELAUNCH_PENDING.value})
+            run.tagged = RemediationTag.RELAUNCH_PENDING
         try:
             self._sagemaker.create(run.subject.api, dict(step.request))
         except CopyRefused as refused:

@@ -4,6 +4,8 @@ and ListTags, nothing else."""
 from __future__ import annotations
 
 import enum
+import hashlib
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -141,6 +143,23 @@ class JobApi:
         return next((str(described[m]) for m in self.parent_members if described.get(m)), None)
 
 
+def configuration_digest(configuration: Any) -> str:
+    """A short digest of a resource's configuration (a schedule's MonitoringScheduleConfig), the
+    same for equal configurations whatever the key order."""
+    text = json.dumps(configuration, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def contains(outer: Any, inner: Any) -> bool:
+    """Whether `outer` holds everything `inner` does (members SageMaker adds, such as defaults,
+    aside): a schedule's configuration against the update the guard sent."""
+    if isinstance(inner, Mapping):
+        return isinstance(outer, Mapping) and all(k in outer and contains(outer[k], v) for k, v in inner.items())
+    if isinstance(inner, list):
+        return isinstance(outer, list) and len(outer) == len(inner) and all(map(contains, outer, inner))
+    return outer == inner
+
+
 def get_path(value: Any, path: Sequence[str]) -> Any:
     """The member at `path` (member names, outermost first), or None."""
     for member in path:
@@ -266,6 +285,8 @@ AUTOML_API = JobApi(
 # a member no SageMaker shape has, so the copy and the update never carry it.
 RESOLVED_DEFINITION = "ict-guard:ResolvedJobDefinition"
 RESOLVED_TAGS = "ict-guard:Tags"  # inside the resolved definition: its ListTags, for its copy
+# What an update in place replaces, and what the guard judges a schedule by.
+CONFIGURATION_MEMBER = "MonitoringScheduleConfig"
 _SCHEDULE_DEFINITION = ("MonitoringScheduleConfig", "MonitoringJobDefinition")
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ict_guard.alerts import AlertAction
 from ict_guard.clone import EncryptedCopy, build_encrypted_copy, has_room_for_tag, relaunch_name
 from ict_guard.jobs import (
+    CONFIGURATION_MEMBER,
     DEFINITION_APIS,
     RELAUNCHED_FROM_TAG,
     REMEDIATION_TAG,
@@ -28,6 +29,7 @@ from ict_guard.jobs import (
     JobApi,
     JobKind,
     RemediationTag,
+    configuration_digest,
     get_path,
     security_group_sets,
     set_path,
@@ -136,8 +138,9 @@ class PlanInput:
     entry: LedgerEntry | None
     decision: Decision
     hints: Hints = field(default_factory=Hints)
-    # A resource updated in place: the configuration judged (JobRef.version), and the one last
-    # alerted on without a change (notify mode, an exemption), from the ledger.
+    # A resource updated in place: the configuration judged (from JobRef.version, without its
+    # LastModifiedTime), and the one last alerted on without a change (notify mode, an
+    # exemption), from the ledger.
     version: str | None = None
     notified_version: str | None = None
 
@@ -336,11 +339,6 @@ def _definition_copy(source: PlanInput, update: EncryptedCopy, model: ServiceMod
     return CreateCopy(name, copy.request, kind=definition_api.kind, original=original), definition_api
 
 
-def _last_modified(described: Mapping[str, Any]) -> str | None:
-    value = described.get("LastModifiedTime")
-    return str(value) if value is not None else None
-
-
 def _in_place_plan(
     base: RemediationPlan,
     source: PlanInput,
@@ -353,8 +351,9 @@ def _in_place_plan(
     job = source.job
     groups = job.security_group_sets
     repair: tuple[Step, ...] = (RepairGroups(groups),) if settings.repair_security_groups and groups else ()
-    # The tag says "pending" until the alert is out: a resumed run then knows whether the alert of
-    # *this* fix was sent (a tag left by an earlier fix, or an earlier refusal, would say so wrongly).
+    # The update tags the schedule "pending" (once its re-read finds it unchanged) until the alert
+    # is out: a resumed run then knows whether the alert of *this* fix was sent (a tag left by an
+    # earlier fix, or an earlier refusal, would say so wrongly).
     pending, _ = _tag(job, RemediationTag.RELAUNCH_PENDING)
     done, notes = _tag(job, RemediationTag.ENCRYPTED_IN_PLACE)
     old_definition: tuple[Step, ...] = ()
@@ -379,10 +378,14 @@ def _in_place_plan(
     return _with(
         base,
         RecordIntent(Intent.RELAUNCH, update.request),
-        *pending,
         *repair,
         *create,
-        UpdateInPlace(job.name, update.request, _last_modified(source.described)),
+        UpdateInPlace(
+            job.name,
+            update.request,
+            configuration_digest(source.described.get(CONFIGURATION_MEMBER)),
+            tag_pending=bool(pending),
+        ),
         *_running_child(source),
         Publish(AlertAction.ENCRYPTED_IN_PLACE),
         *done,
@@ -419,7 +422,7 @@ def _resume_plan(base: RemediationPlan, source: PlanInput, settings: Settings, m
     if intent is Intent.STOP:
         tag, notes = _tag(job, RemediationTag.STOPPED)
         publish = Publish(AlertAction.STOPPED, unless_tagged=RemediationTag.STOPPED)
-        return _with(base, publish, *tag, Settle("stopped"), notes=notes)
+        return _with(base, *_running_child(source), publish, *tag, Settle("stopped"), notes=notes)
     if source.api.in_place and entry is not None and not entry.confirmed:
         # Encrypted now, but the guard's update never answered: its answer was lost, or the update
         # failed and someone turned encryption on. Said as it is, never claimed.
@@ -430,12 +433,21 @@ def _resume_plan(base: RemediationPlan, source: PlanInput, settings: Settings, m
                 reason=f"encryption is on in {job.name} now; the guard's own update of it never answered, so it "
                 "was turned on by that update (its answer lost) or by someone else: nothing more to do",
             ),
+            *_running_child(source),
             Settle("encrypted-unconfirmed"),
         )
     if source.api.in_place:  # the update was made: what is left is the alert and the tags
         tag, notes = _tag(job, RemediationTag.ENCRYPTED_IN_PLACE)
         publish = Publish(AlertAction.ENCRYPTED_IN_PLACE, unless_tagged=RemediationTag.ENCRYPTED_IN_PLACE)
-        return _with(base, publish, *tag, *_replaced_definition_tag(source), Settle("encrypted-in-place"), notes=notes)
+        return _with(
+            base,
+            *_running_child(source),  # a stop of the execution that failed in the earlier run
+            publish,
+            *tag,
+            *_replaced_definition_tag(source),
+            Settle("encrypted-in-place"),
+            notes=notes,
+        )
     request = entry.relaunch_request if entry is not None and entry.relaunch_request else None
     copy = None
     if request is None:

@@ -30,6 +30,7 @@ from ict_guard.events import JobCall, parse_job_call
 from ict_guard.executor import Executor
 from ict_guard.intake import admit
 from ict_guard.jobs import (
+    CONFIGURATION_MEMBER,
     DEFINITION_APIS,
     JOB_APIS,
     MONITORING_TYPE_OF,
@@ -38,6 +39,7 @@ from ict_guard.jobs import (
     Job,
     JobApi,
     JobKind,
+    configuration_digest,
     get_path,
 )
 from ict_guard.outcomes import Outcome, Result, outcome_for
@@ -144,10 +146,11 @@ def resolve_definition(sagemaker: SageMakerJobs, api: JobApi, described: dict[st
 
 
 def configuration_version(sagemaker: SageMakerJobs, api: JobApi, described: Mapping[str, Any]) -> str:
-    """What a resource updated in place is judged in: its LastModifiedTime, and the CreationTime
-    of the job definition it names (deleting and creating a definition again under its name, the
-    only way to change one, does not change the schedule)."""
-    version = str(described.get("LastModifiedTime") or described.get("CreationTime"))
+    """What a resource updated in place is judged in: a digest of its configuration, and the
+    CreationTime of the job definition it names (deleting and creating a definition again under
+    its name, the only way to change one, does not change the schedule). Not its LastModifiedTime,
+    which may also move when it is stopped, started or scheduled (undocumented)."""
+    version = configuration_digest(described.get(CONFIGURATION_MEMBER))
     if api.definition_reference is None:
         return version
     name_path, type_path = api.definition_reference
@@ -175,10 +178,14 @@ def evaluate_job(
     history = None
     if needs_history(job):
         entry = ledger.lookup(ref.key) if ledger is not None else None
-        history = entry.history if entry else history_from_tag(job.remediation_tag)
+        # A schedule's tag can outlive the work it named (a fix left to a newer change): only the
+        # ledger says what is owed for it.
+        fallback = None if api.in_place else history_from_tag(job.remediation_tag)
+        history = entry.history if entry else fallback
     notified = ledger.notified_version(ref.key) if ledger is not None and api.in_place else None
+    configuration = ref.version.partition("#")[2] if ref.version else None
     return PlanInput(
-        api, described, tags, job, entry, decide(job, settings, history), ref.hints, ref.version, notified
+        api, described, tags, job, entry, decide(job, settings, history), ref.hints, configuration, notified
     )
 
 
@@ -290,7 +297,11 @@ class JobGuard:
                 described = self._sagemaker.describe(ref.api, ref.name)
             except (JobGone, DescribedOtherJob) as exc:
                 return self._ended_quietly(ref, exc)
-            ref = replace(ref, version=configuration_version(self._sagemaker, ref.api, described))
+            # When it last changed, and what it is: a schedule changed back to an earlier
+            # configuration is a new fact; one only stopped and started again is not alerted on
+            # again (the plan compares the configuration part, PlanInput.configuration).
+            changed = described.get("LastModifiedTime") or described.get("CreationTime")
+            ref = replace(ref, version=f"{changed}#{configuration_version(self._sagemaker, ref.api, described)}")
         return self.run_once(asdict(ref), key=ref.key, subject=ref.name, busy_is_ok=busy_is_ok)
 
     def evaluate(self, ref: JobRef) -> Evaluation:
@@ -313,7 +324,12 @@ class JobGuard:
         if ref.purpose == "resume" and decision.action is not Action.RESUME:
             return Result(Outcome.NOTHING_OWED, ref.name, reason=decision.reason).as_dict()
         recorded_at = evaluation.entry.recorded_at if evaluation.entry is not None else None
-        if ref.purpose == "resume" and recorded_at is not None and self._clock() - recorded_at < RESUME_AFTER_SECONDS:
+        # A schedule the guard just updated is a new configuration, a new record: a sweep that
+        # reaches it meanwhile would resume it while the run that updated it is still alerting.
+        # (That run's own retries, an event's, go on at once: Lambda spaces them out.)
+        in_place_resume = ref.api.in_place and decision.action is Action.RESUME and ref.found_by_sweep
+        waits = ref.purpose == "resume" or in_place_resume
+        if waits and recorded_at is not None and self._clock() - recorded_at < RESUME_AFTER_SECONDS:
             raise OwedWorkInProgress(ref.key)
         plan = self.plan(evaluation)
         self._logger.info(

@@ -83,9 +83,10 @@ class UpdateInPlace:
 
     name: str
     request: Mapping[str, Any]
-    # The LastModifiedTime the request was built from: the update is sent only if the resource
-    # still has it (someone's change in between is not overwritten; its own event judges it).
-    last_modified: str | None = None
+    # The digest of the configuration the request was built from: the update is sent only if the
+    # resource still has it (someone's change in between is not overwritten; its own event judges it).
+    configuration: str | None = None
+    tag_pending: bool = False  # tag it relaunch-pending right before the update (room permitting)
 
     def describe(self) -> str:
         return f"update {self.name} with encryption on"
