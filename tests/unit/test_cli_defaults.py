@@ -155,6 +155,7 @@ def _validate_with_the_sdk(tmp_path: Path, config: Any) -> tuple[int, dict[str, 
         message = "needs .venv-sdk with the SageMaker Python SDK: run `make test` (or `make sdk-venv`) once"
         if os.environ.get("CI", "").lower() in ("true", "1"):
             pytest.fail(message)  # never a silent skip in CI
+        # Outside CI, a bare `pytest` (without `make test`, which builds the venv) says what to run.
         pytest.skip(message)
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))

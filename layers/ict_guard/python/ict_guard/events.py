@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ict_guard.jobs import JOB_APIS_BY_EVENT, JobApi, JobKind
+from ict_guard.jobs import JOB_APIS_BY_EVENT, JobApi, JobKind, lower_camel
 
 
 class MalformedEvent(ValueError):
@@ -253,12 +253,8 @@ def _event_member(definition: dict[str, Any], path: tuple[str, ...]) -> Any:
     for member in path:
         if not isinstance(value, dict):
             return None
-        value = value.get(_lower_camel(member))
+        value = value.get(lower_camel(member))
     return value
-
-
-def _lower_camel(name: str) -> str:
-    return name[0].lower() + name[1:]
 
 
 def _metric_definitions_sent(definition: dict[str, Any]) -> bool | None:

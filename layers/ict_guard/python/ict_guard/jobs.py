@@ -103,11 +103,11 @@ class JobApi:
     @property
     def event_name_parameter(self) -> str:
         """CloudTrail writes requestParameters and responseElements in lower camel case."""
-        return _lower_camel(self.name_member)
+        return lower_camel(self.name_member)
 
     @property
     def event_arn_element(self) -> str:
-        return _lower_camel(self.arn_member)
+        return lower_camel(self.arn_member)
 
     @property
     def event_names(self) -> tuple[str, ...]:
@@ -178,7 +178,8 @@ def set_path(spec: dict[str, Any], path: Sequence[str], value: Any) -> None:
     spec[path[-1]] = value
 
 
-def _lower_camel(name: str) -> str:
+def lower_camel(name: str) -> str:
+    """An API member name as CloudTrail writes it in requestParameters and responseElements."""
     return name[0].lower() + name[1:]
 
 
@@ -373,7 +374,6 @@ DEFINITION_APIS: dict[str, JobApi] = {
 JOB_APIS: dict[JobKind, JobApi] = {
     api.kind: api for api in (MONITORING_SCHEDULE_API, AUTOML_API, TUNING_API, TRAINING_API, PROCESSING_API)
 }
-JOB_APIS_BY_EVENT: dict[str, JobApi] = {event: api for api in JOB_APIS.values() for event in api.event_names}
 
 
 class RemediationTag(enum.StrEnum):
@@ -425,11 +425,6 @@ def definition_instance_count(definition: Mapping[str, Any]) -> int:
     flexible = definition.get("HyperParameterTuningResourceConfig") or {}
     counts = [int(c.get("InstanceCount") or 0) for c in flexible.get("InstanceConfigs") or ()]
     return max([int(flexible.get("InstanceCount") or 0), *counts])
-
-
-def tuning_definitions(described: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """TrainingJobDefinition, or each of TrainingJobDefinitions (multi-algorithm tuning)."""
-    return TUNING_API.specs(described)
 
 
 def security_group_sets(kind: JobKind, spec: Mapping[str, Any]) -> tuple[tuple[str, ...], ...]:
@@ -546,6 +541,9 @@ def arn_resource_type(arn: str) -> str | None:
 
 # Every API the guard calls by kind: the jobs, and the job definitions it copies for a schedule.
 API_BY_KIND: dict[JobKind, JobApi] = {**JOB_APIS, **{api.kind: api for api in DEFINITION_APIS.values()}}
-# A job definition's Create event: the schedules that run it are judged again (JobGuard.handle).
-JOB_APIS_BY_EVENT.update({api.create_operation: api for api in DEFINITION_APIS.values()})
+# The Create events the job guard handles: each job kind's, and a job definition's (the schedules
+# that run it are judged again: JobGuard.handle).
+JOB_APIS_BY_EVENT: dict[str, JobApi] = {
+    event: api for api in (*JOB_APIS.values(), *DEFINITION_APIS.values()) for event in api.event_names
+}
 MONITORING_TYPE_OF: dict[JobKind, str] = {api.kind: monitoring_type for monitoring_type, api in DEFINITION_APIS.items()}

@@ -101,9 +101,10 @@ def decide(job: Job, settings: Settings, history: History | None = None) -> Deci
         return Decision(Action.NOTIFY, f"unencrypted but {job.status}; finished work is never re-launched")
     what = _what(job)
     if job.parent_arn:
-        # Launched by something that is not a job the guard remediates (a monitoring schedule):
-        # stopping or copying the child would fight its parent, which starts the next one the same
-        # way. A person turns encryption on where the child comes from.
+        # Launched by something that is not a kind the guard remediates (every parent a Describe
+        # names today is one; this is for a parent SageMaker adds later): stopping or copying the
+        # child would fight its parent, which starts the next one the same way. A person turns
+        # encryption on where the child comes from.
         return Decision(
             Action.NOTIFY,
             f"{what}, launched by {job.parent_arn}: the guard does not stop or copy it; turn encryption on in "
