@@ -340,11 +340,14 @@ def test_a_schedule_is_judged_once_per_configuration_its_last_modified_time():
     seen: list[dict[str, Any]] = []
     g.guard.run_once = lambda payload, **kwargs: seen.append(payload) or {}  # type: ignore[method-assign]
     g.guard.remediate(ref(JobKind.MONITORING_SCHEDULE, "drift"))
-    g.guard.remediate(ref(JobKind.PROCESSING, "prep"))  # a job: no version, no extra describe
+    g.guard.remediate(ref(JobKind.PROCESSING, "prep"))  # a job: no version
     # when it last changed, and a digest of what it is (a stop and start changes no configuration)
     changed, _, configuration = seen[0]["version"].partition("#")
     assert changed == "2026-11-30T06:00:00Z" and len(configuration) == 16 and seen[1]["version"] is None
-    assert g.sagemaker.calls == ["DescribeMonitoringSchedule"]
+    # The schedule: one read for its version, before the lock, and none sent with the lock; the
+    # job: its decision's reads sent with the lock (overlapping it, so in either order).
+    assert g.sagemaker.calls[0] == "DescribeMonitoringSchedule"
+    assert sorted(g.sagemaker.calls[1:]) == ["DescribeProcessingJob", "ListTags"]
     assert seen[0]["key"] == "monitoring-schedule/drift"  # the ledger's key has no version
 
 

@@ -7,6 +7,22 @@ someone else's, or the account's quota is too small (`copy_refused`). A copy tha
 instances its stopping original holds raises CopyWaitsForCapacity, without a failed alert. Every
 other error is raised after a failed alert: Lambda retries, and the ledger written before the stop
 lets the retry finish the work.
+
+A plain stop (`stop` mode, an unrelaunchable job stopped by policy) sends its ledger write with the
+Stop* (RecordIntent.with_stop) and waits for both before the alert. Nothing is re-launched
+afterwards, so the only thing a retry must know is that a stopped job still needs its alert:
+- both succeed: as before;
+- the write fails, the stop takes effect: the job is stopped and its alert is next, so the run goes
+  on to it (the stop's tag then says what was done; the alert's notes say the ledger missed it);
+  a later failure alerts `failed` as after any stop; a retry finds a stopped job without a record
+  and alerts it (`notified`): never a stopped job without an alert;
+- the stop fails (the write succeeded or not): nothing stopped, the stop's error is raised (no
+  alert per attempt, as before); the retry stops it again;
+- the stop's answer is lost (the job found Stopping right after the guard asked): taken as the
+  guard's stop, as before; the write is awaited first, so a retry of a failed run finds it;
+- the run dies after the stop and before the alert: the retry finds the record (its RESUME sends
+  the `stopped` alert), or, if the write too was lost, a stopped job without a record, alerted.
+A re-launch is owed after its stop: its intent and request stay a round trip of their own before it.
 """
 
 from __future__ import annotations
@@ -30,8 +46,9 @@ from ict_guard.jobs import (
     configuration_digest,
 )
 from ict_guard.outcomes import Outcome
+from ict_guard.overlap import Started
 from ict_guard.plan import RemediationPlan, copy_refused, ended_before_stop
-from ict_guard.policy import Action
+from ict_guard.policy import Action, Intent
 from ict_guard.reporting import run_alert
 from ict_guard.runs import Run, Subject
 from ict_guard.security_groups import RepairResult
@@ -105,6 +122,8 @@ class Executor:
         except CopyWaitsForCapacity:
             raise  # not a failure: Lambda retries once the original has released its instances
         except Exception as exc:
+            if run.intent_write is not None:  # a write sent with a stop that never ran
+                run.intent_write.wait()
             self._reporter.count("RemediationFailures")
             # A person is alerted when this run stopped something (a job stopped without its copy,
             # an execution stopped without its schedule's fix) or finishes an earlier run's work.
@@ -121,6 +140,9 @@ class Executor:
     def _run_step(self, step: Step, run: Run) -> None:
         subject = run.subject
         match step:
+            case RecordIntent() if step.with_stop and self._ledger is not None:
+                ledger, key, intent = self._ledger, subject.key, step.intent
+                run.intent_write = Started(lambda: ledger.record(key, intent, None), name="ict-guard-ledger")
             case RecordIntent():
                 if self._ledger is not None:
                     self._ledger.record(subject.key, step.intent, dict(step.request) if step.request else None)
@@ -139,8 +161,13 @@ class Executor:
                     # leaves the job stopped: say so in the failure alert. A stop that was
                     # refused (an SCP, throttling) stopped nothing: no alert per attempt.
                     run.stopped = self._found_stopped(subject)
+                    try:
+                        self._await_intent(run)
+                    except Exception:  # the stop's error is the one Lambda must see
+                        self._logger.exception("the ledger write sent with the stop failed too")
                     raise
                 run.stopped = stopped
+                self._await_intent(run)
                 if stopped:
                     run.done.append(f"stopped {step.name}")
                 else:
@@ -184,6 +211,29 @@ class Executor:
             case RemediateParent():
                 if self._remediate_parent is not None:
                     run.parent = self._remediate_parent(subject, step)
+
+    def _await_intent(self, run: Run) -> None:
+        """The ledger write sent with the stop (RecordIntent.with_stop), awaited once the stop has
+        answered and before anything else (a settle must never precede it). Raises its error
+        only when nothing was stopped; a job stopped without its record goes on to its alert
+        (the module docstring)."""
+        pending, run.intent_write = run.intent_write, None
+        if pending is None:
+            return
+        try:
+            pending.result()
+        except Exception:
+            if not run.stopped:
+                raise
+            self._logger.exception("the ledger could not record the stop; going on to its alert")
+            self._reporter.count("LedgerWriteFailures")
+            run.intent_unrecorded = True
+            run.notes.append(
+                "the guard's ledger could not record this stop: this alert and the job's "
+                f"{REMEDIATION_TAG} tag are its record"
+            )
+            return
+        run.done.append(RecordIntent(Intent.STOP).describe())
 
     def _found_stopped(self, subject: Subject) -> bool:
         try:
@@ -369,8 +419,8 @@ class Executor:
             self._reporter.count("JobsNeedingAPerson")
 
     def _settle(self, step: Settle, run: Run) -> None:
-        if self._ledger is None:
-            return
+        if self._ledger is None or run.intent_unrecorded:
+            return  # no item to settle (an UpdateItem would make one, with no expiry)
         if run.alert is None:
             self._ledger.settle(run.subject.key, step.outcome)
             return

@@ -6,20 +6,39 @@ A short coordinator over the pure parts and the edges:
   execute    executor.Executor runs the steps against SageMaker, EC2, the ledger and SNS
   run once   run_once.RunOnce: Powertools idempotency, duplicates, a held lock
 
-Order of AWS calls on the remediation path, and why:
-  Describe*, ListTags                the reads the decision needs (the event is only a hint)
-  ledger PutItem                     the durable intent + re-launch request, before the stop
-  Stop*                              the first call that changes the account: stop the traffic
-  AddTags relaunch-pending           visible to people while the rest happens
-  EC2 Describe/Authorize/CreateTags  the IPsec rules the encrypted copy needs
-  Create*                            the copy, under a deterministic name (a repeat: ResourceInUse)
-  AddTags relaunched, SNS Publish, ledger UpdateItem
+Order of AWS calls on the remediation path, and why (calls on one line overlap: each is sent
+before the others have answered; lines are sequential round trips):
+  1. idempotency PutItem, Describe*, ListTags
+                                     the lock, and the reads the decision needs (the event is only
+                                     a hint). The reads change nothing, so sending them before the
+                                     lock is taken is safe: a duplicate (record COMPLETED) or a held
+                                     lock just discards them; a read that fails raises inside the
+                                     lock, which Powertools then deletes, so Lambda's retry runs.
+                                     ListTags goes to the ARN built from the event (account, region,
+                                     kind, lower-cased name); when Describe* answers another ARN it is
+                                     sent again, after it, to the described one.
+  2. ledger PutItem                  the durable intent + re-launch request, before the stop
+  3. Stop*                           the first call that changes the account: stop the traffic
+     AddTags relaunch-pending        visible to people while the rest happens
+     EC2 Describe/Authorize/CreateTags  the IPsec rules the encrypted copy needs
+     Create*                         the copy, under a deterministic name (a repeat: ResourceInUse)
+     AddTags relaunched, SNS Publish, ledger UpdateItem
+In `stop` mode (and for an unrelaunchable job stopped by policy) nothing is owed after the stop but
+its alert, so round 2 is the Stop* and the ledger PutItem together (executor.py says what a retry
+sees when either fails). A read taken just before the lock is as fresh as one taken after it: the
+lock only orders runs of the same record, and a crashed holder's lock outlives it (it expires with
+the function's timeout), so the previous holder cannot act after a read whose lock then succeeds
+by more than the round trip the two overlap in; whatever it did there, the stop path already meets
+(a job found Stopping right after the guard's stop, a copy found under its deterministic name).
+Monitoring schedules (updated in place) keep their sequential order: their configuration is read
+before the lock anyway (JobRef.version), and their version read names the record.
 The copy is built and checked against the service's rules before the stop; a job that cannot be
 re-launched as the same workload follows UnrelaunchableJobAction instead.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
@@ -43,6 +62,7 @@ from ict_guard.jobs import (
     get_path,
 )
 from ict_guard.outcomes import Outcome, Result, outcome_for
+from ict_guard.overlap import Started
 from ict_guard.plan import Hints, PlanInput, RemediationPlan, plan_remediation
 from ict_guard.policy import Action, decide, history_from_tag, needs_history
 from ict_guard.ports import BotoSageMakerJobs, SageMakerJobs
@@ -113,6 +133,50 @@ class JobRef:
     def found_by_sweep(self) -> bool:
         return self.event_id.startswith(SWEEP_EVENT_PREFIX)
 
+    @property
+    def arn(self) -> str:
+        """The ARN SageMaker gives the job, built from the event: the resource type of its kind
+        and its name in lower case (as SageMaker writes names in ARNs). A guess until Describe*
+        confirms it (DecisionReads)."""
+        partition = next((p for prefix, p in _PARTITIONS if self.region.startswith(prefix)), "aws")
+        return f"arn:{partition}:sagemaker:{self.region}:{self.account}:{self.kind}/{self.name.lower()}"
+
+    @property
+    def handoff_key(self) -> tuple[str, str, str | None]:
+        """The idempotency key's parts: one run per value at a time."""
+        return (self.key, self.purpose, self.version)
+
+
+# Region prefixes of the partitions other than `aws` (botocore's endpoints.json).
+_PARTITIONS = (("cn-", "aws-cn"), ("us-gov-", "aws-us-gov"), ("us-isob-", "aws-iso-b"), ("us-iso-", "aws-iso"))
+
+
+@dataclass(frozen=True)
+class DecisionReads:
+    """Describe* and ListTags of one job, sent together, and with the idempotency lock (round 1
+    in the module docstring); `evaluate_job` takes their answers (or raises their errors)."""
+
+    arn: str  # where the ListTags went: JobRef.arn
+    described: Started[dict[str, Any]]
+    tags: Started[dict[str, str]]
+
+    @classmethod
+    def start(cls, sagemaker: SageMakerJobs, ref: JobRef) -> DecisionReads:
+        api, arn = ref.api, ref.arn
+        return cls(
+            arn,
+            Started(lambda: sagemaker.describe(api, ref.name), name="ict-guard-describe"),
+            Started(lambda: sagemaker.list_tags(arn), name="ict-guard-list-tags"),
+        )
+
+    def tags_of(self, arn: str) -> dict[str, str] | None:
+        """The prefetched tags when they are those of `arn` (the described job's); else None."""
+        return self.tags.result() if arn == self.arn else None
+
+    def wait(self) -> None:
+        self.described.wait()
+        self.tags.wait()
+
 
 Evaluation = PlanInput
 
@@ -165,14 +229,23 @@ def configuration_version(sagemaker: SageMakerJobs, api: JobApi, described: Mapp
 
 
 def evaluate_job(
-    sagemaker: SageMakerJobs, settings: Settings, ref: JobRef, ledger: RemediationLedger | None = None
+    sagemaker: SageMakerJobs,
+    settings: Settings,
+    ref: JobRef,
+    ledger: RemediationLedger | None = None,
+    reads: DecisionReads | None = None,
 ) -> Evaluation:
     """Read what the decision needs and decide, changing nothing (raises JobGone,
     DescribedOtherJob). The job guard and the CLI's `explain` both run exactly this; without a
-    ledger the history of an ended job comes from its remediation tag."""
+    ledger the history of an ended job comes from its remediation tag. `reads`: the Describe* and
+    ListTags already sent (JobGuard.remediate); without them, they are made here, one after the
+    other."""
     api = ref.api
-    described = resolve_definition(sagemaker, api, sagemaker.describe(api, ref.name))
-    tags = sagemaker.list_tags(described[api.arn_member])
+    first = reads.described.result() if reads is not None else sagemaker.describe(api, ref.name)
+    described = resolve_definition(sagemaker, api, first)
+    arn = described[api.arn_member]
+    prefetched = reads.tags_of(arn) if reads is not None else None
+    tags = prefetched if prefetched is not None else sagemaker.list_tags(arn)
     job = Job.from_describe(api, described, tags)
     entry = None
     history = None
@@ -222,6 +295,10 @@ class JobGuard:
         self.run_once = RunOnce(
             self._remediate, argument="job", idempotency=idempotency, reporter=reporter, logger=logger
         )
+        # The reads each thread's current runs sent before their lock, by JobRef.handoff_key: the
+        # sweep runs jobs on several threads, and a child's run remediates its parent nested in
+        # its own. Never in the idempotency payload (the JobRef), which Powertools stores.
+        self._sent_reads = threading.local()
 
     # -- entry points ---------------------------------------------------------------------------
 
@@ -302,11 +379,32 @@ class JobGuard:
             # again (the plan compares the configuration part, PlanInput.configuration).
             changed = described.get("LastModifiedTime") or described.get("CreationTime")
             ref = replace(ref, version=f"{changed}#{configuration_version(self._sagemaker, ref.api, described)}")
-        return self.run_once(asdict(ref), key=ref.key, subject=ref.name, busy_is_ok=busy_is_ok)
+        reads = self._send_reads(ref)
+        try:
+            return self.run_once(asdict(ref), key=ref.key, subject=ref.name, busy_is_ok=busy_is_ok)
+        finally:
+            self._pending_reads().pop(ref.handoff_key, None)
+            if reads is not None:
+                reads.wait()  # a duplicate or a held lock discards them: nothing left running
 
-    def evaluate(self, ref: JobRef) -> Evaluation:
+    def _pending_reads(self) -> dict[tuple[str, str, str | None], DecisionReads]:
+        pending: dict[tuple[str, str, str | None], DecisionReads] | None = getattr(self._sent_reads, "by_key", None)
+        if pending is None:
+            pending = self._sent_reads.by_key = {}
+        return pending
+
+    def _send_reads(self, ref: JobRef) -> DecisionReads | None:
+        """Describe* and ListTags sent now, to overlap the idempotency lock (the module
+        docstring); None for a schedule (updated in place: read before the lock already)."""
+        pending = self._pending_reads()
+        if ref.api.in_place or ref.handoff_key in pending:
+            return None
+        reads = pending[ref.handoff_key] = DecisionReads.start(self._sagemaker, ref)
+        return reads
+
+    def evaluate(self, ref: JobRef, reads: DecisionReads | None = None) -> Evaluation:
         """Read what the decision needs and decide, changing nothing (see `evaluate_job`)."""
-        return evaluate_job(self._sagemaker, self._settings, ref, self._ledger)
+        return evaluate_job(self._sagemaker, self._settings, ref, self._ledger, reads)
 
     def plan(self, evaluation: Evaluation) -> RemediationPlan:
         return plan_remediation(evaluation, self._settings, self._sagemaker.service_model)
@@ -316,7 +414,7 @@ class JobGuard:
     def _remediate(self, job: dict[str, Any]) -> dict[str, Any]:
         ref = JobRef.from_dict(job)
         try:
-            evaluation = self.evaluate(ref)
+            evaluation = self.evaluate(ref, self._pending_reads().pop(ref.handoff_key, None))
         except (JobGone, DescribedOtherJob) as exc:
             return self._ended_quietly(ref, exc)
 
