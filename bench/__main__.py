@@ -1,4 +1,4 @@
-"""python -m bench [--reduced] [--output PATH] [--only calls,warm,cold,door,sweeper,package]"""
+"""python -m bench [--reduced] [--output PATH] [--only calls,stop,warm,cold,door,sweeper,package]"""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 RESULTS_PATH = Path(__file__).resolve().parent / "RESULTS.md"
-FIGURES = ("calls", "warm", "door", "sweeper", "package", "cold")
+FIGURES = ("calls", "stop", "warm", "door", "sweeper", "package", "cold")
 
 
 @dataclass(frozen=True)
@@ -24,10 +24,11 @@ class Plan:
     sweeper_completed: int
     sweeper_in_progress: tuple[int, ...]
     sweeper_repeats: int
+    stop_repeats: int
 
 
-FULL = Plan((0, 1_000, 10_000), 3, 15, 15, 10_000, (0, 50, 500), 3)
-REDUCED = Plan((0, 200), 1, 3, 2, 500, (0, 5), 1)
+FULL = Plan((0, 1_000, 10_000), 3, 15, 15, 10_000, (0, 50, 500), 3, 15)
+REDUCED = Plan((0, 200), 1, 3, 2, 500, (0, 5), 1, 3)
 
 
 def _progress(message: str) -> None:
@@ -112,6 +113,12 @@ def _run(figures: list[str], plan: Plan, results) -> None:  # type: ignore[no-un
             results.calls = measure_calls(
                 account, history_sizes=plan.history_sizes, repeats=plan.call_repeats
             )
+    if "stop" in figures:
+        from bench.time_to_stop import measure_time_to_stop
+
+        _progress(f"8. time to the stop against Custodian's policy, {plan.stop_repeats} pairs")
+        with embedded_account() as account:
+            results.stop = measure_time_to_stop(account, repeats=plan.stop_repeats)
     if "warm" in figures:
         from bench.warm import measure_warm
 

@@ -1,16 +1,24 @@
 """Counting AWS calls with botocore's own event hooks.
 
-The recorder registers `before-parameter-build`, `before-call` and `after-call` handlers as
-botocore built-in handlers, so every session created while it is installed (the guard's own, made
+The recorder registers `before-parameter-build`, `before-call`, `before-send` and `after-call`
+handlers as botocore built-in handlers, so every session created while it is installed (the guard's own, made
 by `ict_guard.aws.AwsClients`, whichever clients it creates and whenever) carries them. A call is
 recorded when it reaches `before-call`, i.e. once per API call whatever botocore's retries do, and
 only inside a `window()`. The guard's calls are told apart by the `sagemaker-ict-guard/<version>`
 user agent its clients send; anything else recorded in a window is reported as unattributed.
+
+Round trips: a window may model the network (`latency`, seconds per HTTP attempt, slept in
+`before-send`, on whichever thread makes the call). Each call keeps when it was sent (`before-call`)
+and answered (`after-call`), so that calls the guard makes at the same time (on threads of its own)
+are seen overlapping, and each falls in a *round*: 1 + the largest round among the calls answered
+before it was sent. The rounds, not the moments, are what tests assert.
 """
 
 from __future__ import annotations
 
 import copy
+import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,6 +45,10 @@ class Call:
     guard: bool = False
     status: int | None = None
     error_code: str | None = None
+    sent: float | None = None  # perf_counter at before-call
+    answered: float | None = None  # perf_counter at after-call
+    thread: str = ""
+    round: int = 0  # set by CallLog.ordered(): 1 for the calls that wait for no other
 
     @property
     def method(self) -> str:
@@ -65,7 +77,32 @@ class CallLog:
 
     @property
     def guard_calls(self) -> list[Call]:
-        return [c for c in self.calls if c.guard]
+        """The guard's calls in a canonical order: by round, then by label within a round (calls
+        of one round overlap, and their order on the wire is the threads')."""
+        return self.ordered([c for c in self.calls if c.guard])
+
+    @staticmethod
+    def ordered(calls: list[Call]) -> list[Call]:
+        """`calls` with their rounds set, sorted by round and label. A call not timed (an error
+        before after-call) ends where the next one starts."""
+        by_sent = sorted(calls, key=lambda c: c.sent or 0.0)
+        for index, call in enumerate(by_sent):
+            waited = [
+                p.round
+                for p in by_sent[:index]
+                if p.answered is not None and call.sent is not None and p.answered <= call.sent
+            ]
+            call.round = 1 + max(waited, default=0)
+        return sorted(by_sent, key=lambda c: (c.round, c.label()))
+
+    def rounds(self) -> list[list[str]]:
+        """The guard's calls as rounds of labels."""
+        rounds: list[list[str]] = []
+        for call in self.guard_calls:
+            while len(rounds) < call.round:
+                rounds.append([])
+            rounds[call.round - 1].append(call.label())
+        return rounds
 
     @property
     def unattributed(self) -> list[Call]:
@@ -92,7 +129,9 @@ class CallLog:
         index = next((i for i, c in enumerate(calls) if c.operation == operation), None)
         if index is None:
             return None
-        before = calls[:index]
+        stop = calls[index]
+        # Before the stop: the calls of earlier rounds; the ones of its own round are sent with it.
+        before = [c for c in calls if c.round < stop.round]
         account_before = [c for c in before if not c.on_guard_table]
         return StopPosition(
             operation=operation,
@@ -101,6 +140,8 @@ class CallLog:
             account_reads_before=[c.operation for c in account_before if not c.mutating],
             account_writes_before=[c.operation for c in account_before if c.mutating],
             table_calls_before=[c.label() for c in before if c.on_guard_table],
+            rounds_before=stop.round - 1,
+            sent_with=[c.label() for c in calls if c.round == stop.round and c is not stop],
         )
 
 
@@ -112,6 +153,8 @@ class StopPosition:
     account_reads_before: list[str]
     account_writes_before: list[str]
     table_calls_before: list[str]
+    rounds_before: int = 0  # sequential round trips before the stop is sent
+    sent_with: list[str] = field(default_factory=list)  # calls of the stop's own round
 
     @property
     def first_mutating_account_call(self) -> bool:
@@ -129,9 +172,12 @@ class CallRecorder:
         self.table_name = table_name
         self.ledger_prefix = ledger_prefix
         self._log: CallLog | None = None
+        self.latency = 0.0  # seconds per HTTP attempt in windows that do not say
+        self._latency = 0.0
         self._handlers = (
             ("before-parameter-build", self._before_parameter_build),
             ("before-call", self._before_call),
+            ("before-send", self._before_send),
             ("after-call", self._after_call),
         )
 
@@ -139,23 +185,45 @@ class CallRecorder:
     def installed(self) -> Iterator[CallRecorder]:
         """Every botocore session created inside gets the hooks (moto registers itself the
         same way); removed again on exit, so later sessions are left alone."""
+        from ict_guard import overlap
+
         builtin = botocore.handlers.BUILTIN_HANDLERS
         builtin.extend(self._handlers)
+        started = overlap.Started.__init__
+
+        def handed_over(started_self: Any, call: Any, name: str = "ict-guard-call") -> None:
+            # A call the guard hands to a thread of its own is sent when it is handed over: how
+            # long the machine takes to schedule that thread is not a round trip (on a loaded
+            # machine it could make a call sent together with another look sequential).
+            issued = time.perf_counter()
+
+            def timed() -> Any:
+                threading.current_thread().ict_guard_issued = issued  # type: ignore[attr-defined]
+                return call()
+
+            started(started_self, timed, name)
+
+        overlap.Started.__init__ = handed_over  # type: ignore[method-assign]
         try:
             yield self
         finally:
+            overlap.Started.__init__ = started  # type: ignore[method-assign]
             for handler in self._handlers:
                 if handler in builtin:
                     builtin.remove(handler)
 
     @contextmanager
-    def window(self) -> Iterator[CallLog]:
+    def window(self, latency: float | None = None) -> Iterator[CallLog]:
+        """Record the calls made until exit; `latency`: seconds slept per HTTP attempt (the
+        modelled round trip; default `self.latency`)."""
         log = CallLog()
         previous, self._log = self._log, log
+        saved, self._latency = self._latency, self.latency if latency is None else latency
         try:
             yield log
         finally:
             self._log = previous
+            self._latency = saved
 
     # -- hooks (botocore passes everything as keywords) ----------------------------------------
 
@@ -178,7 +246,16 @@ class CallRecorder:
             return
         user_agent = str((params.get("headers") or {}).get("User-Agent", ""))
         call.guard = GUARD_USER_AGENT in user_agent
+        thread = threading.current_thread()
+        call.thread = thread.name
+        call.sent = getattr(thread, "ict_guard_issued", None) or time.perf_counter()
         self._log.calls.append(call)
+
+    def _before_send(self, **_: Any) -> None:
+        # Every handler of before-send runs (moto's stubber answers beside this one): the sleep
+        # adds the round trip to the attempt whatever the order.
+        if self._log is not None and self._latency:
+            time.sleep(self._latency)
 
     def _after_call(
         self, http_response: Any, parsed: dict[str, Any], context: dict, **_: Any
@@ -186,6 +263,7 @@ class CallRecorder:
         call = context.get("bench_call")
         if call is None:
             return
+        call.answered = time.perf_counter()
         call.status = getattr(http_response, "status_code", None)
         call.error_code = (
             (parsed.get("Error") or {}).get("Code") if isinstance(parsed, dict) else None

@@ -5,12 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bench.calls_per_event import CallsResult, PathCounts
+from bench.calls_per_event import ROUND_TRIP_SECONDS, CallsResult, PathCounts
 from bench.cold import BARE, GUARD_TRACED, GUARD_UNTRACED, ColdResult
 from bench.door import COMPLIANT_NO_VPC, DoorResult
 from bench.package import TARGET_BYTES, PackageResult
 from bench.scenarios import PATHS
 from bench.sweeper import SweeperResult, SweepSize
+from bench.time_to_stop import (
+    CUSTODIAN,
+    MAX_ROUNDS_BEFORE_STOP,
+    TARGET_RATIO,
+    TimeToStopResult,
+    timeline,
+)
 from bench.warm import WarmResult
 from ict_guard.jobs import JOB_APIS
 
@@ -33,6 +40,7 @@ class Results:
     door: DoorResult | None = None
     sweeper: SweeperResult | None = None
     package: PackageResult | None = None
+    stop: TimeToStopResult | None = None
     seconds: float = 0.0
 
 
@@ -91,6 +99,8 @@ def render(results: Results) -> str:
     if results.calls:
         _calls_section(results.calls, add)
         _stop_section(results.calls, add)
+    if results.stop:
+        _time_to_stop_section(results.stop, add)
     if results.cold:
         _cold_section(results.cold, add)
     if results.warm:
@@ -136,6 +146,30 @@ def headline(results: Results) -> list[tuple[str, str, str, str]]:
                 f"{' + '.join(p.account_reads_before)}"
             )
             rows.append(("position of the stop", text, "first mutating call", _verdict(ok)))
+    if results.stop:
+        stop = results.stop
+        guard, custodian = stop.paths["stop"].seconds.median, stop.paths[CUSTODIAN].seconds.median
+        text = (
+            f"{stop.ratios().median:.2f} ({guard * 1e3:.0f} ms vs {custodian * 1e3:.0f} ms, "
+            f"{stop.round_trip * 1e3:.0f} ms per round trip, stop mode, no history, warm)"
+        )
+        rows.append(("time to the stop / Cloud Custodian's", text, f"<= {TARGET_RATIO}", _verdict(stop.met())))
+        relaunch = stop.paths["relaunch"]
+        rounds = sorted({r.rounds_before_stop for r in relaunch.runs})
+        text = (
+            f"{'/'.join(map(str, rounds))} on the relaunch path "
+            f"({relaunch.seconds.median * 1e3:.0f} ms to the stop); "
+            f"{stop.paths['stop'].typical.rounds_before_stop} in stop mode, "
+            f"{stop.paths[CUSTODIAN].typical.rounds_before_stop} for Custodian's"
+        )
+        rows.append(
+            (
+                "sequential round trips before the stop",
+                text,
+                f"<= {MAX_ROUNDS_BEFORE_STOP} (relaunch)",
+                _verdict(stop.relaunch_rounds_met()),
+            )
+        )
     if results.cold and results.cold.runs.get(GUARD_TRACED):
         ratio = results.cold.ratios(GUARD_TRACED).median
         text = f"{ratio:.2f} as deployed (X-Ray active)"
@@ -224,7 +258,10 @@ def _calls_section(calls: CallsResult, add: Add) -> None:
         idempotency calls + ledger calls (both on the guard's own DynamoDB table) = total, median
         over {calls.repeats} run(s) per path, range shown only where runs differ. *Follow-up
         events*: events the guard's own calls route back to the function (its encrypted re-launch
-        in a VPC comes back for the group check).""")
+        in a VPC comes back for the group check). *Sequence*: `→` separates round trips made one
+        after the other; `+` joins calls sent together (each before the others answered: the
+        guard sends them on threads of its own), measured with a modelled round trip of
+        {ROUND_TRIP_SECONDS * 1e3:.0f} ms per call, which the handler times below include.""")
     )
     add(
         _header(
@@ -238,7 +275,8 @@ def _calls_section(calls: CallsResult, add: Add) -> None:
     smallest = min(calls.history_sizes)
     for path in PATHS:
         counts = calls.counts[path.key][smallest]
-        sequence = " → ".join(counts.sequence) + ("" if counts.stable else " (runs differed)")
+        rounds = counts.runs[0].log.rounds()
+        sequence = " → ".join(" + ".join(r) for r in rounds) + ("" if counts.stable else " (runs differed)")
         add(
             _row(
                 path.title, counts.outcome, _counts_cell(counts), counts.follow_up_events, sequence
@@ -291,11 +329,13 @@ def _stop_section(calls: CallsResult, add: Add) -> None:
     add(
         _para("""
         Position of the stop call in the guard's sequence; *on the account* leaves out the guard's
-        own table. Target: the first call that changes the account, after no more reads than the
-        decision needs (the describe, and the tags that carry the exemption). Before it the guard
-        writes only to its own table: the Powertools idempotency record and, by design, the ledger
-        item that makes the owed re-launch durable before the stop (DESIGN.md, failure
-        semantics).""")
+        own table; *before* means in an earlier round trip, *sent with* in the stop's own.
+        Target: the first call that changes the account, after no more reads than the decision
+        needs (the describe, and the tags that carry the exemption). Before it the guard writes
+        only to its own table: the Powertools idempotency record (sent with the reads) and, by
+        design, the ledger item that makes the owed re-launch durable before the stop (DESIGN.md,
+        failure semantics); a plain stop owes nothing afterwards but its alert, so its ledger item
+        is sent with it.""")
     )
     add(
         _header(
@@ -306,6 +346,8 @@ def _stop_section(calls: CallsResult, add: Add) -> None:
             "account reads before",
             "account writes before",
             "own-table calls before",
+            "sent with it",
+            "round trips before",
             "first mutating account call",
         )
     )
@@ -313,12 +355,12 @@ def _stop_section(calls: CallsResult, add: Add) -> None:
         if path.stop_operation is None:
             continue
         if path.key not in calls.counts:
-            add(_row(path.key, path.stop_operation, "not measured", "", "", "", "", ""))
+            add(_row(path.key, path.stop_operation, "not measured", "", "", "", "", "", "", ""))
             continue
         positions = {h: c.stop for h, c in calls.counts[path.key].items()}
         stop = positions[min(positions)]
         if stop is None:
-            add(_row(path.key, path.stop_operation, "**never called**", "", "", "", "", "**no**"))
+            add(_row(path.key, path.stop_operation, "**never called**", "", "", "", "", "", "", "**no**"))
             continue
         same = all(p == stop for p in positions.values())
         add(
@@ -330,10 +372,58 @@ def _stop_section(calls: CallsResult, add: Add) -> None:
                 ", ".join(stop.account_reads_before) or "-",
                 ", ".join(stop.account_writes_before) or "-",
                 ", ".join(stop.table_calls_before) or "-",
+                ", ".join(stop.sent_with) or "-",
+                stop.rounds_before,
                 "yes" if stop.first_mutating_account_call else "**no**",
             )
         )
     add("")
+
+
+def _time_to_stop_section(stop: TimeToStopResult, add: Add) -> None:
+    add("## 8. Time to the stop, against Cloud Custodian's policy\n")
+    add(
+        _para(f"""
+        The same event (an unencrypted 2-instance training job just created) handled warm by the
+        guard's real handler and by a model of Cloud Custodian's CloudTrail-mode `sagemaker-job`
+        policy with a `stop` action: bare boto3 clients making its calls in its order
+        (ListTrainingJobs, every page, since `sagemaker-job` has no server-side lookup by id;
+        DescribeTrainingJob; ListTags; StopTrainingJob; read from c7n's source, cited in
+        bench/time_to_stop.py). No history: every other job is removed from the account before
+        each run. Network: {stop.round_trip * 1e3:.0f} ms modelled per HTTP attempt, slept on the
+        thread that makes the call, the same for both sides; moto's own work comes on top. *Time
+        to the stop*: handler entry to the Stop* request being sent. {stop.repeats} interleaved
+        pairs after one unmeasured pair; the ratio is taken per pair.""")
+    )
+    add(_header("side", "time to the stop", "ratio to Custodian's", "round trips before the stop", "target"))
+    custodian = stop.paths[CUSTODIAN]
+    for key in ("stop", "relaunch", CUSTODIAN):
+        times = stop.paths[key]
+        rounds = "/".join(str(r) for r in sorted({r.rounds_before_stop for r in times.runs}))
+        if key == "stop":
+            ratio, target = stop.ratios().ratio(), f"ratio <= {TARGET_RATIO}: {_verdict(stop.met())}"
+        elif key == "relaunch":
+            ratio = stop.ratios("relaunch").ratio()
+            target = f"<= {MAX_ROUNDS_BEFORE_STOP} round trips: {_verdict(stop.relaunch_rounds_met())}"
+        else:
+            ratio, target = "1", "-"
+        add(_row(f"{times.title} ({key})", times.seconds.ms(), ratio, rounds, target))
+    add("")
+    add(
+        _para(f"""
+        Timelines of the median run of each (ms from the handler's entry; each call a bar from
+        sent to answered, `S` where the stop is sent; calls of one round overlap). The guard's
+        stop path: {_round_text(stop.paths["stop"].typical.rounds())}. Relaunch path:
+        {_round_text(stop.paths["relaunch"].typical.rounds())}. Custodian's:
+        {_round_text(custodian.typical.rounds())}.""")
+    )
+    for key in ("stop", "relaunch", CUSTODIAN):
+        add(f"{stop.paths[key].title} ({key}):\n")
+        add("```\n" + "\n".join(timeline(stop.paths[key].typical)) + "\n```\n")
+
+
+def _round_text(rounds: list[list[str]]) -> str:
+    return " → ".join(" + ".join(f"`{c}`" for c in r) for r in rounds)
 
 
 def _cold_section(cold: ColdResult, add: Add) -> None:
@@ -590,9 +680,11 @@ def _limits_section(results: Results, add: Add) -> None:
         _para("""
         **Calls.** Every path starts with a Powertools `PutItem` and ends with its `UpdateItem`
         (the idempotency record); paths that stop a job add the ledger's `PutItem` before the stop
-        and its `UpdateItem` at the end. These four table calls are the price of exactly-once
-        remediation across Lambda's retries and duplicate deliveries. No path lists or searches
-        anything, which is why the counts do not depend on the account's history.""")
+        (sent with it in stop mode) and its `UpdateItem` at the end. These four table calls are the
+        price of exactly-once remediation across Lambda's retries and duplicate deliveries; the
+        lock costs no round trip of its own since the decision's reads are sent with it. No path
+        lists or searches anything, which is why the counts do not depend on the account's
+        history.""")
     )
 
 
@@ -625,6 +717,8 @@ def _method_section(add: Add) -> None:
     add(
         _para("""
         `tests/bench/` (marker `bench`, part of `make test`) runs the reduced call-count benchmark
-        and asserts the counts per path, the position of the stop, and that counts do not grow with
-        history; it also runs every other figure's harness small. It never asserts a timing.""")
+        and asserts the counts per path, the position of the stop, that counts do not grow with
+        history, and the round trips of the time-to-stop figure (which calls are sent together,
+        which wait for which); it also runs every other figure's harness small. It never asserts a
+        timing.""")
     )

@@ -1,6 +1,6 @@
 """The reduced benchmark, so that `make bench` cannot rot: call counts per path, the position of
-the stop, counts that do not grow with the account's history, and every other figure's harness
-run small. Nothing here asserts a timing."""
+the stop, which calls are sent together (their round trips), counts that do not grow with the
+account's history, and every other figure's harness run small. Nothing here asserts a timing."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 from bench.account import embedded_account
 from bench.calls_per_event import CallsResult, measure_calls
 from bench.scenarios import PATHS, path_by_key
+from bench.time_to_stop import CUSTODIAN, measure_time_to_stop
 from bench.warm import measure_warm
 
 pytestmark = pytest.mark.bench
@@ -42,6 +43,18 @@ EXPECTED_COUNTS = {
     # + DescribeDataQualityJobDefinition twice (the version holds its CreationTime; to decide) and its
     # ListTags, CreateDataQualityJobDefinition, AddTags replaced on the old definition.
     "schedule-definition": (13, 2, 4),
+}
+LOCK = "ddb:PutItem[idempotency]"
+INTENT = "ddb:PutItem[ledger]"
+# The stop's round trips: what is sent in rounds before it, and what is sent with it. The decision's
+# reads go with the idempotency lock (round 1); a path that owes a re-launch after the stop makes its
+# intent durable in a round of its own (round 2); a plain stop (mode stop) sends its intent with it.
+STOP_ROUNDS = {
+    "stop": ([LOCK], [INTENT], 1),
+    **{
+        key: ([LOCK, INTENT], [], 2)
+        for key in ("relaunch", "relaunch-sg", "tuning", "processing", "automl-v1", "automl-v2")
+    },
 }
 DECISION_READS = {
     "DescribeTrainingJob",
@@ -78,9 +91,7 @@ def _call_problems(calls: CallsResult, key: str) -> list[str]:
     log = first.runs[0].log
     problems = []
     if first.key_counts() != EXPECTED_COUNTS[key]:
-        problems.append(
-            f"{key}: calls {first.key_counts()}, expected {EXPECTED_COUNTS[key]}: {log.sequence()}"
-        )
+        problems.append(f"{key}: calls {first.key_counts()}, expected {EXPECTED_COUNTS[key]}: {log.sequence()}")
     if log.unattributed:
         others = [c.label() for c in log.unattributed]
         problems.append(f"{key}: calls from clients that are not the guard's: {others}")
@@ -88,8 +99,7 @@ def _call_problems(calls: CallsResult, key: str) -> list[str]:
         problems.append(f"{key}: failed calls: {log.sequence()}")
     if calls.grows(key):
         problems.append(
-            f"{key}: calls change with history: "
-            + "; ".join(f"{h}: {c.sequence}" for h, c in by_history.items())
+            f"{key}: calls change with history: " + "; ".join(f"{h}: {c.sequence}" for h, c in by_history.items())
         )
     operation = path_by_key(key).stop_operation
     if operation is None:
@@ -98,21 +108,27 @@ def _call_problems(calls: CallsResult, key: str) -> list[str]:
     if stop is None:
         return [*problems, f"{key}: {operation} never called: {log.sequence()}"]
     # The first call that changes the account, right after the describe and the tags; before
-    # it only the guard's own table: the idempotency record, then the durable intent.
+    # it only the guard's own table: the idempotency record, then (when a re-launch is owed) the
+    # durable intent.
     if not stop.first_mutating_account_call or stop.account_index != 3:
         before = stop.account_reads_before + stop.account_writes_before
         problems.append(f"{key}: account calls before the stop: {before}")
     if not set(stop.account_reads_before) <= DECISION_READS:
-        problems.append(
-            f"{key}: reads before the stop beyond the decision's: {stop.account_reads_before}"
-        )
+        problems.append(f"{key}: reads before the stop beyond the decision's: {stop.account_reads_before}")
+    table_before, sent_with, rounds_before = STOP_ROUNDS[key]
     if (
-        stop.table_calls_before != ["ddb:PutItem[idempotency]", "ddb:PutItem[ledger]"]
+        stop.table_calls_before != table_before
+        or stop.sent_with != sent_with
+        or stop.rounds_before != rounds_before
         or stop.index != 5
     ):
         problems.append(
-            f"{key}: the stop is call {stop.index}, after {stop.table_calls_before} on the table"
+            f"{key}: the stop is call {stop.index}, round {stop.rounds_before + 1}, after "
+            f"{stop.table_calls_before} on the table, with {stop.sent_with}: {log.rounds()}"
         )
+    # Round 1: the idempotency lock with the decision's reads, each sent before the others answered.
+    if sorted(log.rounds()[0]) != sorted([LOCK, *(f"sm:{r}" for r in stop.account_reads_before)]):
+        problems.append(f"{key}: the first round trip is {log.rounds()[0]}")
     return problems
 
 
@@ -140,18 +156,34 @@ def test_sweeper_calls_grow_with_running_jobs_only() -> None:
     small = measure_sweeper(completed=0, in_progress=(2,), repeats=1)
     large = measure_sweeper(completed=250, in_progress=(2,), repeats=1)
     # A sweep that fails raises here: there is no "not measured".
-    assert (
-        SweepSize.calls(large.sizes[0].first).median == SweepSize.calls(small.sizes[0].first).median
-    )
+    assert SweepSize.calls(large.sizes[0].first).median == SweepSize.calls(small.sizes[0].first).median
 
 
 def test_cold_start_harness_runs_the_handler_and_the_bare_replay() -> None:
     from bench.cold import BARE, GUARD_TRACED, measure_cold
 
-    result = measure_cold(
-        repeats=1, warmup=False, profile_imports=False, variants=(GUARD_TRACED, BARE)
-    )
+    result = measure_cold(repeats=1, warmup=False, profile_imports=False, variants=(GUARD_TRACED, BARE))
     assert result.calls == sum(EXPECTED_COUNTS["stop"])
     assert "sagemaker:stop_training_job" in result.sequence
     assert [r.outcome for r in result.runs[GUARD_TRACED]] == ["stop"]
     assert [r.outcome for r in result.runs[BARE]] == ["replayed"]
+
+
+def test_time_to_the_stop_round_trips_against_custodians_policy() -> None:
+    """Which calls the guard sends together and which wait for which, against Custodian's four in
+    a row; the times themselves are bench/RESULTS.md's, never asserted."""
+    with embedded_account() as account:
+        result = measure_time_to_stop(account, repeats=1)
+
+    describe, tags, stop = "sm:DescribeTrainingJob", "sm:ListTags", "sm:StopTrainingJob"
+    after_stop = [["sns:Publish"], ["sm:AddTags"], ["ddb:UpdateItem[ledger]"], ["ddb:UpdateItem[idempotency]"]]
+    for run in result.paths["stop"].runs:  # one round trip before the stop
+        assert run.rounds() == [[LOCK, describe, tags], [INTENT, stop], *after_stop]
+        assert run.rounds_before_stop == 1
+    for run in result.paths["relaunch"].runs:  # two: the intent and request are owed before it
+        assert run.rounds()[:3] == [[LOCK, describe, tags], [INTENT], [stop]]
+        assert run.rounds_before_stop == 2
+    for run in result.paths[CUSTODIAN].runs:
+        assert run.rounds() == [["sm:ListTrainingJobs"], [describe], [tags], [stop]]
+        assert run.rounds_before_stop == 3
+    assert len(result.paths["stop"].runs) == len(result.paths[CUSTODIAN].runs) == 1

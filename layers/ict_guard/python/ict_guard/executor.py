@@ -8,21 +8,11 @@ instances its stopping original holds raises CopyWaitsForCapacity, without a fai
 other error is raised after a failed alert: Lambda retries, and the ledger written before the stop
 lets the retry finish the work.
 
-A plain stop (`stop` mode, an unrelaunchable job stopped by policy) sends its ledger write with the
-Stop* (RecordIntent.with_stop) and waits for both before the alert. Nothing is re-launched
-afterwards, so the only thing a retry must know is that a stopped job still needs its alert:
-- both succeed: as before;
-- the write fails, the stop takes effect: the job is stopped and its alert is next, so the run goes
-  on to it (the stop's tag then says what was done; the alert's notes say the ledger missed it);
-  a later failure alerts `failed` as after any stop; a retry finds a stopped job without a record
-  and alerts it (`notified`): never a stopped job without an alert;
-- the stop fails (the write succeeded or not): nothing stopped, the stop's error is raised (no
-  alert per attempt, as before); the retry stops it again;
-- the stop's answer is lost (the job found Stopping right after the guard asked): taken as the
-  guard's stop, as before; the write is awaited first, so a retry of a failed run finds it;
-- the run dies after the stop and before the alert: the retry finds the record (its RESUME sends
-  the `stopped` alert), or, if the write too was lost, a stopped job without a record, alerted.
-A re-launch is owed after its stop: its intent and request stay a round trip of their own before it.
+A plain stop owes only its alert: its ledger write goes with the Stop* (RecordIntent.with_stop)
+and is awaited first. A retry then sees: write lost, job stopped: the run alerts anyway (the tag
+is the record), or a retry finds a stopped job without a record and alerts it (`notified`); stop
+failed: nothing stopped, raised, no alert; stop's answer lost: the guard's stop, as before; run
+dead after the stop: RESUME from the record, or alerted as above. Never a stopped job unalerted.
 """
 
 from __future__ import annotations
@@ -213,10 +203,8 @@ class Executor:
                     run.parent = self._remediate_parent(subject, step)
 
     def _await_intent(self, run: Run) -> None:
-        """The ledger write sent with the stop (RecordIntent.with_stop), awaited once the stop has
-        answered and before anything else (a settle must never precede it). Raises its error
-        only when nothing was stopped; a job stopped without its record goes on to its alert
-        (the module docstring)."""
+        """The write sent with the stop, awaited before anything else (a settle must follow it);
+        its error is raised only when nothing was stopped (the module docstring)."""
         pending, run.intent_write = run.intent_write, None
         if pending is None:
             return

@@ -1,17 +1,6 @@
-"""AWS calls that overlap: one call started on a thread of its own while the caller makes another.
-
-The job guard waits for AWS most of the time it runs, and some of its calls do not depend on each
-other (the reads a decision needs, the idempotency lock; in `stop` mode the stop and the ledger
-write). `Started` runs one such call beside the caller and hands its answer (or its exception)
-back when asked; nothing is shared but the boto3 clients, which are thread-safe.
-
-A plain thread rather than a pool: `concurrent.futures` is not otherwise imported by the guard, and
-a cold start should not pay for it; a thread per call costs well under a millisecond.
-
-X-Ray: its recorder keeps the current segment in a thread-local. Inside Lambda (the only place the
-guard traces) the segment of the caller is handed to the new thread, so that the overlapping
-call's subsegment sits under the handler's like the others, not under a facade of its own.
-"""
+"""AWS calls that overlap: a call run on a thread of its own while the caller makes another (boto3
+clients are thread-safe; a bare thread spares a cold start concurrent.futures). In Lambda, the
+caller's X-Ray entity (thread-local) is handed to the thread, so the subsegment nests as usual."""
 
 from __future__ import annotations
 
@@ -24,28 +13,27 @@ T = TypeVar("T")
 
 
 class Started(Generic[T]):
-    """`call()` running on its own thread from construction; `result()` waits and returns its
-    value or raises its exception, as the call made in place would have."""
+    """`call()`, running from construction; `result()` waits, then returns or raises as the call
+    made in place would have."""
 
     def __init__(self, call: Callable[[], T], name: str = "ict-guard-call") -> None:
         self._value: T | None = None
         self._error: BaseException | None = None
-        trace = _trace_entity()
-        self._thread = threading.Thread(target=self._run, args=(call, trace), name=name, daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(call, _trace()), name=name, daemon=True)
         self._thread.start()
 
-    def _run(self, call: Callable[[], T], trace: Any) -> None:
-        recorder = _adopt(trace)
+    def _run(self, call: Callable[[], T], trace: tuple[Any, Any] | None) -> None:
+        if trace:
+            trace[0].set_trace_entity(trace[1])
         try:
             self._value = call()
-        except BaseException as exc:  # handed to whoever asks for the result, in its thread
+        except BaseException as exc:
             self._error = exc
         finally:
-            if recorder is not None:
-                recorder.clear_trace_entities()
+            if trace:
+                trace[0].clear_trace_entities()
 
     def wait(self) -> None:
-        """Until the call has ended, whatever its outcome (nothing of it is left running)."""
         self._thread.join()
 
     def result(self) -> T:
@@ -55,24 +43,10 @@ class Started(Generic[T]):
         return self._value  # type: ignore[return-value]  # set when no error was raised
 
 
-def _trace_entity() -> Any:
-    """The caller's X-Ray entity, when the X-Ray SDK is loaded and runs in Lambda; else None.
-
-    Outside Lambda there is no segment to hand over (and asking for one logs a missing context),
-    and a process that never imported the SDK does not import it here."""
-    core = sys.modules.get("aws_xray_sdk.core")
-    launcher = sys.modules.get("aws_xray_sdk.core.lambda_launcher")
-    if core is None or launcher is None:
+def _trace() -> tuple[Any, Any] | None:
+    """(X-Ray recorder, the caller's entity) when the SDK is loaded and runs in Lambda; elsewhere
+    there is nothing to hand over (and asking would log a missing context)."""
+    core, launcher = sys.modules.get("aws_xray_sdk.core"), sys.modules.get("aws_xray_sdk.core.lambda_launcher")
+    if core is None or launcher is None or not isinstance(core.xray_recorder.context, launcher.LambdaContext):
         return None
-    recorder = core.xray_recorder
-    if not isinstance(recorder.context, launcher.LambdaContext):
-        return None
-    return recorder.get_trace_entity()
-
-
-def _adopt(trace: Any) -> Any:
-    if trace is None:
-        return None
-    recorder = sys.modules["aws_xray_sdk.core"].xray_recorder
-    recorder.set_trace_entity(trace)
-    return recorder
+    return core.xray_recorder, core.xray_recorder.get_trace_entity()

@@ -6,32 +6,18 @@ A short coordinator over the pure parts and the edges:
   execute    executor.Executor runs the steps against SageMaker, EC2, the ledger and SNS
   run once   run_once.RunOnce: Powertools idempotency, duplicates, a held lock
 
-Order of AWS calls on the remediation path, and why (calls on one line overlap: each is sent
-before the others have answered; lines are sequential round trips):
-  1. idempotency PutItem, Describe*, ListTags
-                                     the lock, and the reads the decision needs (the event is only
-                                     a hint). The reads change nothing, so sending them before the
-                                     lock is taken is safe: a duplicate (record COMPLETED) or a held
-                                     lock just discards them; a read that fails raises inside the
-                                     lock, which Powertools then deletes, so Lambda's retry runs.
-                                     ListTags goes to the ARN built from the event (account, region,
-                                     kind, lower-cased name); when Describe* answers another ARN it is
-                                     sent again, after it, to the described one.
-  2. ledger PutItem                  the durable intent + re-launch request, before the stop
-  3. Stop*                           the first call that changes the account: stop the traffic
-     AddTags relaunch-pending        visible to people while the rest happens
-     EC2 Describe/Authorize/CreateTags  the IPsec rules the encrypted copy needs
-     Create*                         the copy, under a deterministic name (a repeat: ResourceInUse)
-     AddTags relaunched, SNS Publish, ledger UpdateItem
-In `stop` mode (and for an unrelaunchable job stopped by policy) nothing is owed after the stop but
-its alert, so round 2 is the Stop* and the ledger PutItem together (executor.py says what a retry
-sees when either fails). A read taken just before the lock is as fresh as one taken after it: the
-lock only orders runs of the same record, and a crashed holder's lock outlives it (it expires with
-the function's timeout), so the previous holder cannot act after a read whose lock then succeeds
-by more than the round trip the two overlap in; whatever it did there, the stop path already meets
-(a job found Stopping right after the guard's stop, a copy found under its deterministic name).
-Monitoring schedules (updated in place) keep their sequential order: their configuration is read
-before the lock anyway (JobRef.version), and their version read names the record.
+Order of AWS calls on the remediation path (one line per round trip; calls on a line are sent
+together), and why:
+  1. idempotency PutItem + Describe* + ListTags: the lock, and the reads the decision needs (the
+     event is only a hint). Reads change nothing: a duplicate or a held lock discards them, a
+     failed read raises inside the lock (deleted by Powertools: the retry runs), and none is older
+     than the lock's holder (a crashed one's lock outlives it). ListTags goes to JobRef.arn; if
+     Describe* names another ARN, it is sent again, after it.
+  2. ledger PutItem: the durable intent + re-launch request, before the stop
+  3. Stop*: the first call that changes the account; then AddTags relaunch-pending, the EC2 calls
+     of the copy's IPsec rules, Create* (a deterministic name), AddTags, SNS Publish, UpdateItem.
+A plain stop owes only its alert: its PutItem goes with the Stop* (executor.py). Schedules keep
+the sequential order (read before the lock anyway: JobRef.version).
 The copy is built and checked against the service's rules before the stop; a job that cannot be
 re-launched as the same workload follows UnrelaunchableJobAction instead.
 """
@@ -135,15 +121,13 @@ class JobRef:
 
     @property
     def arn(self) -> str:
-        """The ARN SageMaker gives the job, built from the event: the resource type of its kind
-        and its name in lower case (as SageMaker writes names in ARNs). A guess until Describe*
-        confirms it (DecisionReads)."""
+        """The job's ARN as SageMaker writes it (the name in lower case), built from the event:
+        a guess until Describe* confirms it."""
         partition = next((p for prefix, p in _PARTITIONS if self.region.startswith(prefix)), "aws")
         return f"arn:{partition}:sagemaker:{self.region}:{self.account}:{self.kind}/{self.name.lower()}"
 
     @property
     def handoff_key(self) -> tuple[str, str, str | None]:
-        """The idempotency key's parts: one run per value at a time."""
         return (self.key, self.purpose, self.version)
 
 
@@ -153,8 +137,7 @@ _PARTITIONS = (("cn-", "aws-cn"), ("us-gov-", "aws-us-gov"), ("us-isob-", "aws-i
 
 @dataclass(frozen=True)
 class DecisionReads:
-    """Describe* and ListTags of one job, sent together, and with the idempotency lock (round 1
-    in the module docstring); `evaluate_job` takes their answers (or raises their errors)."""
+    """Describe* and ListTags of one job, sent with the idempotency lock (round 1 above)."""
 
     arn: str  # where the ListTags went: JobRef.arn
     described: Started[dict[str, Any]]
@@ -170,7 +153,6 @@ class DecisionReads:
         )
 
     def tags_of(self, arn: str) -> dict[str, str] | None:
-        """The prefetched tags when they are those of `arn` (the described job's); else None."""
         return self.tags.result() if arn == self.arn else None
 
     def wait(self) -> None:
@@ -237,9 +219,8 @@ def evaluate_job(
 ) -> Evaluation:
     """Read what the decision needs and decide, changing nothing (raises JobGone,
     DescribedOtherJob). The job guard and the CLI's `explain` both run exactly this; without a
-    ledger the history of an ended job comes from its remediation tag. `reads`: the Describe* and
-    ListTags already sent (JobGuard.remediate); without them, they are made here, one after the
-    other."""
+    ledger the history of an ended job comes from its remediation tag. `reads`: Describe* and
+    ListTags already sent; without them, they are made here in turn."""
     api = ref.api
     first = reads.described.result() if reads is not None else sagemaker.describe(api, ref.name)
     described = resolve_definition(sagemaker, api, first)
@@ -295,9 +276,8 @@ class JobGuard:
         self.run_once = RunOnce(
             self._remediate, argument="job", idempotency=idempotency, reporter=reporter, logger=logger
         )
-        # The reads each thread's current runs sent before their lock, by JobRef.handoff_key: the
-        # sweep runs jobs on several threads, and a child's run remediates its parent nested in
-        # its own. Never in the idempotency payload (the JobRef), which Powertools stores.
+        # Reads sent before a run's lock, per thread (the sweep runs jobs on several; a child's run
+        # nests its parent's) and JobRef.handoff_key; never in the payload Powertools stores.
         self._sent_reads = threading.local()
 
     # -- entry points ---------------------------------------------------------------------------
@@ -385,7 +365,7 @@ class JobGuard:
         finally:
             self._pending_reads().pop(ref.handoff_key, None)
             if reads is not None:
-                reads.wait()  # a duplicate or a held lock discards them: nothing left running
+                reads.wait()  # nothing left running (a duplicate or a held lock discards them)
 
     def _pending_reads(self) -> dict[tuple[str, str, str | None], DecisionReads]:
         pending: dict[tuple[str, str, str | None], DecisionReads] | None = getattr(self._sent_reads, "by_key", None)
@@ -394,8 +374,7 @@ class JobGuard:
         return pending
 
     def _send_reads(self, ref: JobRef) -> DecisionReads | None:
-        """Describe* and ListTags sent now, to overlap the idempotency lock (the module
-        docstring); None for a schedule (updated in place: read before the lock already)."""
+        """Describe* and ListTags sent now, with the lock; None for a schedule (read already)."""
         pending = self._pending_reads()
         if ref.api.in_place or ref.handoff_key in pending:
             return None
