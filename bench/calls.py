@@ -11,7 +11,12 @@ Round trips: a window may model the network (`latency`, seconds per HTTP attempt
 `before-send`, on whichever thread makes the call). Each call keeps when it was sent (`before-call`)
 and answered (`after-call`), so that calls the guard makes at the same time (on threads of its own)
 are seen overlapping, and each falls in a *round*: 1 + the largest round among the calls answered
-before it was sent. The rounds, not the moments, are what tests assert.
+before it was ready to go. A call is ready when the previous call of the thread that issued it
+answered (the window's opening for that thread's first call); a call the guard hands to a thread
+of its own (ict_guard.overlap) is issued by the handing thread. CPU time between the two
+(Powertools' bookkeeping, a loaded machine's scheduling) is no round trip, and on a shared
+machine it could otherwise make calls sent together look sequential. The rounds, not the
+moments, are what tests assert.
 """
 
 from __future__ import annotations
@@ -48,6 +53,9 @@ class Call:
     sent: float | None = None  # perf_counter at before-call
     answered: float | None = None  # perf_counter at after-call
     thread: str = ""
+    thread_id: int = 0
+    issuer_id: int = 0  # the thread that issued it: its own, or the one that handed it over
+    handed_over: bool = False  # made on a thread the guard started for it (ict_guard.overlap)
     round: int = 0  # set by CallLog.ordered(): 1 for the calls that wait for no other
 
     @property
@@ -74,24 +82,26 @@ class CallLog:
     """The calls of one window (one handler invocation, one replay)."""
 
     calls: list[Call] = field(default_factory=list)
+    opened: float = field(default_factory=time.perf_counter)
 
     @property
     def guard_calls(self) -> list[Call]:
         """The guard's calls in a canonical order: by round, then by label within a round (calls
         of one round overlap, and their order on the wire is the threads')."""
-        return self.ordered([c for c in self.calls if c.guard])
+        return self.ordered([c for c in self.calls if c.guard], self.opened)
 
     @staticmethod
-    def ordered(calls: list[Call]) -> list[Call]:
-        """`calls` with their rounds set, sorted by round and label. A call not timed (an error
-        before after-call) ends where the next one starts."""
+    def ordered(calls: list[Call], opened: float | None = None) -> list[Call]:
+        """`calls` with their rounds set (the module docstring), sorted by round and label."""
         by_sent = sorted(calls, key=lambda c: c.sent or 0.0)
+        previous: dict[int, float] = {}  # thread -> when the last call made on it answered
         for index, call in enumerate(by_sent):
-            waited = [
-                p.round
-                for p in by_sent[:index]
-                if p.answered is not None and call.sent is not None and p.answered <= call.sent
-            ]
+            sent = call.sent or 0.0
+            start = opened if opened is not None else sent
+            ready = min(sent, previous.get(call.issuer_id, start))
+            if not call.handed_over:
+                previous[call.thread_id] = call.answered or sent
+            waited = [p.round for p in by_sent[:index] if p.answered is not None and p.answered <= ready]
             call.round = 1 + max(waited, default=0)
         return sorted(by_sent, key=lambda c: (c.round, c.label()))
 
@@ -195,10 +205,11 @@ class CallRecorder:
             # A call the guard hands to a thread of its own is sent when it is handed over: how
             # long the machine takes to schedule that thread is not a round trip (on a loaded
             # machine it could make a call sent together with another look sequential).
-            issued = time.perf_counter()
+            issued, issuer = time.perf_counter(), threading.get_ident()
 
             def timed() -> Any:
-                threading.current_thread().ict_guard_issued = issued  # type: ignore[attr-defined]
+                thread = threading.current_thread()
+                thread.ict_guard_issued, thread.ict_guard_issuer = issued, issuer  # type: ignore[attr-defined]
                 return call()
 
             started(started_self, timed, name)
@@ -227,9 +238,7 @@ class CallRecorder:
 
     # -- hooks (botocore passes everything as keywords) ----------------------------------------
 
-    def _before_parameter_build(
-        self, params: dict[str, Any], model: Any, context: dict, **_: Any
-    ) -> None:
+    def _before_parameter_build(self, params: dict[str, Any], model: Any, context: dict, **_: Any) -> None:
         if self._log is None:
             return
         service = model.service_model.service_name
@@ -247,8 +256,11 @@ class CallRecorder:
         user_agent = str((params.get("headers") or {}).get("User-Agent", ""))
         call.guard = GUARD_USER_AGENT in user_agent
         thread = threading.current_thread()
-        call.thread = thread.name
-        call.sent = getattr(thread, "ict_guard_issued", None) or time.perf_counter()
+        call.thread, call.thread_id = thread.name, threading.get_ident()
+        issued = getattr(thread, "ict_guard_issued", None)
+        call.handed_over = issued is not None
+        call.issuer_id = getattr(thread, "ict_guard_issuer", call.thread_id)
+        call.sent = issued or time.perf_counter()
         self._log.calls.append(call)
 
     def _before_send(self, **_: Any) -> None:
@@ -257,17 +269,13 @@ class CallRecorder:
         if self._log is not None and self._latency:
             time.sleep(self._latency)
 
-    def _after_call(
-        self, http_response: Any, parsed: dict[str, Any], context: dict, **_: Any
-    ) -> None:
+    def _after_call(self, http_response: Any, parsed: dict[str, Any], context: dict, **_: Any) -> None:
         call = context.get("bench_call")
         if call is None:
             return
         call.answered = time.perf_counter()
         call.status = getattr(http_response, "status_code", None)
-        call.error_code = (
-            (parsed.get("Error") or {}).get("Code") if isinstance(parsed, dict) else None
-        )
+        call.error_code = (parsed.get("Error") or {}).get("Code") if isinstance(parsed, dict) else None
 
     def _table_role(self, service: str, params: dict[str, Any]) -> str | None:
         if service != "dynamodb" or self.table_name is None:
@@ -276,8 +284,6 @@ class CallRecorder:
             return None
         key = params.get("Key") or params.get("Item") or {}
         values = [v.get("S") for v in key.values() if isinstance(v, dict)]
-        if self.ledger_prefix and any(
-            isinstance(v, str) and v.startswith(self.ledger_prefix) for v in values
-        ):
+        if self.ledger_prefix and any(isinstance(v, str) and v.startswith(self.ledger_prefix) for v in values):
             return LEDGER
         return IDEMPOTENCY

@@ -149,7 +149,7 @@ def _guard_run(account: BenchAccount, path: Path, tag: str, round_trip: float) -
     account.routed_events()  # what the guard's own calls routed back: not part of this event
     if not isinstance(result, dict) or result.get("outcome") not in ("stop", "relaunch"):
         raise AssertionError(f"{path.key}: handler returned {result!r}")
-    return _stop_run(log.guard_calls, entry)
+    return _stop_run(log.guard_calls, entry)  # rounds counted from the handler's entry
 
 
 def _custodian_run(
@@ -161,7 +161,7 @@ def _custodian_run(
         entry = time.perf_counter()
         custodian.handle(event)
     account.routed_events()
-    calls = CallLog.ordered([c for c in log.unattributed])
+    calls = CallLog.ordered(log.unattributed, log.opened)
     if [c.operation for c in calls] != list(CustodianModel.OPERATIONS):
         raise AssertionError(f"the model made {[c.label() for c in calls]}")
     return _stop_run(calls, entry)
