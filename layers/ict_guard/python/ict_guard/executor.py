@@ -123,7 +123,8 @@ class Executor:
         match step:
             case RecordIntent():
                 if self._ledger is not None:
-                    self._ledger.record(subject.key, step.intent, dict(step.request) if step.request else None)
+                    request = dict(step.request) if step.request else None
+                    self._ledger.record(subject.key, step.intent, request, job_name=subject.job.name)
                 run.done.append(step.describe())
             case RecordNotified():
                 if self._ledger is not None and run.alert is not None:
@@ -251,7 +252,7 @@ class Executor:
             run.refusal = message
             self._reporter.count("RelaunchesRefused")
             if self._ledger is not None:
-                self._ledger.record_refusal(run.subject.key, message, request)
+                self._ledger.record_refusal(run.subject.key, message, request, job_name=run.subject.job.name)
             if tried:
                 run.notes.append("fallbacks tried, each refused: " + "; ".join(tried))
             run.done.append(f"SageMaker refused {step.name}; nothing created")
@@ -288,7 +289,9 @@ class Executor:
             run.request, run.request_api = dict(step.request), None  # the update is what is left to do
             self._reporter.count("RelaunchesRefused")
             if self._ledger is not None:
-                self._ledger.record_refusal(run.subject.key, refused.message, dict(step.request))
+                self._ledger.record_refusal(
+                    run.subject.key, refused.message, dict(step.request), job_name=run.subject.job.name
+                )
             run.done.append(f"SageMaker refused the update of {step.name}; the schedule is unchanged")
             run.remaining = [step, *copy_refused(refused.message, run.subject.job, f"the update of {step.name}")]
             return

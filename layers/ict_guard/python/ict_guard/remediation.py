@@ -223,6 +223,11 @@ class JobGuard:
             self._remediate, argument="job", idempotency=idempotency, reporter=reporter, logger=logger
         )
 
+    @property
+    def ledger(self) -> RemediationLedger | None:
+        """The ledger this guard records its intents in (the sweep reads its owed work)."""
+        return self._ledger
+
     # -- entry points ---------------------------------------------------------------------------
 
     def handle(self, event: Any, account: str | None = None) -> dict[str, Any]:
