@@ -116,7 +116,7 @@ def _sweep_fresh_account(
     recorder = CallRecorder()
     with embedded_account(recorder) as account:
         account.seed_completed_training_jobs(completed)
-        # Running for an hour: none of them is new to the second sweep (LIST_OVERLAP is 5 min).
+        # Running for an hour: none of them is new to the second sweep (LIST_OVERLAP is 15 min).
         account.seed_in_progress_training_jobs(
             running, created=datetime.now(UTC) - timedelta(hours=1)
         )

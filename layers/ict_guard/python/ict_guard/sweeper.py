@@ -39,8 +39,9 @@ if TYPE_CHECKING:
 PAGE_SIZE = 100  # the List* maximum: fewest calls
 # SageMaker's List* may show a job some time after its Create* answered (eventually consistent,
 # like other AWS list operations; no figure is published): each sweep lists again the jobs
-# created this long before the cursor. Those already judged cost one idempotency read each.
-LIST_OVERLAP = dt.timedelta(minutes=5)
+# created this long before the cursor, one sweep interval. Those already judged cost one
+# idempotency read each, never a Describe.
+LIST_OVERLAP = dt.timedelta(minutes=15)
 
 
 class SweepIncomplete(Exception):
