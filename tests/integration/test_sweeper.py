@@ -81,10 +81,14 @@ def test_jobs_the_real_time_path_handled_are_not_remediated_again(sandbox, lambd
 
     report = sweeper_handler(SCHEDULED, lambda_context)
     # The original is Stopped now, so only its encrypted copy is running; the copy was seen too.
-    # Nothing is owed for the original (its ledger item is settled): it costs nothing.
+    # The first sweep asks the stopped original whether a copy is still owed: none is.
     assert report["listed"]["training-job"] == 1 and report["caught"] == []
-    assert report["listed"]["owed"] == 0
-    assert report["outcomes"] == {"repair-security-groups": 1}
+    assert report["listed"]["owed"] == 1
+    assert report["outcomes"] == {"repair-security-groups": 1, "nothing-owed": 1}
+    # Later sweeps read owed work from the ledger's index: nothing (its item is settled).
+    sweeper_runtime.cache_clear()
+    again = sweeper_handler({**SCHEDULED, "id": "sched-2"}, lambda_context)
+    assert again["listed"]["owed"] == 0 and again["caught"] == []
     assert sandbox.alerts() == []
     assert len(sandbox.training_job_names()) == 2
 
@@ -172,9 +176,10 @@ def test_listing_cost_follows_running_jobs_not_history(sandbox, configure, lambd
     calls.clear()
     sweeper_runtime.cache_clear()
     sweeper_handler(SCHEDULED, lambda_context)
-    # One page of running jobs (owed copies come from the ledger's index): the 250 completed
-    # jobs of the history cost nothing.
-    assert len(calls) == quiet == 1
+    # The first sweep: one page of running jobs, and one each of stopping and stopped ones (owed
+    # work); later sweeps one page (owed work from the ledger's index). The 250 completed jobs of
+    # the history cost nothing.
+    assert (quiet, len(calls)) == (3, 1)
 
 
 def test_a_copy_owed_after_a_crash_is_made_up_for_by_the_sweep(sandbox, configure, inject, lambda_context, monkeypatch):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from botocore import xform_name
@@ -222,8 +222,18 @@ class Sweeper:
         # ledger, as when it is listed); a job through `resume_if_owed`. One listed already is not
         # handed over twice.
         owed_refs = [ref(JobKind(o.kind), str(o.name)) for o in owed]
-        work += [Listed(r, resume=not r.api.in_place) for r in owed_refs if r.key not in seen]
-        report.listed["owed"] = len(owed)
+        if cursor is None:
+            # The first sweep (after deployment or an upgrade) also asks the stopped jobs of the
+            # window: ledger items an earlier release wrote carry no index key.
+            for kind, api in JOB_APIS.items():
+                for status in api.stopped_statuses:
+                    single = replace(api, active_statuses=(status,))
+                    owed_refs += [ref(kind, name) for name, _ in self.listed(single, after=windows[0][0])]
+        for owed_ref in owed_refs:
+            if owed_ref.key not in seen:
+                seen.add(owed_ref.key)
+                work.append(Listed(owed_ref, resume=not owed_ref.api.in_place))
+        report.listed["owed"] = len({r.key for r in owed_refs})
         self._logger.info("sweep listed jobs", extra={"listed": report.listed, "since": report.listed_since})
 
         unjudged: list[dt.datetime] = []
