@@ -233,7 +233,8 @@ class RemediationLedger:
                     cursor = float(item["listed_through"]) if "listed_through" in item else None
                 elif key.startswith(KEY_PREFIX):
                     job_key = key.removeprefix(KEY_PREFIX)
-                    owed.append(OwedJob(job_key, job_key.partition("/")[0], item.get("job_name")))
+                    kind, _, name = job_key.partition("/")
+                    owed.append(OwedJob(job_key, kind, item.get("job_name") or name))
         return SweepState(owed, cursor)
 
     def advance_sweep_cursor(self, listed_through: float) -> bool:
@@ -260,12 +261,11 @@ class RemediationLedger:
 
 @dataclass(frozen=True)
 class OwedJob:
-    """A ledger item not settled: `key` (kind/name in lower case), the kind's value, and the name
-    as SageMaker spells it (None for an item written before the name was recorded)."""
+    """A ledger item not settled: `key` (kind/name in lower case), the kind's value, the name."""
 
     key: str
     kind: str
-    name: str | None
+    name: str
 
 
 @dataclass(frozen=True)

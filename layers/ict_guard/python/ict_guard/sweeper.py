@@ -212,16 +212,11 @@ class Sweeper:
                     count += 1
             report.listed[kind.value] = count
         # Owed work (a copy or an alert a run that died still owed), from the ledger's index.
-        owed = [o for o in (state.owed if state else []) if o.name and o.kind in {k.value for k in JOB_APIS}]
-        if state and len(owed) < len(state.owed):
-            self._logger.warning(
-                "owed ledger items without a job name (written before names were recorded) are left to their TTL",
-                extra={"items": [o.key for o in state.owed if o not in owed][:10]},
-            )
         # A kind updated in place goes through `remediate` (its RESUME decision comes from the
         # ledger, as when it is listed); a job through `resume_if_owed`. One listed already is not
         # handed over twice.
-        owed_refs = [ref(JobKind(o.kind), str(o.name)) for o in owed]
+        kinds = {k.value for k in JOB_APIS}
+        owed_refs = [ref(JobKind(o.kind), o.name) for o in (state.owed if state else []) if o.kind in kinds]
         if cursor is None:
             # The first sweep (after deployment or an upgrade) also asks the stopped jobs of the
             # window: ledger items an earlier release wrote carry no index key.
