@@ -127,7 +127,7 @@ class RemediationLedger:
             "intent": intent.value,
             "settled": False,
             "recorded_at": now,
-            **_owed(job_key, job_name),
+            **_owed(job_name),
         }
         if relaunch_request is not None:
             values.update(stored_request(relaunch_request))
@@ -182,7 +182,7 @@ class RemediationLedger:
                 "refusal": message[:2000],
                 **stored_request(relaunch_request),
                 self._expiry_attr: now + RETENTION_SECONDS,
-                **_owed(job_key, job_name),
+                **_owed(job_name),
             },
         )
 
@@ -274,6 +274,6 @@ class SweepState:
     cursor: float | None  # epoch seconds; None before the first complete listing
 
 
-def _owed(job_key: str, job_name: str | None) -> dict[str, Any]:
+def _owed(job_name: str | None) -> dict[str, Any]:
     """The attributes that put a ledger item in `SweepIndex` (with the name the sweep resumes by)."""
     return {SWEEP_INDEX_ATTR: OWED, **({"job_name": job_name} if job_name else {})}
