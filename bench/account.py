@@ -178,8 +178,10 @@ class BenchAccount:
         tag and a settled ledger item in the guard's table (written with BatchWriteItem)."""
         seed_completed_training_jobs(self, count, start=start, ledger_every=ledger_every)
 
-    def seed_in_progress_training_jobs(self, count: int, *, start: int = 0) -> list[str]:
-        return seed_in_progress_training_jobs(self, count, start=start)
+    def seed_in_progress_training_jobs(
+        self, count: int, *, start: int = 0, created: datetime | None = None
+    ) -> list[str]:
+        return seed_in_progress_training_jobs(self, count, start=start, created=created)
 
 
 @functools.cache
@@ -278,9 +280,10 @@ def seed_completed_training_jobs(
 
 
 def seed_in_progress_training_jobs(
-    account: BenchAccount, count: int, *, start: int = 0
+    account: BenchAccount, count: int, *, start: int = 0, created: datetime | None = None
 ) -> list[str]:
-    """Running, compliant jobs (encrypted, no VPC: nothing for the guard to do) in the backend."""
+    """Running, compliant jobs (encrypted, no VPC: nothing for the guard to do) in the backend,
+    created now or at `created`."""
     from sandbox.environment import training_job_request
     from sandbox.sagemaker_extension import EmulatedTrainingJob
 
@@ -289,6 +292,9 @@ def seed_in_progress_training_jobs(
     for index in range(start, start + count):
         name = f"running-{index:06d}"
         request = training_job_request(account.env, name, encrypted=True, vpc=False)
-        backend.training_jobs[name] = EmulatedTrainingJob(ACCOUNT, REGION, request)
+        job = EmulatedTrainingJob(ACCOUNT, REGION, request)
+        if created is not None:
+            job.creation_time = job.last_modified_time = job.training_start_time = created
+        backend.training_jobs[name] = job
         names.append(name)
     return names

@@ -33,6 +33,8 @@ from typing import Any
 import botocore.handlers
 from botocore import xform_name
 
+from ict_guard.ledger import SWEEP_CURSOR_KEY
+
 GUARD_USER_AGENT = "sagemaker-ict-guard/"
 # The guard's own DynamoDB table: Powertools idempotency records and the remediation ledger.
 IDEMPOTENCY = "idempotency"
@@ -282,8 +284,14 @@ class CallRecorder:
             return None
         if params.get("TableName") != self.table_name:
             return None
+        if params.get("IndexName"):  # the ledger's SweepIndex: owed work and the sweep's cursor
+            return LEDGER
         key = params.get("Key") or params.get("Item") or {}
         values = [v.get("S") for v in key.values() if isinstance(v, dict)]
-        if self.ledger_prefix and any(isinstance(v, str) and v.startswith(self.ledger_prefix) for v in values):
+        if any(isinstance(v, str) and v == SWEEP_CURSOR_KEY for v in values):
+            return LEDGER
+        if self.ledger_prefix and any(
+            isinstance(v, str) and v.startswith(self.ledger_prefix) for v in values
+        ):
             return LEDGER
         return IDEMPOTENCY

@@ -5,8 +5,10 @@ The sweeper is `functions/sweeper/app.py` (DESIGN.md's contract: `lambda_handler
 for scheduled events), configured from template.yaml's `SweeperFunction`. Until it exists the
 figure says so. Each size runs in a fresh account: the completed jobs are seeded straight into
 moto's backend, the running ones are compliant (encrypted, no VPC), so the sweep's cost is the
-cost of looking. The first sweep meets every running job for the first time; the second finds
-the idempotency records the first one left.
+cost of looking. Three scheduled sweeps, 15 minutes apart as template.yaml's SweepSchedule runs
+them (the sweeper's clock is moved on; the jobs' times are SageMaker's): the first meets every
+running job for the first time; the second finds none new (the cursor the first one left); the
+third finds `NEW_JOBS` created since the second.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench.account import ACCOUNT, REGION, LambdaContext, embedded_account
@@ -24,6 +27,8 @@ from bench.calls import CallLog, CallRecorder
 from bench.stats import Summary
 
 SWEEPER_FUNCTION = "SweeperFunction"
+SWEEP_INTERVAL = timedelta(minutes=15)  # template.yaml, SweepSchedule's default rate
+NEW_JOBS = 10
 
 Handler = Callable[[Any, Any], Any]
 
@@ -40,7 +45,8 @@ class SweepSize:
     completed: int
     in_progress: int
     first: list[SweepRun] = field(default_factory=list)
-    again: list[SweepRun] = field(default_factory=list)
+    again: list[SweepRun] = field(default_factory=list)  # none new
+    with_new: list[SweepRun] = field(default_factory=list)  # NEW_JOBS new
 
     @staticmethod
     def calls(runs: list[SweepRun]) -> Summary:
@@ -93,23 +99,27 @@ def measure_sweeper(
     for running in in_progress:
         size = SweepSize(completed, running)
         for _ in range(repeats):
-            first, again = _sweep_fresh_account(handler, function, completed, running)
+            first, again, with_new = _sweep_fresh_account(handler, function, completed, running)
             size.first.append(first)
             size.again.append(again)
+            size.with_new.append(with_new)
         result.sizes.append(size)
     return result
 
 
 def _sweep_fresh_account(
     handler: Handler, function: str, completed: int, running: int
-) -> tuple[SweepRun, SweepRun]:
+) -> tuple[SweepRun, SweepRun, SweepRun]:
     from sandbox import template as sam_template
     from sandbox.environment import DEPLOYED_PARAMETERS
 
     recorder = CallRecorder()
     with embedded_account(recorder) as account:
         account.seed_completed_training_jobs(completed)
-        account.seed_in_progress_training_jobs(running)
+        # Running for an hour: none of them is new to the second sweep (LIST_OVERLAP is 15 min).
+        account.seed_in_progress_training_jobs(
+            running, created=datetime.now(UTC) - timedelta(hours=1)
+        )
         resolved = {
             "ALERT_TOPIC_ARN": account.env.topic_arn,
             "IDEMPOTENCY_TABLE_NAME": account.env.table_name,
@@ -121,8 +131,17 @@ def _sweep_fresh_account(
         os.environ.update(variables)
         _clear_runtime_caches()
         try:
+            from ict_guard.runtime import sweeper_runtime
+
+            now = datetime.now(UTC)
             runs = []
-            for _ in range(2):
+            for index in range(3):
+                at = now + index * SWEEP_INTERVAL
+                if index == 2:  # created between the second sweep and this one
+                    account.seed_in_progress_training_jobs(
+                        NEW_JOBS, start=running, created=at - SWEEP_INTERVAL / 2
+                    )
+                sweeper_runtime().sweeper._clock = lambda at=at: at
                 with recorder.window() as log:
                     start = time.perf_counter()
                     answer = handler(scheduled_event(), LambdaContext())
@@ -135,7 +154,7 @@ def _sweep_fresh_account(
                 else:
                     os.environ[key] = value
             _clear_runtime_caches()
-    return runs[0], runs[1]
+    return runs[0], runs[1], runs[2]
 
 
 def _clear_runtime_caches() -> None:

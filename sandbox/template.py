@@ -340,7 +340,8 @@ def dynamodb_table_kwargs(
     *,
     table_name: str | None = None,
 ) -> dict[str, Any]:
-    """Arguments for boto3 `create_table` that reproduce the template's key schema and billing.
+    """Arguments for boto3 `create_table` that reproduce the template's key schema, global
+    secondary indexes and billing.
 
     The table name is the caller's (CloudFormation generates the real one); pass it as
     `table_name` or add TableName yourself.
@@ -361,6 +362,10 @@ def dynamodb_table_kwargs(
             raise TemplateError(f"{logical_id} is PROVISIONED without ProvisionedThroughput")
         _require_plain(throughput, f"{logical_id}.ProvisionedThroughput")
         kwargs["ProvisionedThroughput"] = dict(throughput)
+    indexes = properties.get("GlobalSecondaryIndexes")
+    if indexes is not None:
+        _require_plain(indexes, f"{logical_id}.GlobalSecondaryIndexes")
+        kwargs["GlobalSecondaryIndexes"] = [dict(index) for index in indexes]
     if table_name is not None:
         kwargs["TableName"] = table_name
     return kwargs

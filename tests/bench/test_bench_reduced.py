@@ -11,6 +11,7 @@ from bench.calls_per_event import CallsResult, measure_calls
 from bench.scenarios import PATHS, path_by_key
 from bench.time_to_stop import CUSTODIAN, measure_time_to_stop
 from bench.warm import measure_warm
+from ict_guard.jobs import DEFINITION_APIS, JOB_APIS
 
 pytestmark = pytest.mark.bench
 
@@ -157,6 +158,25 @@ def test_sweeper_calls_grow_with_running_jobs_only() -> None:
     large = measure_sweeper(completed=250, in_progress=(2,), repeats=1)
     # A sweep that fails raises here: there is no "not measured".
     assert SweepSize.calls(large.sizes[0].first).median == SweepSize.calls(small.sizes[0].first).median
+
+
+def test_a_sweep_with_nothing_new_costs_the_same_whatever_runs() -> None:
+    """Issue 14: with the cursor, a sweep that finds none new makes its List* calls and one Query
+    (no Describe, no idempotency read per running job), however many jobs run."""
+    from bench.sweeper import NEW_JOBS, SweepSize, measure_sweeper
+
+    result = measure_sweeper(completed=120, in_progress=(0, 30), repeats=1)
+    quiet = [SweepSize.calls(size.again).median for size in result.sizes]
+    assert quiet[0] == quiet[1] == 10
+    operations = {c.operation for c in result.sizes[1].again[0].log.guard_calls}
+    assert operations == {
+        *(api.list_operation for api in (*JOB_APIS.values(), *DEFINITION_APIS.values())),
+        "Query",
+    }
+    # What is new costs what it costs (each new compliant job: idempotency, Describe, ListTags,
+    # idempotency), the same with 0 or 30 running.
+    new = [SweepSize.calls(size.with_new).median for size in result.sizes]
+    assert new[0] == new[1] > quiet[0] + 3 * NEW_JOBS
 
 
 def test_cold_start_harness_runs_the_handler_and_the_bare_replay() -> None:

@@ -20,7 +20,7 @@ import pytest
 from ict_guard.runtime import job_guard_runtime, sg_guard_runtime, sweeper_runtime
 from ict_guard.security_groups import Direction
 from ict_guard.sg_guard import needs_to_restore
-from sandbox.faults import Fault
+from sandbox.faults import TRANSIENT_FAULTS, Fault
 from sandbox.lambda_service import QueueTarget
 from sandbox.reliability import job_mix
 from sandbox.side_campaigns import (
@@ -65,9 +65,13 @@ def check_groups(report: SgCampaignReport, figures, title: str) -> None:
     assert report.violations == [], text
 
 
+# `denied` adds AccessDeniedException (EC2: UnauthorizedOperation, SNS: AuthorizationError) to the
+# transient faults, one kind in five: a permission missing for one call, which no retry fixes.
+WITH_ACCESS_DENIED = {**dict.fromkeys(TRANSIENT_FAULTS, 1.0), Fault.ACCESS_DENIED: 1.0}
 SWEEP_CAMPAIGNS = {
     "steady": {"rate": 0.3, "jobs": 40, "tuning": 6},
     "storm": {"rate": 0.6, "jobs": 30, "tuning": 6},
+    "denied": {"rate": 0.2, "jobs": 30, "tuning": 4, "weights": WITH_ACCESS_DENIED},
 }
 
 
@@ -77,7 +81,9 @@ def test_every_job_a_sweep_lists_ends_remediated_reported_or_left_for_the_next(
 ):
     settings = SWEEP_CAMPAIGNS[campaign]
     seed = setting("ICT_FAULT_SEED", 20261126)
-    injector = attach_faults(job_guard_runtime().clients, rate=settings["rate"], seed=seed)
+    injector = attach_faults(
+        job_guard_runtime().clients, rate=settings["rate"], seed=seed, **_weights(settings)
+    )
     try:
         report = run_sweep_campaign(
             guard,
@@ -95,7 +101,12 @@ def test_every_job_a_sweep_lists_ends_remediated_reported_or_left_for_the_next(
 SG_CAMPAIGNS = {
     "steady": {"rate": 0.3, "groups": 24},
     "storm": {"rate": 0.6, "groups": 24},
+    "denied": {"rate": 0.2, "groups": 24, "weights": WITH_ACCESS_DENIED},
 }
+
+
+def _weights(settings: dict) -> dict:
+    return {"weights": settings["weights"]} if "weights" in settings else {}
 
 
 @pytest.mark.parametrize("campaign", list(SG_CAMPAIGNS))
@@ -105,7 +116,9 @@ def test_every_managed_group_ends_covered_or_alerted(
     settings = SG_CAMPAIGNS[campaign]
     seed = setting("ICT_FAULT_SEED", 20261126)
     plans = plan_groups(guard, setting("ICT_SIDE_GROUPS", settings["groups"]), 4, seed)
-    injector = attach_faults(sg_guard_runtime().clients, rate=settings["rate"], seed=seed)
+    injector = attach_faults(
+        sg_guard_runtime().clients, rate=settings["rate"], seed=seed, **_weights(settings)
+    )
     try:
         report = run_sg_campaign(guard, sg_function, plans, seed=seed, injector=injector)
     finally:

@@ -458,10 +458,16 @@ LISTS = {
     "sagemaker:ListProcessingJobs",
     "sagemaker:ListAutoMLJobs",
     "sagemaker:ListMonitoringSchedules",
+    # The sweep's job definitions created since its cursor (the schedules that run one).
+    "sagemaker:ListDataQualityJobDefinitions",
+    "sagemaker:ListModelQualityJobDefinitions",
+    "sagemaker:ListModelBiasJobDefinitions",
+    "sagemaker:ListModelExplainabilityJobDefinitions",
 }
 # The other actions that take sagemaker:InterContainerTrafficEncryption (the guard never creates a
 # V1 AutoML job, and encrypts a schedule in place instead of creating one), and what would start,
-# delete or re-list what the guard only reads: no grant for any of them.
+# or delete what the guard only reads: no grant for any of them. (The sweep lists job definitions
+# since its cursor: LISTS; the job guard does not.)
 NOT_GRANTED = {
     "sagemaker:CreateAutoMLJob",
     "sagemaker:DescribeAutoMLJob",
@@ -472,10 +478,6 @@ NOT_GRANTED = {
     "sagemaker:DeleteModelQualityJobDefinition",
     "sagemaker:DeleteModelBiasJobDefinition",
     "sagemaker:DeleteModelExplainabilityJobDefinition",
-    "sagemaker:ListDataQualityJobDefinitions",
-    "sagemaker:ListModelQualityJobDefinitions",
-    "sagemaker:ListModelBiasJobDefinitions",
-    "sagemaker:ListModelExplainabilityJobDefinitions",
 }
 
 
@@ -663,3 +665,16 @@ def test_the_scan_runs_on_every_condition_both_ways(template: dict[str, Any]) ->
         for name, value in condition_values(template, defaults).items():
             taken.setdefault(name, set()).add(value)
     assert taken and all(values == {True, False} for values in taken.values()), taken
+
+
+def test_only_the_sweeper_queries_and_only_the_owed_work_index(template: dict[str, Any]) -> None:
+    """The sweep reads owed work and its cursor with one Query on the ledger's sparse index; no
+    role may Query or Scan the table itself (its items hold re-launch requests)."""
+    (query,) = [s for s in _role_statements(template, "SweeperFunction") if "dynamodb:Query" in _list(s["Action"])]
+    assert _list(query["Action"]) == ["dynamodb:Query"]
+    assert query["Resource"] == {"Fn::Sub": "${IdempotencyTable.Arn}/index/SweepIndex"}
+    for function in ("JobGuardFunction", "SecurityGroupGuardFunction"):
+        actions = {a for s in _role_statements(template, function) for a in _list(s["Action"])}
+        assert not actions & {"dynamodb:Query", "dynamodb:Scan"}, function
+    sweeper_actions = {a for s in _role_statements(template, "SweeperFunction") for a in _list(s["Action"])}
+    assert "dynamodb:Scan" not in sweeper_actions

@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from moto import mock_aws
 
 from ict_guard.jobs import JOB_APIS_BY_EVENT, MANAGED_TAG, REMEDIATION_TAG, RemediationTag
-from ict_guard.ledger import KEY_PREFIX, RemediationLedger
+from ict_guard.ledger import KEY_PREFIX, SWEEP_INDEX_ATTR, SWEEP_INDEX_NAME, RemediationLedger
 from ict_guard.policy import Intent
 from ict_guard.rule_changes import RULE_CHANGE_DIRECTIONS
 from ict_guard.runtime import IDEMPOTENCY_EXPIRY_SECONDS
@@ -340,6 +340,12 @@ WITHOUT_RESOURCE_TYPES = {
     "sagemaker:ListProcessingJobs",
     "sagemaker:ListAutoMLJobs",
     "sagemaker:ListMonitoringSchedules",
+    # The List* of the four monitoring job definitions (the sweep): List access level, and, like
+    # every SageMaker List* above, no resource type in the reference's SageMaker table.
+    "sagemaker:ListDataQualityJobDefinitions",
+    "sagemaker:ListModelQualityJobDefinitions",
+    "sagemaker:ListModelBiasJobDefinitions",
+    "sagemaker:ListModelExplainabilityJobDefinitions",
 }
 
 
@@ -520,7 +526,15 @@ def test_table_matches_powertools_and_the_ledger(template: dict[str, Any]) -> No
     assert powertools["sort_key_attr"].default is None
     kwargs = dynamodb_table_kwargs(template)
     assert kwargs["KeySchema"] == [{"AttributeName": key, "KeyType": "HASH"}]
-    assert kwargs["AttributeDefinitions"] == [{"AttributeName": key, "AttributeType": "S"}]
+    assert kwargs["AttributeDefinitions"] == [
+        {"AttributeName": key, "AttributeType": "S"},
+        {"AttributeName": SWEEP_INDEX_ATTR, "AttributeType": "S"},
+    ]
+    # The ledger's sparse index of owed work, with what the sweep reads of it.
+    (index,) = kwargs["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == SWEEP_INDEX_NAME
+    assert index["KeySchema"] == [{"AttributeName": SWEEP_INDEX_ATTR, "KeyType": "HASH"}]
+    assert index["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["job_name", "listed_through"]}
     assert kwargs["BillingMode"] == "PAY_PER_REQUEST"
     table = template["Resources"]["IdempotencyTable"]["Properties"]
     assert table["SSESpecification"] == {"SSEEnabled": True}
@@ -542,6 +556,23 @@ def test_ledger_works_on_the_table_the_template_defines(template: dict[str, Any]
     assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": dynamodb_ttl_attribute(template)}
     assert item[dynamodb_hash_key(template)]["S"].startswith(KEY_PREFIX)
     assert int(item[dynamodb_ttl_attribute(template)]["N"]) > 1_000
+
+
+def test_the_sweep_finds_owed_work_through_the_templates_index(template: dict[str, Any]) -> None:
+    """An item owes work from `record` to `settle`; the cursor is read by the same Query."""
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        create_dynamodb_table(dynamodb, template, "idempotency")
+        ledger = RemediationLedger(dynamodb, "idempotency", clock=lambda: 1_000.0)
+        ledger.record("training-job/owed-job", Intent.RELAUNCH, {"TrainingJobName": "x"}, job_name="Owed-Job")
+        ledger.record("training-job/done-job", Intent.STOP, None, job_name="done-job")
+        ledger.settle("training-job/done-job", "stop")
+        assert ledger.advance_sweep_cursor(900.0) is True
+        assert ledger.advance_sweep_cursor(800.0) is False  # never back
+
+        state = ledger.sweep_state()
+    assert [(o.key, o.kind, o.name) for o in state.owed] == [("training-job/owed-job", "training-job", "Owed-Job")]
+    assert state.cursor == 900.0
 
 
 def test_failures_retry_a_bounded_number_of_times_then_reach_the_queue(

@@ -351,9 +351,16 @@ class FakeLedger:
     def location(self, job_key: str) -> str:
         return f"ledger item {job_key}"
 
-    def record(self, job_key: str, intent: Intent, relaunch_request: dict[str, Any] | None) -> None:
+    def record(
+        self, job_key: str, intent: Intent, relaunch_request: dict[str, Any] | None, *, job_name: str | None = None
+    ) -> None:
         self.calls.append("record")
-        self.items[job_key] = {"intent": intent, "settled": False, "relaunch_request": copy.deepcopy(relaunch_request)}
+        self.items[job_key] = {
+            "intent": intent,
+            "settled": False,
+            "relaunch_request": copy.deepcopy(relaunch_request),
+            "job_name": job_name,
+        }
 
     def lookup(self, job_key: str) -> LedgerEntry | None:
         self.calls.append("lookup")
@@ -369,7 +376,9 @@ class FakeLedger:
             confirmed=bool(item.get("confirmed", False)),
         )
 
-    def record_refusal(self, job_key: str, message: str, relaunch_request: dict[str, Any]) -> None:
+    def record_refusal(
+        self, job_key: str, message: str, relaunch_request: dict[str, Any], *, job_name: str | None = None
+    ) -> None:
         self.calls.append("record_refusal")
         item = self.items.setdefault(job_key, {"intent": Intent.RELAUNCH, "settled": False})
         item.update(

@@ -131,11 +131,12 @@ class Executor:
         subject = run.subject
         match step:
             case RecordIntent() if step.with_stop and self._ledger is not None:
-                ledger, key, intent = self._ledger, subject.key, step.intent
-                run.intent_write = Started(lambda: ledger.record(key, intent, None), name="ict-guard-ledger")
+                ledger, key, intent, name = self._ledger, subject.key, step.intent, subject.job.name
+                run.intent_write = Started(lambda: ledger.record(key, intent, None, job_name=name))
             case RecordIntent():
                 if self._ledger is not None:
-                    self._ledger.record(subject.key, step.intent, dict(step.request) if step.request else None)
+                    request = dict(step.request) if step.request else None
+                    self._ledger.record(subject.key, step.intent, request, job_name=subject.job.name)
                 run.done.append(step.describe())
             case RecordNotified():
                 if self._ledger is not None and run.alert is not None:
@@ -289,7 +290,7 @@ class Executor:
             run.refusal = message
             self._reporter.count("RelaunchesRefused")
             if self._ledger is not None:
-                self._ledger.record_refusal(run.subject.key, message, request)
+                self._ledger.record_refusal(run.subject.key, message, request, job_name=run.subject.job.name)
             if tried:
                 run.notes.append("fallbacks tried, each refused: " + "; ".join(tried))
             run.done.append(f"SageMaker refused {step.name}; nothing created")
@@ -326,7 +327,9 @@ class Executor:
             run.request, run.request_api = dict(step.request), None  # the update is what is left to do
             self._reporter.count("RelaunchesRefused")
             if self._ledger is not None:
-                self._ledger.record_refusal(run.subject.key, refused.message, dict(step.request))
+                self._ledger.record_refusal(
+                    run.subject.key, refused.message, dict(step.request), job_name=run.subject.job.name
+                )
             run.done.append(f"SageMaker refused the update of {step.name}; the schedule is unchanged")
             run.remaining = [step, *copy_refused(refused.message, run.subject.job, f"the update of {step.name}")]
             return

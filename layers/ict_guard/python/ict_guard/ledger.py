@@ -7,6 +7,13 @@ SageMaker refused after the stop is recorded too (`refusal`), so that retries an
 repeat the request nor the alert. It shares the idempotency table (same key and TTL attributes as
 Powertools, a prefix of its own).
 
+An item that still owes work (not settled) carries `sweep_index` = "owed", the key of the table's
+sparse global secondary index `SweepIndex`: the sweep finds every owed job with one Query instead of
+listing stopped jobs of every kind; `settle` removes the attribute, so the index holds only owed
+work (DynamoDB developer guide, "Take advantage of sparse indexes"). The sweep's cursor (how far
+back every created job has been judged) lives in the same index partition, so that one Query also
+reads it.
+
 Items are (de)serialized with boto3's DynamoDB TypeSerializer. The re-launch request and rule
 summaries are stored as JSON strings: they hold floats (DynamoDB numbers need Decimal) and are
 read back whole, never queried.
@@ -19,6 +26,7 @@ import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -35,6 +43,11 @@ KEY_PREFIX = "ict-guard-ledger#"
 COMPRESS_ABOVE_BYTES = 64_000
 MAX_STORED_REQUEST_BYTES = 350_000
 RETENTION_SECONDS = 30 * 24 * 3600
+# The sparse index of owed work (template.yaml, IdempotencyTable.GlobalSecondaryIndexes).
+SWEEP_INDEX_NAME = "SweepIndex"
+SWEEP_INDEX_ATTR = "sweep_index"
+OWED = "owed"
+SWEEP_CURSOR_KEY = "ict-guard-sweep#cursor"
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
 
@@ -102,7 +115,11 @@ class RemediationLedger:
         """Where a person finds the record (and its full re-launch request)."""
         return f"DynamoDB table {self._table}, item {self._key_attr}={KEY_PREFIX}{job_key}"
 
-    def record(self, job_key: str, intent: Intent, relaunch_request: dict[str, Any] | None) -> None:
+    def record(
+        self, job_key: str, intent: Intent, relaunch_request: dict[str, Any] | None, *, job_name: str | None = None
+    ) -> None:
+        """The intent, before the stop; owed (in `SweepIndex`) until `settle`. `job_name` is the
+        name as SageMaker spells it (the key is lower-cased), for the sweep's resume."""
         now = int(self._clock())
         values: dict[str, Any] = {
             self._key_attr: KEY_PREFIX + job_key,
@@ -110,6 +127,7 @@ class RemediationLedger:
             "intent": intent.value,
             "settled": False,
             "recorded_at": now,
+            **_owed(job_name),
         }
         if relaunch_request is not None:
             values.update(stored_request(relaunch_request))
@@ -134,17 +152,23 @@ class RemediationLedger:
             confirmed=bool(item.get("confirmed", False)),
         )
 
-    def _update(self, job_key: str, values: dict[str, Any]) -> None:
+    def _update(self, job_key: str, values: dict[str, Any], remove: tuple[str, ...] = ()) -> None:
         names = {f"#{i}": name for i, name in enumerate(values)}
+        removed = {f"#r{i}": name for i, name in enumerate(remove)}
+        expression = "SET " + ", ".join(f"{n} = :{n[1:]}" for n in names)
+        if removed:
+            expression += " REMOVE " + ", ".join(removed)
         self._db.update_item(
             TableName=self._table,
             Key=self._key(job_key),
-            UpdateExpression="SET " + ", ".join(f"{n} = :{n[1:]}" for n in names),
-            ExpressionAttributeNames=names,
+            UpdateExpression=expression,
+            ExpressionAttributeNames={**names, **removed},
             ExpressionAttributeValues={f":{n[1:]}": _SERIALIZER.serialize(values[v]) for n, v in names.items()},
         )
 
-    def record_refusal(self, job_key: str, message: str, relaunch_request: dict[str, Any]) -> None:
+    def record_refusal(
+        self, job_key: str, message: str, relaunch_request: dict[str, Any], *, job_name: str | None = None
+    ) -> None:
         """SageMaker refused the copy (every fallback too): later runs alert once, then settle.
 
         The item may not exist (a run resumed from the job's tag after the ledger item expired):
@@ -158,6 +182,7 @@ class RemediationLedger:
                 "refusal": message[:2000],
                 **stored_request(relaunch_request),
                 self._expiry_attr: now + RETENTION_SECONDS,
+                **_owed(job_name),
             },
         )
 
@@ -180,4 +205,75 @@ class RemediationLedger:
         self._update(job_key, {"confirmed": True})
 
     def settle(self, job_key: str, outcome: str) -> None:
-        self._update(job_key, {"settled": True, "outcome": outcome, "settled_at": int(self._clock())})
+        """Nothing more is owed: the item leaves `SweepIndex`."""
+        self._update(
+            job_key, {"settled": True, "outcome": outcome, "settled_at": int(self._clock())}, remove=(SWEEP_INDEX_ATTR,)
+        )
+
+    # -- the sweep's view ---------------------------------------------------------------------------
+
+    def sweep_state(self) -> SweepState:
+        """Every owed job and the sweep's cursor, from `SweepIndex` (DynamoDB Query, paginated;
+        eventually consistent like every index read: an item written a moment ago may show at the
+        next sweep, and a cursor read stale is older, which only widens the next listing)."""
+        owed: list[OwedJob] = []
+        cursor: float | None = None
+        pages = self._db.get_paginator("query").paginate(
+            TableName=self._table,
+            IndexName=SWEEP_INDEX_NAME,
+            KeyConditionExpression="#p = :p",
+            ExpressionAttributeNames={"#p": SWEEP_INDEX_ATTR},
+            ExpressionAttributeValues={":p": {"S": OWED}},
+        )
+        for page in pages:
+            for raw in page.get("Items", []):
+                item = {key: _DESERIALIZER.deserialize(value) for key, value in raw.items()}
+                key = str(item.get(self._key_attr, ""))
+                if key == SWEEP_CURSOR_KEY:
+                    cursor = float(item["listed_through"]) if "listed_through" in item else None
+                elif key.startswith(KEY_PREFIX):
+                    job_key = key.removeprefix(KEY_PREFIX)
+                    kind, _, name = job_key.partition("/")
+                    owed.append(OwedJob(job_key, kind, item.get("job_name") or name))
+        return SweepState(owed, cursor)
+
+    def advance_sweep_cursor(self, listed_through: float) -> bool:
+        """Record that every job created (every schedule changed) before `listed_through` (epoch
+        seconds) has been judged. Never moves back: a conditional update, so that of two
+        overlapping sweeps the later cursor stays. Returns whether it moved."""
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key=_item({self._key_attr: SWEEP_CURSOR_KEY}),
+                UpdateExpression="SET #t = :t, #p = :p, #e = :e",
+                ConditionExpression="attribute_not_exists(#t) OR #t < :t",
+                ExpressionAttributeNames={"#t": "listed_through", "#p": SWEEP_INDEX_ATTR, "#e": self._expiry_attr},
+                ExpressionAttributeValues={
+                    ":t": _SERIALIZER.serialize(Decimal(repr(listed_through))),
+                    ":p": {"S": OWED},
+                    ":e": _SERIALIZER.serialize(int(self._clock()) + RETENTION_SECONDS),
+                },
+            )
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+
+@dataclass(frozen=True)
+class OwedJob:
+    """A ledger item not settled: `key` (kind/name in lower case), the kind's value, the name."""
+
+    key: str
+    kind: str
+    name: str
+
+
+@dataclass(frozen=True)
+class SweepState:
+    owed: list[OwedJob]
+    cursor: float | None  # epoch seconds; None before the first complete listing
+
+
+def _owed(job_name: str | None) -> dict[str, Any]:
+    """The attributes that put a ledger item in `SweepIndex` (with the name the sweep resumes by)."""
+    return {SWEEP_INDEX_ATTR: OWED, **({"job_name": job_name} if job_name else {})}

@@ -280,6 +280,11 @@ class JobGuard:
         # nests its parent's) and JobRef.handoff_key; never in the payload Powertools stores.
         self._sent_reads = threading.local()
 
+    @property
+    def ledger(self) -> RemediationLedger | None:
+        """The ledger this guard records its intents in (the sweep reads its owed work)."""
+        return self._ledger
+
     # -- entry points ---------------------------------------------------------------------------
 
     def handle(self, event: Any, account: str | None = None) -> dict[str, Any]:

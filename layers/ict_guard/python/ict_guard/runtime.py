@@ -199,6 +199,8 @@ class SweeperRuntime:
 def sweeper_runtime() -> SweeperRuntime:
     """The sweep runs every job through the job guard's own wiring: same settings, clients,
     idempotency records and ledger."""
+    import datetime as dt
+
     from ict_guard.sweeper import Sweeper, SweepSettings
 
     jobs = job_guard_runtime()
@@ -209,5 +211,8 @@ def sweeper_runtime() -> SweeperRuntime:
         logger=logger,
         reporter=jobs.guard.reporter,
         region=jobs.clients.region,
+        ledger=jobs.guard.ledger,
+        # A judgment lives as long as its idempotency record: the sweep judges again after that.
+        record_lifetime=dt.timedelta(seconds=IDEMPOTENCY_EXPIRY_SECONDS),
     )
     return SweeperRuntime(sweeper=sweeper, idempotency=jobs.idempotency)

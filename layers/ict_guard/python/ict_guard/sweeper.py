@@ -1,11 +1,14 @@
-"""The scheduled sweep: every running job goes through the job guard's own path once more.
+"""The scheduled sweep: every job the real-time path may have missed goes through its own path
+(`JobGuard.remediate`: the same decision, the same idempotency record). It costs what is new, not
+what runs (README, "Sweeper"):
 
-CloudTrail delivery to EventBridge is best effort and can lag, the function can be throttled,
-and jobs may have started before the guard was deployed. The sweep lists the InProgress training
-and tuning jobs created within a look-back window (the List filters run in SageMaker, so a sweep
-costs in proportion to the running jobs, not to the account's history) and hands each to
-`JobGuard.remediate`: the same decision, the same idempotency record. A job the real-time path
-already handled costs one idempotency read; one it missed is remediated and counted as a catch.
+- a cursor in the ledger (`listed_through`): a sweep lists only the running jobs created since
+  (less LIST_OVERLAP), the schedules changed since and the schedules of job definitions created
+  since; it moves to the sweep's start, or to the creation of the earliest job it could not judge;
+- the part of the look-back window older than a judgment lives (`record_lifetime`), when there is
+  one, is listed in full;
+- owed work comes from the ledger's sparse index (`RemediationLedger.sweep_state`, the same Query
+  that reads the cursor), whatever the job's age or status.
 """
 
 from __future__ import annotations
@@ -13,15 +16,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from botocore import xform_name
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ict_guard.errors import CopyWaitsForCapacity
-from ict_guard.jobs import JOB_APIS, JobKind
-from ict_guard.outcomes import Result
+from ict_guard.jobs import DEFINITION_APIS, JOB_APIS, JobApi, JobKind
+from ict_guard.outcomes import Outcome, Result
+from ict_guard.ports import BotoSageMakerJobs
 from ict_guard.remediation import SWEEP_EVENT_PREFIX, JobGuard, JobRef
 from ict_guard.settings import ConfigurationError
 
@@ -30,8 +34,14 @@ if TYPE_CHECKING:
     from botocore.client import BaseClient
     from mypy_boto3_sagemaker import SageMakerClient
 
+    from ict_guard.ledger import RemediationLedger
     from ict_guard.reporting import Reporter
 PAGE_SIZE = 100  # the List* maximum: fewest calls
+# SageMaker's List* may show a job some time after its Create* answered (eventually consistent,
+# like other AWS list operations; no figure is published): each sweep lists again the jobs
+# created this long before the cursor, one sweep interval. Those already judged cost one
+# idempotency read each, never a Describe.
+LIST_OVERLAP = dt.timedelta(minutes=15)
 
 
 class SweepIncomplete(Exception):
@@ -71,19 +81,27 @@ class SweepSettings(BaseModel):
 @dataclass
 class SweepReport:
     listed: dict[str, int] = field(default_factory=dict)
+    # What the listing covered: jobs created (schedules changed) after `listed_since`, ISO 8601,
+    # or every running job when None; and the cursor this sweep recorded.
+    listed_since: str | None = None
+    listed_through: str | None = None
     outcomes: dict[str, int] = field(default_factory=dict)
     caught: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     left_for_next_sweep: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "listed": self.listed,
-            "outcomes": self.outcomes,
-            "caught": self.caught,
-            "failed": self.failed,
-            "left_for_next_sweep": self.left_for_next_sweep,
-        }
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One item of a sweep's work: the job, whether only owed work is to be finished, and the
+    time the cursor may not pass until it is judged (None for owed work, which the ledger keeps)."""
+
+    ref: JobRef
+    resume: bool = False
+    since: dt.datetime | None = None
 
 
 class Sweeper:
@@ -96,6 +114,8 @@ class Sweeper:
         logger: Logger,
         reporter: Reporter,
         region: str,
+        ledger: RemediationLedger | None = None,
+        record_lifetime: dt.timedelta = dt.timedelta(hours=24),
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
         self._sagemaker = sagemaker
@@ -104,81 +124,138 @@ class Sweeper:
         self._logger = logger
         self._reporter = reporter
         self._region = region
+        self._ledger = ledger
+        self._record_lifetime = record_lifetime
         self._clock = clock
 
-    def running_jobs(self, kind: JobKind, status: str = "InProgress") -> Iterator[str]:
-        """Names of the jobs of `kind` in `status` created within the look-back window (of every
-        schedule in `status`)."""
-        api = JOB_APIS[kind]
-        since = self._clock() - self._settings.lookback
+    def windows(self, now: dt.datetime, cursor: dt.datetime | None) -> list[tuple[dt.datetime, dt.datetime | None]]:
+        """The creation-time windows (after, before) a sweep lists at `now`: since the cursor (less
+        LIST_OVERLAP) within the look-back window, and, when the look-back window is longer than
+        a judgment lives, its part whose records may have expired."""
+        oldest = now - self._settings.lookback
+        if cursor is None:
+            return [(oldest, None)]
+        start = max(oldest, cursor - LIST_OVERLAP)
+        windows: list[tuple[dt.datetime, dt.datetime | None]] = [(start, None)]
+        expired_before = min(start, now - self._record_lifetime)
+        if expired_before > oldest:
+            # One second past the boundary: the List* filters are "after" and "before".
+            windows.append((oldest, expired_before + dt.timedelta(seconds=1)))
+        return windows
+
+    def listed(
+        self,
+        api: JobApi,
+        *,
+        after: dt.datetime | None,
+        before: dt.datetime | None = None,
+        time_member: str = "CreationTime",
+    ) -> Iterator[tuple[str, dt.datetime | None]]:
+        """(name, time) of the resources of `api` in one of its active statuses with `time_member`
+        (CreationTime, or LastModifiedTime) in the window; every active one when `after` is None.
+
+        One List* call per page: a kind with one active status filters it in SageMaker
+        (StatusEquals), one with several (a schedule's Pending and Scheduled) here, so that each
+        kind costs one page when nothing is new."""
         # The List* operation is chosen per kind at run time: botocore's generic paginator, not
         # the stubs' one-per-operation-name overloads.
         client: BaseClient = self._sagemaker
-        # A schedule lives for months and an UpdateMonitoringSchedule does not change its
-        # CreationTime: every active schedule is listed (there are few), each costing a Describe
-        # and an idempotency read once judged in its configuration (JobGuard.remediate).
-        window = {} if api.in_place else {"CreationTimeAfter": since}
+        filters: dict[str, Any] = {}
+        if after is not None:
+            filters[f"{time_member}After"] = after
+        if before is not None:
+            filters[f"{time_member}Before"] = before
+        statuses = api.active_statuses
+        if len(statuses) == 1:
+            filters["StatusEquals"] = statuses[0]
         pages = client.get_paginator(xform_name(api.list_operation)).paginate(
-            StatusEquals=status,
-            PaginationConfig={"PageSize": PAGE_SIZE},
-            **window,
+            PaginationConfig={"PageSize": PAGE_SIZE}, **filters
         )
         for page in pages:
             for summary in page.get(api.summaries_member, []):
-                yield summary[api.name_member]
+                if api.status_member in summary and summary[api.status_member] not in statuses:
+                    continue
+                yield summary[api.name_member], summary.get(time_member)
 
     def sweep(self, *, account: str, sweep_id: str, remaining_ms: Callable[[], int]) -> dict[str, Any]:
         report = SweepReport()
-        # Parents first (JOB_APIS is in that order: AutoML, tuning, training, processing): the jobs
-        # they launch are remediated through them, and by the time those are listed the parent's
-        # outcome is already recorded.
-        refs = []
-        for kind in JOB_APIS:
-            names = [name for status in JOB_APIS[kind].active_statuses for name in self.running_jobs(kind, status)]
-            report.listed[kind.value] = len(names)
-            refs += [
-                JobRef.for_job(
-                    kind, name, account=account, region=self._region, event_id=f"{SWEEP_EVENT_PREFIX}{sweep_id}"
-                )
-                for name in names
-            ]
-        # A tuning job the guard stopped whose run died before the copy (Lambda's retries spent):
-        # its ledger entry is still owed. SageMaker's state-change event resumes it when the stop
-        # completes; the sweep makes up for a lost event.
-        # The same for a training job whose copy waited for the instances its stopping original
-        # held (ResourceLimitExceeded) until Lambda's retries ran out.
-        work: list[tuple[JobRef, bool]] = [(ref, False) for ref in refs]
-        for kind in (k for k, api in JOB_APIS.items() if api.stopped_statuses):
-            stopped = [name for status in JOB_APIS[kind].stopped_statuses for name in self.running_jobs(kind, status)]
-            report.listed[f"stopped-{kind.value}"] = len(stopped)
-            work += [
-                (
-                    JobRef.for_job(
-                        kind, name, account=account, region=self._region, event_id=f"{SWEEP_EVENT_PREFIX}{sweep_id}"
-                    ),
-                    True,
-                )
-                for name in stopped
-            ]
-        self._logger.info("sweep listed jobs", extra={"listed": report.listed})
+        started = self._clock()
+        state = self._ledger.sweep_state() if self._ledger is not None else None
+        cursor = dt.datetime.fromtimestamp(state.cursor, dt.UTC) if state and state.cursor is not None else None
+        windows = self.windows(started, cursor)
+        report.listed_since = None if cursor is None else windows[0][0].isoformat()
+        event_id = f"{SWEEP_EVENT_PREFIX}{sweep_id}"
 
+        def ref(kind: JobKind, name: str) -> JobRef:
+            return JobRef.for_job(kind, name, account=account, region=self._region, event_id=event_id)
+
+        # Parents first (JOB_APIS is in that order: schedules, AutoML, tuning, training,
+        # processing): the jobs they launch are remediated through them, and by the time those
+        # are listed the parent's outcome is already recorded.
+        work: list[Listed] = []
+        seen: set[str] = set()
+        for kind, api in JOB_APIS.items():
+            count = 0
+            if api.in_place:
+                # Judged per configuration: listed again only once changed (first sweep: all).
+                after = None if cursor is None else windows[0][0]
+                found = list(self.listed(api, after=after, time_member="LastModifiedTime"))
+                if cursor is not None:
+                    found += self._schedules_of_new_definitions(windows[0][0])
+            else:
+                found = [item for after, before in windows for item in self.listed(api, after=after, before=before)]
+            for name, since in found:
+                job = ref(kind, name)
+                if job.key not in seen:
+                    seen.add(job.key)
+                    work.append(Listed(job, since=since or started))
+                    count += 1
+            report.listed[kind.value] = count
+        # Owed work (a copy or an alert a run that died still owed), from the ledger's index.
+        # A kind updated in place goes through `remediate` (its RESUME decision comes from the
+        # ledger, as when it is listed); a job through `resume_if_owed`. One listed already is not
+        # handed over twice.
+        kinds = {k.value for k in JOB_APIS}
+        owed_refs = [ref(JobKind(o.kind), o.name) for o in (state.owed if state else []) if o.kind in kinds]
+        if cursor is None:
+            # The first sweep (after deployment or an upgrade) also asks the stopped jobs of the
+            # window: ledger items an earlier release wrote carry no index key.
+            for kind, api in JOB_APIS.items():
+                for status in api.stopped_statuses:
+                    single = replace(api, active_statuses=(status,))
+                    owed_refs += [ref(kind, name) for name, _ in self.listed(single, after=windows[0][0])]
+        for owed_ref in owed_refs:
+            if owed_ref.key not in seen:
+                seen.add(owed_ref.key)
+                work.append(Listed(owed_ref, resume=not owed_ref.api.in_place))
+        report.listed["owed"] = len({r.key for r in owed_refs})
+        self._logger.info("sweep listed jobs", extra={"listed": report.listed, "since": report.listed_since})
+
+        unjudged: list[dt.datetime] = []
         pending = iter(work)
         with ThreadPoolExecutor(max_workers=self._settings.max_workers) as pool:
-            running: dict[Future[dict[str, Any]], JobRef] = {}
+            running: dict[Future[dict[str, Any]], Listed] = {}
             while True:
                 while len(running) < self._settings.max_workers and remaining_ms() > self._settings.reserve_ms:
                     item = next(pending, None)
                     if item is None:
                         break
-                    ref, resume = item
-                    handle = self._guard.resume_if_owed if resume else self._guard.remediate
-                    running[pool.submit(handle, ref, busy_is_ok=True)] = ref
+                    handle = self._guard.resume_if_owed if item.resume else self._guard.remediate
+                    running[pool.submit(handle, item.ref, busy_is_ok=True)] = item
                 if not running:
                     break
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
-                    self._record(report, running.pop(future), future)
-        report.left_for_next_sweep = sum(1 for _ in pending)
+                    item = running.pop(future)
+                    if not self._record(report, item.ref, future) and item.since is not None:
+                        unjudged.append(item.since)
+        left = list(pending)
+        report.left_for_next_sweep = len(left)
+        unjudged += [item.since for item in left if item.since is not None]
+        if work or cursor is None:
+            self._advance(report, min([started, *unjudged]))
+        # else nothing was listed: the cursor stays, and the next sweep's listing from it holds
+        # only jobs created since, which it must list anyway (one write saved per quiet sweep).
 
         self._count("SweepJobsListed", sum(report.listed.values()))
         self._count("SweeperCatches", len(report.caught))
@@ -191,20 +268,51 @@ class Sweeper:
         self._logger.info("sweep finished", extra=report.as_dict())
         return report.as_dict()
 
-    def _record(self, report: SweepReport, ref: JobRef, future: Future[dict[str, Any]]) -> None:
+    def _schedules_of_new_definitions(self, after: dt.datetime) -> list[tuple[str, dt.datetime | None]]:
+        """The schedules that run a job definition created after `after`: a definition deleted and
+        created again under its name changes what a schedule runs without changing the schedule."""
+        port = BotoSageMakerJobs(self._sagemaker)
+        found: list[tuple[str, dt.datetime | None]] = []
+        for monitoring_type, api in DEFINITION_APIS.items():
+            client: BaseClient = self._sagemaker
+            pages = client.get_paginator(xform_name(api.list_operation)).paginate(
+                CreationTimeAfter=after, PaginationConfig={"PageSize": PAGE_SIZE}
+            )
+            for page in pages:
+                for summary in page.get(api.summaries_member, []):
+                    # MonitoringJobDefinitionSummary names it MonitoringJobDefinitionName (the
+                    # Describe* says JobDefinitionName).
+                    schedules = port.schedules_running(summary["MonitoringJobDefinitionName"], monitoring_type)
+                    found += [(name, summary.get("CreationTime")) for name in schedules]
+        return found
+
+    def _advance(self, report: SweepReport, listed_through: dt.datetime) -> None:
+        """Record the cursor: every job created before `listed_through` is judged. A failure to
+        write it costs the next sweep a wider listing, nothing else: logged, not raised."""
+        if self._ledger is None:
+            return
+        try:
+            self._ledger.advance_sweep_cursor(listed_through.timestamp())
+        except Exception:
+            self._logger.exception("could not record the sweep's cursor; the next sweep lists more")
+            return
+        report.listed_through = listed_through.isoformat()
+
+    def _record(self, report: SweepReport, ref: JobRef, future: Future[dict[str, Any]]) -> bool:
+        """Count one job's result; whether it is judged (the cursor may pass it)."""
         try:
             result = Result.from_dict(future.result())
         except CopyWaitsForCapacity:
             # Stopped by the guard, its copy waits for the instances the original still holds:
-            # the next sweep (which lists stopping and stopped jobs) finishes it.
+            # the ledger owes it, and the next sweep (which reads the owed work) finishes it.
             report.outcomes["waiting-for-capacity"] = report.outcomes.get("waiting-for-capacity", 0) + 1
-            return
+            return True
         except Exception:
             # One job's trouble does not stop the sweep; it is raised at the end (Lambda retries
             # the sweep; every job already handled meets its idempotency record).
             self._logger.exception("sweep could not handle a job", extra={"job": ref.key})
             report.failed.append(ref.key)
-            return
+            return False
         name = result.outcome.value
         report.outcomes[name] = report.outcomes.get(name, 0) + 1
         if result.acted and not result.duplicate:
@@ -213,6 +321,9 @@ class Sweeper:
             self._logger.warning(
                 "sweep caught a job the real-time path missed", extra={"job": ref.key, "outcome": name}
             )
+        # Held by another run, which may still fail: judged only once that run (or a later sweep)
+        # has an outcome.
+        return result.outcome is not Outcome.IN_PROGRESS_ELSEWHERE
 
     def _count(self, name: str, value: int) -> None:
         self._reporter.count(name, value)
