@@ -347,6 +347,7 @@ class FakeLedger:
     items: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
     fail_settle: bool = False
+    fail_record: BaseException | None = None  # raised by every record (DynamoDB down)
 
     def location(self, job_key: str) -> str:
         return f"ledger item {job_key}"
@@ -355,6 +356,8 @@ class FakeLedger:
         self, job_key: str, intent: Intent, relaunch_request: dict[str, Any] | None, *, job_name: str | None = None
     ) -> None:
         self.calls.append("record")
+        if self.fail_record is not None:
+            raise self.fail_record
         self.items[job_key] = {
             "intent": intent,
             "settled": False,

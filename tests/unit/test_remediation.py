@@ -377,3 +377,42 @@ def test_a_resume_leaves_alone_an_owed_remediation_whose_run_may_still_be_going(
     assert g.sagemaker.created == [] and g.alerts.published == []
     g.guard._clock = lambda: recorded + 151  # type: ignore[method-assign]
     assert g.guard.resume_if_owed(replace(resume))["outcome"] == "resume" and len(g.sagemaker.created) == 1
+
+
+def test_the_tags_sent_with_the_lock_count_only_when_describe_names_the_arn_they_went_to():
+    # The event's account differs from the job's ARN (it cannot in EventBridge; a guess can be
+    # wrong all the same): the tags sent early went to another ARN, so ListTags is sent again, to
+    # the described one, and its exemption is honoured.
+    g = guard_with((training_job("guessed-wrong"), {"ict-guard:exempt": "true"}))
+    other = JobRef.for_job(JobKind.TRAINING, "guessed-wrong", account="999999999999", region=REGION, event_id="e-1")
+    result = g.guard.remediate(other)
+    assert result["outcome"] == "notify" and "exempt" in result["reason"]
+    assert g.sagemaker.calls.count("ListTags") == 2 and "StopTrainingJob" not in g.sagemaker.calls
+
+
+def test_the_tags_sent_with_the_lock_are_used_when_the_arn_matches():
+    g = guard_with((training_job("guessed-right"), {"ict-guard:exempt": "true"}))
+    assert g.guard.remediate(ref("guessed-right"))["outcome"] == "notify"
+    assert g.sagemaker.calls.count("ListTags") == 1
+
+
+def test_stop_mode_a_ledger_write_failing_beside_the_stop_still_alerts_and_settles_nothing():
+    g = guard_with((training_job("plain"), {}), mode=RemediationMode.STOP)
+    g.ledger.fail_record = RuntimeError("DynamoDB down")
+    result = g.guard.remediate(ref("plain"))
+    assert result["outcome"] == "stop" and "StopTrainingJob" in g.sagemaker.calls
+    (alert,) = g.alerts.published
+    assert alert.action is AlertAction.STOPPED
+    assert any("ledger could not record this stop" in note for note in alert.notes)
+    assert "settle" not in g.ledger.calls
+
+
+def test_stop_mode_a_ledger_write_failing_when_the_stop_failed_raises_the_stops_error():
+    sagemaker = FakeSageMaker()
+    sagemaker.add(training_job("refused-stop"), {})
+    sagemaker.failures["StopTrainingJob"] = [RuntimeError("AccessDenied")]
+    g = make_job_guard(sagemaker, mode=RemediationMode.STOP)
+    g.ledger.fail_record = RuntimeError("DynamoDB down")
+    with pytest.raises(RuntimeError, match="AccessDenied"):
+        g.guard.remediate(ref("refused-stop"))
+    assert g.alerts.published == []  # nothing stopped: no alert per attempt
