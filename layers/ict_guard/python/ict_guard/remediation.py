@@ -10,9 +10,10 @@ Order of AWS calls on the remediation path (one line per round trip; calls on a 
 together), and why:
   1. idempotency PutItem + Describe* + ListTags: the lock, and the reads the decision needs (the
      event is only a hint). Reads change nothing: a duplicate or a held lock discards them, a
-     failed read raises inside the lock (deleted by Powertools: the retry runs), and none is older
-     than the lock's holder (a crashed one's lock outlives it). ListTags goes to JobRef.arn; if
-     Describe* names another ARN, it is sent again, after it.
+     failed read raises inside the lock (deleted by Powertools: the retry runs), and a read made
+     with the lock is as good as one after it (the lock keeps runs of one record apart; a crashed
+     holder's lock expires after it is gone). ListTags goes to JobRef.arn; if Describe* names
+     another ARN, it is sent again, after it.
   2. ledger PutItem: the durable intent + re-launch request, before the stop
   3. Stop*: the first call that changes the account; then AddTags relaunch-pending, the EC2 calls
      of the copy's IPsec rules, Create* (a deterministic name), AddTags, SNS Publish, UpdateItem.
