@@ -16,7 +16,7 @@ from ict_guard.jobs import JOB_APIS
 
 COLD_TARGET = 1.5
 WARM_TARGET = 1.3
-SWEEP_TARGET_CALLS = 10  # issue 14: a sweep with 500 running jobs, none new
+SWEEP_TARGET_CALLS = 10  # issue 14: a sweep with 500 running jobs, none new ("~10")
 # What a decision may read before the stop: each kind's Describe* and ListTags.
 _DECISION_READS = {api.describe_operation for api in JOB_APIS.values()} | {"ListTags"}
 

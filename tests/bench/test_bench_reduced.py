@@ -10,7 +10,7 @@ from bench.account import embedded_account
 from bench.calls_per_event import CallsResult, measure_calls
 from bench.scenarios import PATHS, path_by_key
 from bench.warm import measure_warm
-from ict_guard.jobs import DEFINITION_APIS, JOB_APIS
+from ict_guard.jobs import JOB_APIS
 
 pytestmark = pytest.mark.bench
 
@@ -153,12 +153,9 @@ def test_a_sweep_with_nothing_new_costs_the_same_whatever_runs() -> None:
 
     result = measure_sweeper(completed=120, in_progress=(0, 30), repeats=1)
     quiet = [SweepSize.calls(size.again).median for size in result.sizes]
-    assert quiet[0] == quiet[1] == 10
+    assert quiet[0] == quiet[1] == len(JOB_APIS) + 1
     operations = {c.operation for c in result.sizes[1].again[0].log.guard_calls}
-    assert operations == {
-        *(api.list_operation for api in (*JOB_APIS.values(), *DEFINITION_APIS.values())),
-        "Query",
-    }
+    assert operations == {*(api.list_operation for api in JOB_APIS.values()), "Query"}
     # What is new costs what it costs (each new compliant job: idempotency, Describe, ListTags,
     # idempotency), the same with 0 or 30 running.
     new = [SweepSize.calls(size.with_new).median for size in result.sizes]
