@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools.utilities.parser import parse
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ict_guard.events import MalformedEvent, describe_validation_error
+from ict_guard.events import EventBridgeEnvelope, MalformedEvent, describe_validation_error
 from ict_guard.jobs import JOB_APIS, JobKind
 
 TUNING_STATE_CHANGE = "SageMaker HyperParameter Tuning Job State Change"
@@ -25,7 +24,7 @@ class TuningStateChangeDetail(BaseModel):
     status: str = Field(alias="HyperParameterTuningJobStatus", min_length=1, max_length=32)
 
 
-class TuningStateChangeEvent(EventBridgeModel):
+class TuningStateChangeEvent(EventBridgeEnvelope):
     detail: TuningStateChangeDetail
 
 
