@@ -6,15 +6,15 @@ everything the guard decides on comes from describing the job afterwards.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-
-from aws_lambda_powertools.utilities.parser import parse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from typing import Any, Generic, TypeVar
 
 from ict_guard.jobs import JOB_APIS_BY_EVENT, JobApi, JobKind, lower_camel
+from ict_guard.validation import Fields, Invalid, json_object
+
+Detail = TypeVar("Detail")
 
 
 class MalformedEvent(ValueError):
@@ -26,15 +26,10 @@ class MalformedEvent(ValueError):
         self.event_id = event_id
 
 
-class EventBridgeEnvelope(BaseModel):
-    """What EventBridge puts around every event: the fields, types and aliases of Powertools'
-    `EventBridgeModel`, declared here because that class lives in Powertools' models package,
-    whose import builds the pydantic models of every event source Powertools supports (API
-    Gateway, S3, SQS, Kinesis and some hundred more): about 10 ms of every cold start, measured
-    with bench/cold.py's processes, for one model of nine fields. Powertools' `parse` still
-    validates the event against it."""
-
-    model_config = ConfigDict(populate_by_name=True)
+@dataclass(frozen=True)
+class EventBridgeEvent(Generic[Detail]):
+    """What EventBridge puts around every event (the members of Powertools' `EventBridgeModel`,
+    with their aliases and types), and the event's own detail."""
 
     version: str
     id: str
@@ -42,29 +37,67 @@ class EventBridgeEnvelope(BaseModel):
     account: str
     time: datetime
     region: str
-    resources: list[str]
-    detail_type: str = Field(alias="detail-type")
-    detail: dict[str, Any] | BaseModel  # each event type declares its own (Powertools: RawDictOrModel)
-    replay_name: str | None = Field(default=None, alias="replay-name")
+    resources: tuple[str, ...]
+    detail_type: str
+    detail: Detail
+    replay_name: str | None = None
 
 
-class CloudTrailApiCall(BaseModel):
-    """The part of a CloudTrail record the guard reads; anything else is kept but ignored."""
+def read_event(
+    event: Any, detail: Callable[[Fields], dict[str, Any]], kind: Callable[..., Detail]
+) -> EventBridgeEvent[Detail]:
+    """The event, its members checked as Powertools' parser checked them against
+    `EventBridgeModel` (a JSON text is parsed first); `detail` reads the detail's members and
+    `kind` makes them a record. Raises validation.Invalid with every problem found."""
+    problems: list[tuple[str, str]] = []
+    value, from_json = json_object(event)
+    fields = Fields(value, "", problems, from_json=from_json)
+    members: dict[str, Any] = {
+        "version": fields.text("version"),
+        "id": fields.text("id"),
+        "source": fields.text("source"),
+        "account": fields.text("account"),
+        "time": fields.time("time"),
+        "region": fields.text("region"),
+        "resources": fields.texts("resources"),
+        "detail_type": fields.text("detail-type"),
+    }
+    raw = fields.object("detail")
+    read = detail(Fields(raw, "detail", problems, from_json=from_json)) if raw is not None else None
+    members["replay_name"] = fields.text("replay-name", required=False)
+    if problems:
+        raise Invalid(problems)
+    return EventBridgeEvent(detail=kind(**(read or {})), **members)
 
-    model_config = ConfigDict(extra="allow")
 
-    event_id: str = Field(alias="eventID", min_length=1, max_length=128)
-    event_name: str = Field(alias="eventName", min_length=1, max_length=128)
-    event_source: str = Field(alias="eventSource")
-    aws_region: str = Field(alias="awsRegion")
-    error_code: str | None = Field(default=None, alias="errorCode")
-    request_parameters: dict[str, Any] | None = Field(default=None, alias="requestParameters")
-    response_elements: dict[str, Any] | None = Field(default=None, alias="responseElements")
-    user_identity: dict[str, Any] | None = Field(default=None, alias="userIdentity")
+@dataclass(frozen=True)
+class CloudTrailApiCall:
+    """The part of a CloudTrail record the guard reads; anything else is ignored."""
+
+    event_id: str
+    event_name: str
+    event_source: str
+    aws_region: str
+    error_code: str | None
+    request_parameters: dict[str, Any] | None
+    response_elements: dict[str, Any] | None
+    user_identity: dict[str, Any] | None
 
 
-class CloudTrailEvent(EventBridgeEnvelope):
-    detail: CloudTrailApiCall
+def _cloudtrail_members(fields: Fields) -> dict[str, Any]:
+    return {
+        "event_id": fields.text("eventID", min_length=1, max_length=128),
+        "event_name": fields.text("eventName", min_length=1, max_length=128),
+        "event_source": fields.text("eventSource"),
+        "aws_region": fields.text("awsRegion"),
+        "error_code": fields.text("errorCode", required=False),
+        "request_parameters": fields.object("requestParameters", required=False),
+        "response_elements": fields.object("responseElements", required=False),
+        "user_identity": fields.object("userIdentity", required=False),
+    }
+
+
+CloudTrailEvent = EventBridgeEvent[CloudTrailApiCall]
 
 
 @dataclass(frozen=True)
@@ -108,8 +141,8 @@ def parse_api_call(event: Any, *, service: str, event_names: Collection[str]) ->
     """
     event_id = _raw_event_id(event)
     try:
-        parsed: CloudTrailEvent = parse(event=event, model=CloudTrailEvent)
-    except (ValidationError, TypeError, ValueError) as exc:
+        parsed = read_event(event, _cloudtrail_members, CloudTrailApiCall)
+    except Invalid as exc:
         raise MalformedEvent(describe_validation_error(exc), event_id) from None
     detail = parsed.detail
     event_id = detail.event_id
@@ -187,12 +220,9 @@ def _raw_event_id(event: Any) -> str | None:
     return candidate[:128] if isinstance(candidate, str) else None
 
 
-def describe_validation_error(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        # Field locations and messages only: input values may be large or sensitive.
-        parts = [f"{'.'.join(str(p) for p in err['loc']) or 'event'}: {err['msg']}" for err in exc.errors()[:5]]
-        return "invalid event: " + "; ".join(parts)
-    return f"invalid event: {type(exc).__name__}"
+def describe_validation_error(exc: Invalid) -> str:
+    # Member locations and messages only: input values may be large or sensitive.
+    return "invalid event: " + "; ".join(f"{where or 'event'}: {what}" for where, what in exc.problems[:5])
 
 
 def _name_from_arn(arn: str, spec: JobApi, region: str, account: str) -> str | None:
