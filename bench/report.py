@@ -584,27 +584,27 @@ def _limits_section(results: Results, add: Add) -> None:
             _para(f"""
             **Cold start.** As deployed the guard's cold start is {ratio:.2f}x bare boto3's,
             {verdict}: it adds {added * 1000:.0f} ms (medians), its imports {imports * 1000:.0f} ms
-            more than boto3's alone. In the import profile above: the guard's own
-            modules {shares["own"]:.0f} % of its import time, most of it in
-            {_top_own_modules(cold)} (compiled from source on every cold start, with the
-            dataclasses and the pydantic settings and event models they define); pydantic
-            {shares["pydantic"]:.0f} % (with pydantic_core, annotated_types and typing_inspection:
-            the settings model and the validation of every event); the X-Ray SDK with wrapt and
-            asyncio {shares["xray"]:.0f} % (Powertools' Tracer imports it, and must before the
-            first call: it patches botocore so that every AWS call is traced); Powertools' logger,
-            metrics and idempotency. Done here: the EventBridge envelope is declared in
-            `ict_guard/events.py` instead of imported from Powertools' models package (whose import
-            builds the models of every event source Powertools supports), the copy's modules
-            (clone, preflight, algorithms) load only on the paths that build a copy, the EC2 and
-            SNS clients are created only when a path calls them, the
-            security-group guard's and the sweeper's modules load only in their own functions, and
-            X-Ray patches only botocore. Not done, and why: validating settings and events by hand
-            instead of with pydantic would remove its share, but the project keeps the library for
-            clear, complete errors on bad input; shipping the layer with compiled bytecode would
-            remove the compile time, but needs a build step the deployment does not have (`sam
-            deploy` uploads the folder as it is); Lambda SnapStart would take the imports out of the
-            cold start, but AWS documents that infrequently invoked functions may not see the same
-            improvement, so it is not adopted (README, "Cold start").""")
+            more than boto3's alone. In the import profile above: the guard's own modules
+            {shares["own"]:.0f} % of its import time, most of it in {_top_own_modules(cold)}
+            (compiled from source on every cold start, and the dataclasses they define); the X-Ray
+            SDK with wrapt, which imports asyncio, {shares["xray"]:.0f} % (Powertools' Tracer
+            imports it, and must before the first call: it patches botocore so that every AWS call
+            is traced); Powertools' logger, metrics and idempotency; pydantic
+            {shares["pydantic"]:.0f} %. Done for this figure (issue 14): the settings and the event
+            records are checked by hand instead of with pydantic, whose import alone was the
+            largest single extra (`ict_guard/validation.py` gives the measure; the tests check both
+            accept and refuse the same inputs); the EventBridge envelope is no longer imported
+            from Powertools' models package (whose import builds the models of every event source
+            Powertools supports); the copy's modules (clone, preflight, algorithms) load only on
+            the paths that build a copy. Before: the EC2 and SNS clients are created only when a
+            path calls them, the security-group guard's and the sweeper's modules load only in
+            their own functions, and X-Ray patches only botocore. Not done, and why: shipping the
+            layer with compiled bytecode would remove the compile time, but needs a build step the
+            deployment does not have (`sam deploy` uploads the folder as it is); Lambda SnapStart
+            would take the imports out of the cold start, but AWS documents that infrequently
+            invoked functions may not see the same improvement, its snapshot cache is billed while
+            the version is active, and SAM cannot switch it by a parameter on an existing stack, so
+            it is not adopted (README, "Cold start").""")
         )
     add(
         _para("""
