@@ -592,7 +592,7 @@ def _limits_section(results: Results, add: Add) -> None:
             is traced); Powertools' logger, metrics and idempotency; pydantic
             {shares["pydantic"]:.0f} %. Done for this figure (issue 14): the settings and the event
             records are checked by hand instead of with pydantic, whose import alone was the
-            largest single extra (`ict_guard/validation.py` gives the measure; the tests check both
+            largest single extra (`ict_guard/events.py` gives the measure; the tests check both
             accept and refuse the same inputs); the EventBridge envelope is no longer imported
             from Powertools' models package (whose import builds the models of every event source
             Powertools supports); the copy's modules (clone, preflight, algorithms) load only on

@@ -156,7 +156,7 @@ def test_cold_start_harness_runs_the_handler_and_the_bare_replay() -> None:
     assert [r.outcome for r in result.runs[GUARD_TRACED]] == ["stop"]
     assert [r.outcome for r in result.runs[BARE]] == ["replayed"]
     # The stop path loads no module of the copy (the relaunch paths import them when they plan one),
-    # no pydantic and no Powertools parser (ict_guard/validation.py says why); the report counts
+    # no pydantic and no Powertools parser (ict_guard/events.py says why); the report counts
     # the guard's own modules.
     modules = set(result.runs[GUARD_TRACED][0].modules)
     assert not {"ict_guard.clone", "ict_guard.preflight", "ict_guard.algorithms"} & modules

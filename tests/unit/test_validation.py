@@ -1,4 +1,4 @@
-"""The event records and the settings are checked by hand (ict_guard/validation.py says why): they
+"""The event records and the settings are checked by hand (ict_guard/events.py says why): they
 must accept and refuse what the pydantic models they replaced did. The models are kept here, as
 they were, as the reference; hypothesis mutates real events and environments, and both sides must
 agree on every input, down to where each problem is."""
@@ -19,10 +19,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
-from ict_guard.events import CloudTrailApiCall, _cloudtrail_members, read_event
+from ict_guard.events import CloudTrailApiCall, Invalid, _cloudtrail_members, read_event
 from ict_guard.settings import VARIABLES, ConfigurationError, RemediationMode, Settings, UnrelaunchableJobAction
 from ict_guard.state_changes import TuningStateChangeDetail, _tuning_members
-from ict_guard.validation import Invalid
 from sandbox.template import EVENTS_DIR
 
 pytestmark = pytest.mark.unit
@@ -115,6 +114,7 @@ PALETTE: list[Any] = [
     [],
     ["a", "b"],
     ["a", 1],
+    [1, "a", None],
     {},
     {"k": "v"},
     "2026-11-26T10:00:00Z",

@@ -35,8 +35,7 @@ from ict_guard.jobs import (
 if TYPE_CHECKING:
     from botocore.model import ServiceModel, Shape
 
-# The copy's name mark and the tag limit live in jobs.py: the stop path needs them (the remediation
-# tag, a copy found by its name), and this module only on the paths that build a copy.
+# CLONE_MARK and MAX_USER_TAGS live in jobs.py: the stop path needs them, this module it does not.
 
 # Members of Create input shapes that SageMaker documents as output-only: Describe returns them,
 # Create refuses them. The botocore model carries the service's own wording, e.g.

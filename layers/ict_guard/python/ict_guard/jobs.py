@@ -17,7 +17,6 @@ RELAUNCHED_FROM_TAG = "ict-guard:relaunched-from"
 MANAGED_TAG = "ict-guard:managed"
 GUARD_TAG_PREFIX = "ict-guard:"
 RESERVED_TAG_PREFIX = "aws:"  # Create* rejects tag keys with this prefix
-# A copy's name ends in CLONE_MARK and six hex digits (clone.relaunch_name).
 CLONE_MARK = "-enc-"
 CLONE_NAME = re.compile(rf"{CLONE_MARK}[0-9a-f]{{6}}$")
 # Create* and AddTags refuse more than 50 user tags on one resource; keys with the reserved `aws:`

@@ -270,7 +270,7 @@ def _copy_steps(job: Job, api: JobApi, request: Mapping[str, Any], settings: Set
 def _relaunch_plan(
     base: RemediationPlan, source: PlanInput, settings: Settings, model: ServiceModel
 ) -> RemediationPlan:
-    # Imported by the paths that build a copy only: a stop's cold start does not load them.
+    # Here, not at the top: a stop's cold start does not load them.
     from ict_guard.clone import build_encrypted_copy
     from ict_guard.preflight import preflight, workload_refusals
 

@@ -1,10 +1,7 @@
 """The policy and wiring of one deployment, validated once from the function's environment.
 
-Each field is read from its contract variable (VARIABLES), validated, and every problem is
-reported at once, naming the variable, in one ConfigurationError. Checked by hand, not with a
-pydantic model as before: pydantic's import is the largest single part of the job guard's cold
-start, and this and the event records were all it was imported for (see validation.py for the
-figure); tests/unit/test_settings.py checks that the same environments are accepted and refused.
+Each field is read from its contract variable, checked, and every problem is reported at once,
+naming the variable, in one ConfigurationError. By hand, not with pydantic: events.py says why.
 """
 
 from __future__ import annotations
@@ -52,7 +49,6 @@ def _choice(kind: type[enum.StrEnum]) -> Callable[[Any], Any]:
 
 
 def _count(value: Any) -> int:
-    """A whole number of at least 1."""
     if isinstance(value, str):
         try:
             value = int(value.strip())
@@ -105,33 +101,20 @@ def _role_pattern(value: Any) -> str | None:
     return None if value == "*" else value
 
 
-# Each field's check, which also normalizes the value (strips text, reads enums and numbers).
-_CHECKS: dict[str, Callable[[Any], Any]] = {
-    "mode": _choice(RemediationMode),
-    "min_instance_count": _count,
-    "exempt_tag_key": _tag_key,
-    "repair_security_groups": _boolean,
-    "alert_topic_arn": _arn,
-    "idempotency_table_name": _optional_text,
-    "unrelaunchable_job_action": _choice(UnrelaunchableJobAction),
-    "chat_topic_arn": _arn,
-    "security_hub_findings": _boolean,
-    "relaunch_role_pattern": _role_pattern,
+# Each field's contract variable (template.yaml sets them) and its check, which also normalizes.
+_FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "mode": ("REMEDIATION_MODE", _choice(RemediationMode)),
+    "min_instance_count": ("MIN_INSTANCE_COUNT", _count),
+    "exempt_tag_key": ("EXEMPT_TAG_KEY", _tag_key),
+    "repair_security_groups": ("REPAIR_SECURITY_GROUPS", _boolean),
+    "alert_topic_arn": ("ALERT_TOPIC_ARN", _arn),
+    "idempotency_table_name": ("IDEMPOTENCY_TABLE_NAME", _optional_text),
+    "unrelaunchable_job_action": ("UNRELAUNCHABLE_JOB_ACTION", _choice(UnrelaunchableJobAction)),
+    "chat_topic_arn": ("CHAT_TOPIC_ARN", _arn),
+    "security_hub_findings": ("SECURITY_HUB_FINDINGS", _boolean),
+    "relaunch_role_pattern": ("RELAUNCH_ROLE_PATTERN", _role_pattern),
 }
-
-# The contract: the environment variable each field is read from (template.yaml sets them).
-VARIABLES = {
-    "REMEDIATION_MODE": "mode",
-    "MIN_INSTANCE_COUNT": "min_instance_count",
-    "EXEMPT_TAG_KEY": "exempt_tag_key",
-    "REPAIR_SECURITY_GROUPS": "repair_security_groups",
-    "ALERT_TOPIC_ARN": "alert_topic_arn",
-    "IDEMPOTENCY_TABLE_NAME": "idempotency_table_name",
-    "UNRELAUNCHABLE_JOB_ACTION": "unrelaunchable_job_action",
-    "CHAT_TOPIC_ARN": "chat_topic_arn",
-    "SECURITY_HUB_FINDINGS": "security_hub_findings",
-    "RELAUNCH_ROLE_PATTERN": "relaunch_role_pattern",
-}
+VARIABLES = {variable: field for field, (variable, _) in _FIELDS.items()}
 
 
 class _InvalidSettings(ConfigurationError):
@@ -142,10 +125,8 @@ class _InvalidSettings(ConfigurationError):
 
 @dataclass(frozen=True)
 class Settings:
-    """One deployment's policy (DESIGN.md, "Policy"), from the environment variables named in
-    VARIABLES. Frozen: built once per Lambda container. Every field is checked (and normalized)
-    on construction, so a Settings made in code obeys the same rules as one read from the
-    environment."""
+    """One deployment's policy (DESIGN.md, "Policy"), checked on construction. Frozen: built once
+    per Lambda container."""
 
     mode: RemediationMode = RemediationMode.NOTIFY
     min_instance_count: int = 2
@@ -167,7 +148,7 @@ class Settings:
         for field in fields(self):
             value = getattr(self, field.name)
             try:
-                object.__setattr__(self, field.name, _CHECKS[field.name](value))
+                object.__setattr__(self, field.name, _FIELDS[field.name][1](value))
             except ValueError as exc:
                 problems.append((field.name, value, str(exc)))
         if problems:
@@ -183,13 +164,9 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
         """Read the contract's environment variables; every problem is named in one error."""
-        # Text, read by the checks as each field's type: Any for the type checker.
-        values: dict[str, Any] = {
-            field: environ[variable] for variable, field in VARIABLES.items() if variable in environ
-        }
+        values: dict[str, Any] = {field: environ[name] for name, field in VARIABLES.items() if name in environ}
         try:
             return cls(**values)
         except _InvalidSettings as exc:
-            variable = {field: name for name, field in VARIABLES.items()}
-            problems = [f"{variable[name]}={value!r}: {why}" for name, value, why in exc.problems]
+            problems = [f"{_FIELDS[name][0]}={value!r}: {why}" for name, value, why in exc.problems]
             raise ConfigurationError("invalid configuration: " + "; ".join(problems)) from None

@@ -6,9 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ict_guard.events import MalformedEvent, describe_validation_error, read_event
+from ict_guard.events import Fields, Invalid, MalformedEvent, describe_validation_error, read_event
 from ict_guard.jobs import JOB_APIS, JobKind
-from ict_guard.validation import Fields, Invalid
 
 TUNING_STATE_CHANGE = "SageMaker HyperParameter Tuning Job State Change"
 
