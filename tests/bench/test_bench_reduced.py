@@ -172,3 +172,13 @@ def test_cold_start_harness_runs_the_handler_and_the_bare_replay() -> None:
     assert "sagemaker:stop_training_job" in result.sequence
     assert [r.outcome for r in result.runs[GUARD_TRACED]] == ["stop"]
     assert [r.outcome for r in result.runs[BARE]] == ["replayed"]
+    # The stop path loads no module of the copy (the relaunch paths import them when they plan one),
+    # no pydantic and no Powertools parser (ict_guard/events.py says why); the report counts
+    # the guard's own modules.
+    modules = set(result.runs[GUARD_TRACED][0].modules)
+    assert not {"ict_guard.clone", "ict_guard.preflight", "ict_guard.algorithms"} & modules
+    assert not {"pydantic", "pydantic_core", "aws_lambda_powertools.utilities.parser"} & modules
+    assert "ict_guard.events" in modules
+    cached, own = result.own_bytecode()
+    assert own == len([m for m in modules if m.split(".")[0] in ("ict_guard", "functions")])
+    assert 0 <= cached <= own
