@@ -11,7 +11,7 @@ from bench.calls_per_event import CallsResult, measure_calls
 from bench.scenarios import PATHS, path_by_key
 from bench.time_to_stop import CUSTODIAN, measure_time_to_stop
 from bench.warm import measure_warm
-from ict_guard.jobs import DEFINITION_APIS, JOB_APIS
+from ict_guard.jobs import JOB_APIS
 
 pytestmark = pytest.mark.bench
 
@@ -167,12 +167,9 @@ def test_a_sweep_with_nothing_new_costs_the_same_whatever_runs() -> None:
 
     result = measure_sweeper(completed=120, in_progress=(0, 30), repeats=1)
     quiet = [SweepSize.calls(size.again).median for size in result.sizes]
-    assert quiet[0] == quiet[1] == 10
+    assert quiet[0] == quiet[1] == len(JOB_APIS) + 1
     operations = {c.operation for c in result.sizes[1].again[0].log.guard_calls}
-    assert operations == {
-        *(api.list_operation for api in (*JOB_APIS.values(), *DEFINITION_APIS.values())),
-        "Query",
-    }
+    assert operations == {*(api.list_operation for api in JOB_APIS.values()), "Query"}
     # What is new costs what it costs (each new compliant job: idempotency, Describe, ListTags,
     # idempotency), the same with 0 or 30 running.
     new = [SweepSize.calls(size.with_new).median for size in result.sizes]
@@ -187,6 +184,16 @@ def test_cold_start_harness_runs_the_handler_and_the_bare_replay() -> None:
     assert "sagemaker:stop_training_job" in result.sequence
     assert [r.outcome for r in result.runs[GUARD_TRACED]] == ["stop"]
     assert [r.outcome for r in result.runs[BARE]] == ["replayed"]
+    # The stop path loads no module of the copy (the relaunch paths import them when they plan one),
+    # no pydantic and no Powertools parser (ict_guard/events.py says why); the report counts
+    # the guard's own modules.
+    modules = set(result.runs[GUARD_TRACED][0].modules)
+    assert not {"ict_guard.clone", "ict_guard.preflight", "ict_guard.algorithms"} & modules
+    assert not {"pydantic", "pydantic_core", "aws_lambda_powertools.utilities.parser"} & modules
+    assert "ict_guard.events" in modules
+    cached, own = result.own_bytecode()
+    assert own == len([m for m in modules if m.split(".")[0] in ("ict_guard", "functions")])
+    assert 0 <= cached <= own
 
 
 def test_time_to_the_stop_round_trips_against_custodians_policy() -> None:

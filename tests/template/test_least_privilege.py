@@ -458,16 +458,10 @@ LISTS = {
     "sagemaker:ListProcessingJobs",
     "sagemaker:ListAutoMLJobs",
     "sagemaker:ListMonitoringSchedules",
-    # The sweep's job definitions created since its cursor (the schedules that run one).
-    "sagemaker:ListDataQualityJobDefinitions",
-    "sagemaker:ListModelQualityJobDefinitions",
-    "sagemaker:ListModelBiasJobDefinitions",
-    "sagemaker:ListModelExplainabilityJobDefinitions",
 }
 # The other actions that take sagemaker:InterContainerTrafficEncryption (the guard never creates a
 # V1 AutoML job, and encrypts a schedule in place instead of creating one), and what would start,
-# or delete what the guard only reads: no grant for any of them. (The sweep lists job definitions
-# since its cursor: LISTS; the job guard does not.)
+# delete or re-list what the guard only reads: no grant for any of them.
 NOT_GRANTED = {
     "sagemaker:CreateAutoMLJob",
     "sagemaker:DescribeAutoMLJob",
@@ -478,6 +472,10 @@ NOT_GRANTED = {
     "sagemaker:DeleteModelQualityJobDefinition",
     "sagemaker:DeleteModelBiasJobDefinition",
     "sagemaker:DeleteModelExplainabilityJobDefinition",
+    "sagemaker:ListDataQualityJobDefinitions",
+    "sagemaker:ListModelQualityJobDefinitions",
+    "sagemaker:ListModelBiasJobDefinitions",
+    "sagemaker:ListModelExplainabilityJobDefinitions",
 }
 
 

@@ -340,12 +340,6 @@ WITHOUT_RESOURCE_TYPES = {
     "sagemaker:ListProcessingJobs",
     "sagemaker:ListAutoMLJobs",
     "sagemaker:ListMonitoringSchedules",
-    # The List* of the four monitoring job definitions (the sweep): List access level, and, like
-    # every SageMaker List* above, no resource type in the reference's SageMaker table.
-    "sagemaker:ListDataQualityJobDefinitions",
-    "sagemaker:ListModelQualityJobDefinitions",
-    "sagemaker:ListModelBiasJobDefinitions",
-    "sagemaker:ListModelExplainabilityJobDefinitions",
 }
 
 

@@ -20,7 +20,9 @@ from botocore.model import ListShape, MapShape, StructureShape
 
 from ict_guard.algorithms import builtin_algorithm
 from ict_guard.jobs import (
+    CLONE_MARK,
     GUARD_TAG_PREFIX,
+    MAX_USER_TAGS,
     RELAUNCHED_FROM_TAG,
     RESERVED_TAG_PREFIX,
     TRAINING_API,
@@ -33,12 +35,7 @@ from ict_guard.jobs import (
 if TYPE_CHECKING:
     from botocore.model import ServiceModel, Shape
 
-CLONE_MARK = "-enc-"
-CLONE_NAME = re.compile(rf"{CLONE_MARK}[0-9a-f]{{6}}$")
-# Create* and AddTags refuse more than 50 user tags on one resource; keys with the reserved `aws:`
-# prefix do not count and may not be sent (SageMaker API reference: AddTags, "Each resource can
-# have a maximum of 50 tags"; Tag: "You can't use aws: as a prefix").
-MAX_USER_TAGS = 50
+# CLONE_MARK and MAX_USER_TAGS live in jobs.py: the stop path needs them, this module it does not.
 
 # Members of Create input shapes that SageMaker documents as output-only: Describe returns them,
 # Create refuses them. The botocore model carries the service's own wording, e.g.
@@ -139,17 +136,6 @@ def filter_to_shape(value: Any, shape: Shape) -> Any:
 
 def _is_empty(value: Any) -> bool:
     return value is None or (isinstance(value, (list, dict, str)) and len(value) == 0)
-
-
-def user_tag_count(tags: Mapping[str, str]) -> int:
-    """Tags that count against the 50-tag limit: every key but the reserved `aws:` ones."""
-    return sum(1 for key in tags if not key.startswith(RESERVED_TAG_PREFIX))
-
-
-def has_room_for_tag(tags: Mapping[str, str], key: str) -> bool:
-    """Whether AddTags of `key` keeps the resource within the limit (a key it already has is
-    overwritten, not added)."""
-    return key in tags or user_tag_count(tags) < MAX_USER_TAGS
 
 
 def carried_tags(tags: Mapping[str, str], original_name: str) -> tuple[list[dict[str, str]], bool]:

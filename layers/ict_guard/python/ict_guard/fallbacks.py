@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ict_guard.clone import CLONE_NAME
-from ict_guard.jobs import GUARD_TAG_PREFIX, RELAUNCHED_FROM_TAG, JobApi
+from ict_guard.jobs import CLONE_NAME, GUARD_TAG_PREFIX, RELAUNCHED_FROM_TAG, JobApi
 
 
 def is_guard_copy(name: str, tags: Mapping[str, str]) -> bool:

@@ -17,6 +17,12 @@ RELAUNCHED_FROM_TAG = "ict-guard:relaunched-from"
 MANAGED_TAG = "ict-guard:managed"
 GUARD_TAG_PREFIX = "ict-guard:"
 RESERVED_TAG_PREFIX = "aws:"  # Create* rejects tag keys with this prefix
+CLONE_MARK = "-enc-"
+CLONE_NAME = re.compile(rf"{CLONE_MARK}[0-9a-f]{{6}}$")
+# Create* and AddTags refuse more than 50 user tags on one resource; keys with the reserved `aws:`
+# prefix do not count and may not be sent (SageMaker API reference: AddTags, "Each resource can
+# have a maximum of 50 tags"; Tag: "You can't use aws: as a prefix").
+MAX_USER_TAGS = 50
 # SageMaker Pipelines tags every job a step starts with the execution and the step; a copy made
 # outside the pipeline would leave the step failed and the copy orphaned (developer guide,
 # "Pipelines" tagging; the tags appear on the job's ListTags).
@@ -393,6 +399,17 @@ IN_PROGRESS = "InProgress"
 
 def tags_to_dict(tags: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     return {t["Key"]: t.get("Value", "") for t in tags if "Key" in t}
+
+
+def user_tag_count(tags: Mapping[str, str]) -> int:
+    """Tags that count against the 50-tag limit: every key but the reserved `aws:` ones."""
+    return sum(1 for key in tags if not key.startswith(RESERVED_TAG_PREFIX))
+
+
+def has_room_for_tag(tags: Mapping[str, str], key: str) -> bool:
+    """Whether AddTags of `key` keeps the resource within the limit (a key it already has is
+    overwritten, not added)."""
+    return key in tags or user_tag_count(tags) < MAX_USER_TAGS
 
 
 def instance_count(resource_config: Mapping[str, Any] | None) -> int:

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ict_guard.alerts import AlertAction
-from ict_guard.clone import EncryptedCopy, build_encrypted_copy, has_room_for_tag, relaunch_name
 from ict_guard.jobs import (
     CONFIGURATION_MEMBER,
     DEFINITION_APIS,
@@ -34,11 +33,11 @@ from ict_guard.jobs import (
     RemediationTag,
     configuration_digest,
     get_path,
+    has_room_for_tag,
     security_group_sets,
     set_path,
 )
 from ict_guard.policy import Action, Decision, Intent, decide, history_from_tag
-from ict_guard.preflight import Refusal, preflight, workload_refusals
 from ict_guard.settings import UnrelaunchableJobAction
 from ict_guard.steps import (
     CreateCopy,
@@ -58,7 +57,9 @@ from ict_guard.steps import (
 if TYPE_CHECKING:
     from botocore.model import ServiceModel
 
+    from ict_guard.clone import EncryptedCopy
     from ict_guard.ledger import LedgerEntry
+    from ict_guard.preflight import Refusal
     from ict_guard.settings import Settings
 
 
@@ -275,6 +276,10 @@ def _copy_steps(job: Job, api: JobApi, request: Mapping[str, Any], settings: Set
 def _relaunch_plan(
     base: RemediationPlan, source: PlanInput, settings: Settings, model: ServiceModel
 ) -> RemediationPlan:
+    # Here, not at the top: a stop's cold start does not load them.
+    from ict_guard.clone import build_encrypted_copy
+    from ict_guard.preflight import preflight, workload_refusals
+
     job, api = source.job, source.api
     copy = build_encrypted_copy(
         api, source.described, source.tags, model, metric_definitions_sent=source.hints.metric_definitions_sent
@@ -329,6 +334,8 @@ def _relaunch_plan(
 def _definition_copy(source: PlanInput, update: EncryptedCopy, model: ServiceModel) -> tuple[CreateCopy, JobApi] | None:
     """For a schedule that runs a job definition by name (immutable): its encrypted copy, which
     `update` (the schedule's Update* request) is pointed at."""
+    from ict_guard.clone import build_encrypted_copy, relaunch_name
+
     api, described = source.api, source.described
     definition = described.get(RESOLVED_DEFINITION)
     if api.definition_reference is None or not isinstance(definition, Mapping):
@@ -419,6 +426,8 @@ def _replaced_definition_tag(source: PlanInput) -> tuple[Step, ...]:
 
 def _resume_plan(base: RemediationPlan, source: PlanInput, settings: Settings, model: ServiceModel) -> RemediationPlan:
     """Finish what an earlier run started after its stop (it crashed, or timed out)."""
+    from ict_guard.clone import build_encrypted_copy
+
     job, entry = source.job, source.entry
     if entry is not None and entry.refusal is not None:
         return _with(base, *copy_refused(entry.refusal, job))

@@ -1,8 +1,7 @@
 """The policy and wiring of one deployment, validated once from the function's environment.
 
-A pydantic model (pydantic ships with the Powertools parser the functions already use): each
-field is read from its contract variable (the alias), validated, and every problem is reported at
-once, naming the variable, in one ConfigurationError.
+Each field is read from its contract variable, checked, and every problem is reported at once,
+naming the variable, in one ConfigurationError. By hand, not with pydantic: events.py says why.
 """
 
 from __future__ import annotations
@@ -10,10 +9,9 @@ from __future__ import annotations
 import enum
 import fnmatch
 import re
-from collections.abc import Mapping
-from typing import Annotated, Any
-
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any
 
 
 class ConfigurationError(ValueError):
@@ -39,11 +37,39 @@ _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
 
 
-def _lower(value: Any) -> Any:
-    return value.strip().lower() if isinstance(value, str) else value
+def _choice(kind: type[enum.StrEnum]) -> Callable[[Any], Any]:
+    def parse(value: Any) -> Any:
+        text = value.strip().lower() if isinstance(value, str) else value
+        try:
+            return kind(text)
+        except ValueError:
+            raise ValueError(f"is not one of {', '.join(member.value for member in kind)}") from None
+
+    return parse
 
 
-def _boolean(value: Any) -> Any:
+def _count(value: Any) -> int:
+    if isinstance(value, str):
+        try:
+            value = int(value.strip())
+        except ValueError:
+            raise ValueError("is not a whole number") from None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError("is not a whole number")
+    if value < 1:
+        raise ValueError("is less than 1")
+    return value
+
+
+def _tag_key(value: Any) -> str:
+    # Python's re: the pattern needs a look-ahead.
+    value = value.strip() if isinstance(value, str) else value
+    if not isinstance(value, str) or not _TAG_KEY.match(value):
+        raise ValueError("is not a valid tag key")
+    return value
+
+
+def _boolean(value: Any) -> bool:
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
@@ -54,61 +80,79 @@ def _boolean(value: Any) -> Any:
     raise ValueError("is not true or false")
 
 
-def _optional_text(value: Any) -> Any:
+def _optional_text(value: Any) -> str | None:
     if isinstance(value, str):
         value = value.strip()
         return value or None
-    return value
+    if value is not None:
+        raise ValueError("is not text")
+    return None
 
 
-def _arn(value: Any) -> Any:
+def _arn(value: Any) -> str | None:
     value = _optional_text(value)
-    if value is not None and not str(value).startswith("arn:"):
+    if value is not None and not value.startswith("arn:"):
         raise ValueError("is not an ARN")
     return value
 
 
-Flag = Annotated[bool, BeforeValidator(_boolean)]
-OptionalArn = Annotated[str | None, BeforeValidator(_arn)]
-OptionalText = Annotated[str | None, BeforeValidator(_optional_text)]
+def _role_pattern(value: Any) -> str | None:
+    value = _optional_text(value)
+    return None if value == "*" else value
 
 
-class Settings(BaseModel):
-    """One deployment's policy (DESIGN.md, "Policy"), from the environment variables named by the
-    aliases. Frozen: built once per Lambda container."""
+# Each field's contract variable (template.yaml sets them) and its check, which also normalizes.
+_FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "mode": ("REMEDIATION_MODE", _choice(RemediationMode)),
+    "min_instance_count": ("MIN_INSTANCE_COUNT", _count),
+    "exempt_tag_key": ("EXEMPT_TAG_KEY", _tag_key),
+    "repair_security_groups": ("REPAIR_SECURITY_GROUPS", _boolean),
+    "alert_topic_arn": ("ALERT_TOPIC_ARN", _arn),
+    "idempotency_table_name": ("IDEMPOTENCY_TABLE_NAME", _optional_text),
+    "unrelaunchable_job_action": ("UNRELAUNCHABLE_JOB_ACTION", _choice(UnrelaunchableJobAction)),
+    "chat_topic_arn": ("CHAT_TOPIC_ARN", _arn),
+    "security_hub_findings": ("SECURITY_HUB_FINDINGS", _boolean),
+    "relaunch_role_pattern": ("RELAUNCH_ROLE_PATTERN", _role_pattern),
+}
+VARIABLES = {variable: field for field, (variable, _) in _FIELDS.items()}
 
-    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
 
-    mode: Annotated[RemediationMode, BeforeValidator(_lower)] = Field(RemediationMode.NOTIFY, alias="REMEDIATION_MODE")
-    min_instance_count: int = Field(2, ge=1, alias="MIN_INSTANCE_COUNT")
-    exempt_tag_key: str = Field("ict-guard:exempt", alias="EXEMPT_TAG_KEY")
-    repair_security_groups: Flag = Field(True, alias="REPAIR_SECURITY_GROUPS")
-    alert_topic_arn: OptionalArn = Field(None, alias="ALERT_TOPIC_ARN")
-    idempotency_table_name: OptionalText = Field(None, alias="IDEMPOTENCY_TABLE_NAME")
-    unrelaunchable_job_action: Annotated[UnrelaunchableJobAction, BeforeValidator(_lower)] = Field(
-        UnrelaunchableJobAction.NOTIFY, alias="UNRELAUNCHABLE_JOB_ACTION"
-    )
+class _InvalidSettings(ConfigurationError):
+    def __init__(self, problems: list[tuple[str, Any, str]]) -> None:
+        super().__init__("invalid settings: " + "; ".join(f"{name}={value!r}: {why}" for name, value, why in problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Settings:
+    """One deployment's policy (DESIGN.md, "Policy"), checked on construction. Frozen: built once
+    per Lambda container."""
+
+    mode: RemediationMode = RemediationMode.NOTIFY
+    min_instance_count: int = 2
+    exempt_tag_key: str = "ict-guard:exempt"
+    repair_security_groups: bool = True
+    alert_topic_arn: str | None = None
+    idempotency_table_name: str | None = None
+    unrelaunchable_job_action: UnrelaunchableJobAction = UnrelaunchableJobAction.NOTIFY
     # Optional second views of every alert (template parameters EnableChatNotifications and
     # EnableSecurityHubFindings): an AWS Chatbot custom-notification topic, Security Hub findings.
-    chat_topic_arn: OptionalArn = Field(None, alias="CHAT_TOPIC_ARN")
-    security_hub_findings: Flag = Field(False, alias="SECURITY_HUB_FINDINGS")
+    chat_topic_arn: str | None = None
+    security_hub_findings: bool = False
     # The execution roles a re-launch may pass (the template's SageMakerRoleNamePattern, an IAM
     # role-name pattern in which * matches anything); None: any role.
-    relaunch_role_pattern: OptionalText = Field(None, alias="RELAUNCH_ROLE_PATTERN")
+    relaunch_role_pattern: str | None = None
 
-    @field_validator("exempt_tag_key", mode="before")
-    @classmethod
-    def _tag_key(cls, value: Any) -> Any:
-        # Python's re, not the model's `pattern` (pydantic's Rust engine has no look-ahead).
-        value = value.strip() if isinstance(value, str) else value
-        if not isinstance(value, str) or not _TAG_KEY.match(value):
-            raise ValueError("is not a valid tag key")
-        return value
-
-    @field_validator("relaunch_role_pattern")
-    @classmethod
-    def _any_role(cls, value: str | None) -> str | None:
-        return None if value == "*" else value
+    def __post_init__(self) -> None:
+        problems = []
+        for field in fields(self):
+            value = getattr(self, field.name)
+            try:
+                object.__setattr__(self, field.name, _FIELDS[field.name][1](value))
+            except ValueError as exc:
+                problems.append((field.name, value, str(exc)))
+        if problems:
+            raise _InvalidSettings(problems)
 
     def may_pass_role(self, role_arn: str) -> bool:
         """Whether iam:PassRole, as the template grants it, allows passing `role_arn`."""
@@ -120,12 +164,9 @@ class Settings(BaseModel):
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
         """Read the contract's environment variables; every problem is named in one error."""
-        names = {field.alias for field in cls.model_fields.values()}
+        values: dict[str, Any] = {field: environ[name] for name, field in VARIABLES.items() if name in environ}
         try:
-            return cls.model_validate({k: v for k, v in environ.items() if k in names})
-        except ValidationError as exc:
-            problems = [
-                f"{'.'.join(str(p) for p in error['loc'])}={error.get('input')!r}: {error['msg']}"
-                for error in exc.errors()
-            ]
+            return cls(**values)
+        except _InvalidSettings as exc:
+            problems = [f"{_FIELDS[name][0]}={value!r}: {why}" for name, value, why in exc.problems]
             raise ConfigurationError("invalid configuration: " + "; ".join(problems)) from None

@@ -6,27 +6,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools.utilities.parser import parse
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
-from ict_guard.events import MalformedEvent, describe_validation_error
+from ict_guard.events import Fields, Invalid, MalformedEvent, describe_validation_error, read_event
 from ict_guard.jobs import JOB_APIS, JobKind
 
 TUNING_STATE_CHANGE = "SageMaker HyperParameter Tuning Job State Change"
 
 
-class TuningStateChangeDetail(BaseModel):
+@dataclass(frozen=True)
+class TuningStateChangeDetail:
     """SageMaker's own state-change event (not CloudTrail): the fields the guard reads."""
 
-    model_config = ConfigDict(extra="allow")
-
-    name: str = Field(alias="HyperParameterTuningJobName", min_length=1, max_length=32)
-    status: str = Field(alias="HyperParameterTuningJobStatus", min_length=1, max_length=32)
+    name: str
+    status: str
 
 
-class TuningStateChangeEvent(EventBridgeModel):
-    detail: TuningStateChangeDetail
+def _tuning_members(fields: Fields) -> dict[str, Any]:
+    return {
+        "name": fields.text("HyperParameterTuningJobName", min_length=1, max_length=32),
+        "status": fields.text("HyperParameterTuningJobStatus", min_length=1, max_length=32),
+    }
 
 
 @dataclass(frozen=True)
@@ -49,8 +47,8 @@ def parse_state_change(event: Any) -> StateChange:
     """Validate a "SageMaker HyperParameter Tuning Job State Change" event (raises MalformedEvent)."""
     event_id = event.get("id") if isinstance(event, dict) and isinstance(event.get("id"), str) else None
     try:
-        parsed: TuningStateChangeEvent = parse(event=event, model=TuningStateChangeEvent)
-    except (ValidationError, TypeError, ValueError) as exc:
+        parsed = read_event(event, _tuning_members, TuningStateChangeDetail)
+    except Invalid as exc:
         raise MalformedEvent(describe_validation_error(exc), event_id and event_id[:128]) from None
     event_id = parsed.id[:128]
     if parsed.source != "aws.sagemaker" or parsed.detail_type != TUNING_STATE_CHANGE:

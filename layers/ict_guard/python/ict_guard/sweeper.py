@@ -3,12 +3,15 @@
 what runs (README, "Sweeper"):
 
 - a cursor in the ledger (`listed_through`): a sweep lists only the running jobs created since
-  (less LIST_OVERLAP), the schedules changed since and the schedules of job definitions created
-  since; it moves to the sweep's start, or to the creation of the earliest job it could not judge;
+  (less LIST_OVERLAP); it moves to the sweep's start, or to the creation of the earliest job it
+  could not judge;
 - the part of the look-back window older than a judgment lives (`record_lifetime`), when there is
   one, is listed in full;
+- every active schedule, every sweep: there are few, a judgment of one expires while it runs for
+  months, and one is judged per configuration (so a repeat costs a Describe and a record read);
 - owed work comes from the ledger's sparse index (`RemediationLedger.sweep_state`, the same Query
-  that reads the cursor), whatever the job's age or status.
+  that reads the cursor), whatever the job's age or status; the first sweep (no cursor) also asks
+  the stopped jobs of the window, and writes no cursor until it has judged each of them.
 """
 
 from __future__ import annotations
@@ -23,9 +26,8 @@ from botocore import xform_name
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ict_guard.errors import CopyWaitsForCapacity
-from ict_guard.jobs import DEFINITION_APIS, JOB_APIS, JobApi, JobKind
+from ict_guard.jobs import JOB_APIS, JobApi, JobKind
 from ict_guard.outcomes import Outcome, Result
-from ict_guard.ports import BotoSageMakerJobs
 from ict_guard.remediation import SWEEP_EVENT_PREFIX, JobGuard, JobRef
 from ict_guard.settings import ConfigurationError
 
@@ -96,12 +98,16 @@ class SweepReport:
 
 @dataclass(frozen=True)
 class Listed:
-    """One item of a sweep's work: the job, whether only owed work is to be finished, and the
-    time the cursor may not pass until it is judged (None for owed work, which the ledger keeps)."""
+    """One item of a sweep's work: the job; whether it is owed work (from the ledger, or a stopped
+    job the first sweep asks) and only to be finished (`resume`); the time the cursor may not pass
+    until it is judged (None: listed by every sweep, or kept by the ledger); and whether it is a
+    stopped job only a first sweep asks, which holds back the cursor's first write."""
 
     ref: JobRef
+    owed: bool = False
     resume: bool = False
     since: dt.datetime | None = None
+    first_sweep: bool = False
 
 
 class Sweeper:
@@ -195,43 +201,34 @@ class Sweeper:
         work: list[Listed] = []
         seen: set[str] = set()
         for kind, api in JOB_APIS.items():
-            count = 0
+            found: list[tuple[str, dt.datetime | None]]
             if api.in_place:
-                # Judged per configuration: listed again only once changed (first sweep: all).
-                after = None if cursor is None else windows[0][0]
-                found = list(self.listed(api, after=after, time_member="LastModifiedTime"))
-                if cursor is not None:
-                    found += self._schedules_of_new_definitions(windows[0][0])
+                found = [(name, None) for name, _ in self.listed(api, after=None)]
             else:
                 found = [item for after, before in windows for item in self.listed(api, after=after, before=before)]
             for name, since in found:
-                job = ref(kind, name)
-                if job.key not in seen:
-                    seen.add(job.key)
-                    work.append(Listed(job, since=since or started))
-                    count += 1
-            report.listed[kind.value] = count
+                self._add(work, seen, Listed(ref(kind, name), since=since or (None if api.in_place else started)))
+            report.listed[kind.value] = sum(1 for item in work if item.ref.kind == kind.value)
         # Owed work (a copy or an alert a run that died still owed), from the ledger's index.
         # A kind updated in place goes through `remediate` (its RESUME decision comes from the
         # ledger, as when it is listed); a job through `resume_if_owed`. One listed already is not
         # handed over twice.
         kinds = {k.value for k in JOB_APIS}
-        owed_refs = [ref(JobKind(o.kind), o.name) for o in (state.owed if state else []) if o.kind in kinds]
+        owed = [ref(JobKind(o.kind), o.name) for o in (state.owed if state else []) if o.kind in kinds]
+        for owed_ref in owed:
+            self._add(work, seen, Listed(owed_ref, owed=True, resume=not owed_ref.api.in_place))
         if cursor is None:
             # The first sweep (after deployment or an upgrade) also asks the stopped jobs of the
             # window: ledger items an earlier release wrote carry no index key.
             for kind, api in JOB_APIS.items():
                 for status in api.stopped_statuses:
                     single = replace(api, active_statuses=(status,))
-                    owed_refs += [ref(kind, name) for name, _ in self.listed(single, after=windows[0][0])]
-        for owed_ref in owed_refs:
-            if owed_ref.key not in seen:
-                seen.add(owed_ref.key)
-                work.append(Listed(owed_ref, resume=not owed_ref.api.in_place))
-        report.listed["owed"] = len({r.key for r in owed_refs})
+                    for name, _ in self.listed(single, after=windows[0][0]):
+                        self._add(work, seen, Listed(ref(kind, name), owed=True, resume=True, first_sweep=True))
+        report.listed["owed"] = sum(1 for item in work if item.owed)
         self._logger.info("sweep listed jobs", extra={"listed": report.listed, "since": report.listed_since})
 
-        unjudged: list[dt.datetime] = []
+        unjudged: list[Listed] = []
         pending = iter(work)
         with ThreadPoolExecutor(max_workers=self._settings.max_workers) as pool:
             running: dict[Future[dict[str, Any]], Listed] = {}
@@ -247,13 +244,16 @@ class Sweeper:
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
                     item = running.pop(future)
-                    if not self._record(report, item.ref, future) and item.since is not None:
-                        unjudged.append(item.since)
+                    if not self._record(report, item, future):
+                        unjudged.append(item)
         left = list(pending)
         report.left_for_next_sweep = len(left)
-        unjudged += [item.since for item in left if item.since is not None]
-        if work or cursor is None:
-            self._advance(report, min([started, *unjudged]))
+        unjudged += left
+        if any(item.first_sweep for item in unjudged):
+            # A stopped job only a first sweep asks: no cursor yet, so the next sweep asks again.
+            self._logger.warning("first sweep incomplete: the next one lists the whole window again")
+        elif work or cursor is None:
+            self._advance(report, min([started, *(item.since for item in unjudged if item.since is not None)]))
         # else nothing was listed: the cursor stays, and the next sweep's listing from it holds
         # only jobs created since, which it must list anyway (one write saved per quiet sweep).
 
@@ -268,23 +268,11 @@ class Sweeper:
         self._logger.info("sweep finished", extra=report.as_dict())
         return report.as_dict()
 
-    def _schedules_of_new_definitions(self, after: dt.datetime) -> list[tuple[str, dt.datetime | None]]:
-        """The schedules that run a job definition created after `after`: a definition deleted and
-        created again under its name changes what a schedule runs without changing the schedule."""
-        port = BotoSageMakerJobs(self._sagemaker)
-        found: list[tuple[str, dt.datetime | None]] = []
-        for monitoring_type, api in DEFINITION_APIS.items():
-            client: BaseClient = self._sagemaker
-            pages = client.get_paginator(xform_name(api.list_operation)).paginate(
-                CreationTimeAfter=after, PaginationConfig={"PageSize": PAGE_SIZE}
-            )
-            for page in pages:
-                for summary in page.get(api.summaries_member, []):
-                    # MonitoringJobDefinitionSummary names it MonitoringJobDefinitionName (the
-                    # Describe* says JobDefinitionName).
-                    schedules = port.schedules_running(summary["MonitoringJobDefinitionName"], monitoring_type)
-                    found += [(name, summary.get("CreationTime")) for name in schedules]
-        return found
+    @staticmethod
+    def _add(work: list[Listed], seen: set[str], item: Listed) -> None:
+        if item.ref.key not in seen:
+            seen.add(item.ref.key)
+            work.append(item)
 
     def _advance(self, report: SweepReport, listed_through: dt.datetime) -> None:
         """Record the cursor: every job created before `listed_through` is judged. A failure to
@@ -292,21 +280,23 @@ class Sweeper:
         if self._ledger is None:
             return
         try:
-            self._ledger.advance_sweep_cursor(listed_through.timestamp())
+            moved = self._ledger.advance_sweep_cursor(listed_through.timestamp())
         except Exception:
             self._logger.exception("could not record the sweep's cursor; the next sweep lists more")
             return
-        report.listed_through = listed_through.isoformat()
+        if moved:  # else a later cursor is kept (never moved back): the report names none
+            report.listed_through = listed_through.isoformat()
 
-    def _record(self, report: SweepReport, ref: JobRef, future: Future[dict[str, Any]]) -> bool:
+    def _record(self, report: SweepReport, item: Listed, future: Future[dict[str, Any]]) -> bool:
         """Count one job's result; whether it is judged (the cursor may pass it)."""
+        ref = item.ref
         try:
             result = Result.from_dict(future.result())
         except CopyWaitsForCapacity:
             # Stopped by the guard, its copy waits for the instances the original still holds:
-            # the ledger owes it, and the next sweep (which reads the owed work) finishes it.
+            # the ledger's index keeps it for the next sweep (not an earlier release's item).
             report.outcomes["waiting-for-capacity"] = report.outcomes.get("waiting-for-capacity", 0) + 1
-            return True
+            return not item.first_sweep
         except Exception:
             # One job's trouble does not stop the sweep; it is raised at the end (Lambda retries
             # the sweep; every job already handled meets its idempotency record).
@@ -321,6 +311,13 @@ class Sweeper:
             self._logger.warning(
                 "sweep caught a job the real-time path missed", extra={"job": ref.key, "outcome": name}
             )
+        if item.owed and result.outcome is Outcome.NOT_FOUND and self._ledger is not None:
+            # Owed work of a resource that is gone (a schedule deleted meanwhile): nothing can be
+            # owed to it any more, and an item left owed would cost a Describe every sweep.
+            try:
+                self._ledger.settle(ref.key, Outcome.NOT_FOUND.value)
+            except Exception:
+                self._logger.exception("could not settle the owed work of a job that is gone", extra={"job": ref.key})
         # Held by another run, which may still fail: judged only once that run (or a later sweep)
         # has an outcome.
         return result.outcome is not Outcome.IN_PROGRESS_ELSEWHERE
