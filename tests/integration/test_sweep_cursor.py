@@ -118,3 +118,18 @@ def test_a_definition_created_again_while_its_events_were_lost_is_caught_by_the_
     assert [(a["action"], a["resource"]["name"]) for a in sandbox.alerts()] == [
         ("encrypted_in_place", "churn-dq-hourly")
     ]
+
+
+def test_a_job_the_real_time_path_judged_costs_the_sweep_one_record_read_not_a_describe(sandbox, lambda_context):
+    """A job created just before a sweep is listed again (the overlap), but its judgment is the
+    real-time path's idempotency record: no Describe*, no ListTags (the decision reads the event
+    path sends with its lock are not sent for a sweep)."""
+    sandbox.create_training_job("seen-small-1", instance_count=1)  # unencrypted, below the minimum
+    sandbox.create_training_job("seen-small-2", instance_count=1)
+    assert len(sandbox.deliver()) == 2  # the real-time path judges both (ignored)
+    calls = record_calls()
+    report = sweep_at(lambda_context, 0, "sweep-1")
+    assert report["listed"]["training-job"] == 2 and report["caught"] == []
+    assert report["outcomes"] == {"nothing": 2}
+    assert calls["DescribeTrainingJob"] == calls["ListTags"] == 0
+    assert calls["PutItem"] == 2  # one idempotency read (a conditional put) per job

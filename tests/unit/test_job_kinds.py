@@ -339,16 +339,21 @@ def test_a_schedule_is_judged_once_per_configuration_its_last_modified_time():
     g = guard_with(monitoring_schedule("drift"))
     seen: list[dict[str, Any]] = []
     g.guard.run_once = lambda payload, **kwargs: seen.append(payload) or {}  # type: ignore[method-assign]
-    g.guard.remediate(ref(JobKind.MONITORING_SCHEDULE, "drift"))
-    g.guard.remediate(ref(JobKind.PROCESSING, "prep"))  # a job: no version
+    g.guard.remediate(ref(JobKind.MONITORING_SCHEDULE, "drift"), send_reads=True)
+    g.guard.remediate(ref(JobKind.PROCESSING, "prep"), send_reads=True)  # a job: no version
     # when it last changed, and a digest of what it is (a stop and start changes no configuration)
     changed, _, configuration = seen[0]["version"].partition("#")
     assert changed == "2026-11-30T06:00:00Z" and len(configuration) == 16 and seen[1]["version"] is None
-    # The schedule: one read for its version, before the lock, and none sent with the lock; the
-    # job: its decision's reads sent with the lock (overlapping it, so in either order).
+    # An event's schedule: one read for its version, before the lock, and none sent with the
+    # lock; an event's job: its decision's reads sent with the lock (overlapping it, so in either
+    # order).
     assert g.sagemaker.calls[0] == "DescribeMonitoringSchedule"
     assert sorted(g.sagemaker.calls[1:]) == ["DescribeProcessingJob", "ListTags"]
     assert seen[0]["key"] == "monitoring-schedule/drift"  # the ledger's key has no version
+    # Asked by a sweep, a parent or a resume (send_reads off), a job costs only its record read.
+    g.sagemaker.calls.clear()
+    g.guard.remediate(ref(JobKind.PROCESSING, "prep"))
+    assert g.sagemaker.calls == []
 
 
 def test_an_automl_job_on_emr_serverless_is_unrelaunchable_before_anything_is_stopped():

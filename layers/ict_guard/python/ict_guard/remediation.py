@@ -316,7 +316,8 @@ class JobGuard:
                 acting_for=call.acting_for,
                 metric_definitions_sent=call.metric_definitions_sent,
                 session_chaining=call.session_chaining,
-            )
+            ),
+            send_reads=True,
         )
 
     def remediate_schedules_running(self, call: JobCall) -> dict[str, Any]:
@@ -347,9 +348,13 @@ class JobGuard:
         copy); anything else is left alone, without an alert."""
         return self.remediate(replace(ref, purpose="resume"), busy_is_ok=busy_is_ok)
 
-    def remediate(self, ref: JobRef, *, busy_is_ok: bool = False) -> dict[str, Any]:
+    def remediate(self, ref: JobRef, *, busy_is_ok: bool = False, send_reads: bool = False) -> dict[str, Any]:
         """Remediate one job at most once, whoever asks (an event, a child's event, a sweep).
         Raises JobBusy while another run holds the job, unless `busy_is_ok` (see run_once).
+
+        `send_reads`: Describe* and ListTags go out with the lock (the event's own job, where the
+        time to the stop counts). Not for a sweep, a parent or a resume: a job already judged
+        (most of them) costs its idempotency read only, never a Describe (issue 14).
 
         For a kind updated in place, once per configuration: DescribeMonitoringSchedule (and
         Describe* of the job definition it names) first read its `configuration_version`
@@ -365,7 +370,7 @@ class JobGuard:
             # again (the plan compares the configuration part, PlanInput.configuration).
             changed = described.get("LastModifiedTime") or described.get("CreationTime")
             ref = replace(ref, version=f"{changed}#{configuration_version(self._sagemaker, ref.api, described)}")
-        reads = self._send_reads(ref)
+        reads = self._send_reads(ref) if send_reads else None
         try:
             return self.run_once(asdict(ref), key=ref.key, subject=ref.name, busy_is_ok=busy_is_ok)
         finally:
