@@ -522,9 +522,12 @@ def _warm_section(warm: WarmResult, add: Add) -> None:
         another job (same operations and payloads; names, group ids and idempotency keys
         substituted). Guard and bare runs alternate, {warm.repeats} pairs per path after one
         unmeasured pair; ratios are taken per pair. Both sides go through the same call-recording
-        hooks and the same in-process moto. *Wall* is what Lambda bills; *CPU* is the thread's CPU
-        time (moto's work included), which other processes on the machine do not inflate and which
-        leaves out deliberate waits.""")
+        hooks and the same in-process moto. *Wall* is what Lambda bills; *CPU* is the process's CPU
+        time, every thread's (the guard sends its decision reads on two threads of its own; moto's
+        work included), which other processes on the machine do not inflate and which leaves out
+        deliberate waits. No network is modelled here: AWS runs on the same CPU, so calls the guard
+        overlaps cannot save anything in this figure and cost their threads; section 8 models the
+        round trip.""")
     )
     add(
         _header(
@@ -703,6 +706,18 @@ def _limits_section(results: Results, add: Add) -> None:
             invoked functions may not see the same improvement, its snapshot cache is billed while
             the version is active, and SAM cannot switch it by a parameter on an existing stack, so
             it is not adopted (README, "Cold start").""")
+        )
+    if results.warm:
+        worst = max(results.warm.costs.values(), key=lambda c: c.ratios().median)
+        add(
+            _para(f"""
+            **Warm cost.** The worst path is `{worst.path.key}` at {worst.ratios().median:.2f}x bare
+            boto3 (target {WARM_TARGET}). Since issue 14 the guard sends `Describe*` and `ListTags`
+            on two threads of its own, with the idempotency lock: in Lambda those calls wait on the
+            network, so they overlap a round trip (section 8: two or three fewer before the stop);
+            in this figure, with AWS in-process and no network modelled, they cannot overlap
+            anything and cost their two threads, about 1 ms of CPU per event (the *ignored* path
+            was 1.19x before). A path whose own work is small shows it most.""")
         )
     add(
         _para("""

@@ -2,9 +2,10 @@
 boto3 clients making the same calls (the guard's recorded calls, replayed for another job), run
 interleaved so that machine noise hits both alike.
 
-Wall-clock time is what Lambda bills; the thread's CPU time (moto's work in-process included) is
-also kept: it is not inflated by other processes on a shared machine, and it leaves out time the
-handler spends waiting on purpose (the tuning path polls for its stopped parent).
+Wall-clock time is what Lambda bills; the process's CPU time (every thread's: the guard sends its
+decision reads from two threads of its own; moto's work in-process included) is also kept: it is
+not inflated by other processes on a shared machine, and it leaves out time the handler spends
+waiting on purpose (the tuning path polls for its stopped parent).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class WarmCost:
 
     @property
     def waiting(self) -> Summary:
-        """The guard's wall time off this thread's CPU, per run: waiting (sleeps) and queueing."""
+        """The guard's wall time off the process's CPU, per run: waiting (sleeps) and queueing."""
         # Clock granularity can make a run's difference slightly negative: that is no waiting.
         return Summary.of([max(0.0, t.wall - t.cpu) for t in self.guard])
 
@@ -110,8 +111,8 @@ def _time_bare(
     subject, _ = start_subject(account, path, f"{tag}b")  # its event is not handled: no guard here
     calls = recording.for_subject(subject.tokens)
     with account.recorder.window():  # recorded like the guard's invocation is
-        start, cpu = time.perf_counter(), time.thread_time()
+        start, cpu = time.perf_counter(), time.process_time()
         bare.run(calls)
-        timing = Timing(time.perf_counter() - start, time.thread_time() - cpu)
+        timing = Timing(time.perf_counter() - start, time.process_time() - cpu)
     account.routed_events()
     return timing
