@@ -338,8 +338,7 @@ def _stop_section(calls: CallsResult, add: Add) -> None:
         needs (the describe, and the tags that carry the exemption). Before it the guard writes
         only to its own table: the Powertools idempotency record (sent with the reads) and, by
         design, the ledger item that makes the owed re-launch durable before the stop (DESIGN.md,
-        failure semantics); a plain stop owes nothing afterwards but its alert, so its ledger item
-        is sent with it.""")
+        failure semantics); a plain stop records it too, since its alert is owed afterwards.""")
     )
     add(
         _header(
@@ -731,7 +730,7 @@ def _limits_section(results: Results, add: Add) -> None:
         _para("""
         **Calls.** Every path starts with a Powertools `PutItem` and ends with its `UpdateItem`
         (the idempotency record); paths that stop a job add the ledger's `PutItem` before the stop
-        (sent with it in stop mode) and its `UpdateItem` at the end. These four table calls are the
+        and its `UpdateItem` at the end. These four table calls are the
         price of exactly-once remediation across Lambda's retries and duplicate deliveries; the
         lock costs no round trip of its own since the decision's reads are sent with it. No path
         lists or searches anything, which is why the counts do not depend on the account's

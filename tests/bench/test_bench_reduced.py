@@ -48,14 +48,11 @@ EXPECTED_COUNTS = {
 LOCK = "ddb:PutItem[idempotency]"
 INTENT = "ddb:PutItem[ledger]"
 # The stop's round trips: what is sent in rounds before it, and what is sent with it. The decision's
-# reads go with the idempotency lock (round 1); a path that owes a re-launch after the stop makes its
-# intent durable in a round of its own (round 2); a plain stop (mode stop) sends its intent with it.
+# reads go with the idempotency lock (round 1); every path with a stop owes something after it (a
+# re-launch, or at least its alert) and makes its intent durable in a round of its own (round 2).
 STOP_ROUNDS = {
-    "stop": ([LOCK], [INTENT], 1),
-    **{
-        key: ([LOCK, INTENT], [], 2)
-        for key in ("relaunch", "relaunch-sg", "tuning", "processing", "automl-v1", "automl-v2")
-    },
+    key: ([LOCK, INTENT], [], 2)
+    for key in ("stop", "relaunch", "relaunch-sg", "tuning", "processing", "automl-v1", "automl-v2")
 }
 DECISION_READS = {
     "DescribeTrainingJob",
@@ -204,9 +201,9 @@ def test_time_to_the_stop_round_trips_against_custodians_policy() -> None:
 
     describe, tags, stop = "sm:DescribeTrainingJob", "sm:ListTags", "sm:StopTrainingJob"
     after_stop = [["sns:Publish"], ["sm:AddTags"], ["ddb:UpdateItem[ledger]"], ["ddb:UpdateItem[idempotency]"]]
-    for run in result.paths["stop"].runs:  # one round trip before the stop
-        assert run.rounds() == [[LOCK, describe, tags], [INTENT, stop], *after_stop]
-        assert run.rounds_before_stop == 1
+    for run in result.paths["stop"].runs:  # two round trips before the stop: the intent first
+        assert run.rounds() == [[LOCK, describe, tags], [INTENT], [stop], *after_stop]
+        assert run.rounds_before_stop == 2
     for run in result.paths["relaunch"].runs:  # two: the intent and request are owed before it
         assert run.rounds()[:3] == [[LOCK, describe, tags], [INTENT], [stop]]
         assert run.rounds_before_stop == 2

@@ -68,7 +68,7 @@ def test_a_lost_answer_to_the_lock_sent_with_the_reads_still_stops_the_job(guard
     assert invocation.dead_lettered or status in ("Stopping", "Stopped"), (invocation.result, status)
 
 
-def test_stop_mode_sends_the_intent_with_the_stop_and_settles_it(stop_mode):
+def test_stop_mode_records_the_intent_before_the_stop_and_settles_it(stop_mode):
     stop_mode.create_training_job("plain-stop", vpc=False)
     (invocation,) = stop_mode.deliver()
     assert invocation.result["outcome"] == "stop"
@@ -77,35 +77,32 @@ def test_stop_mode_sends_the_intent_with_the_stop_and_settles_it(stop_mode):
     assert [a["action"] for a in stop_mode.alerts()] == ["stopped"]
 
 
-def test_stop_mode_a_ledger_write_failing_beside_a_stop_that_took_effect_still_alerts(stop_mode, faults):
-    # The lock's PutItem (round 1) goes through; every attempt of the intent's PutItem, sent with
-    # the stop, fails. The job is stopped: the run goes on to its alert, which says the ledger
-    # missed it, and the tag records the stop.
+def test_stop_mode_a_ledger_write_failing_stops_nothing_and_the_retry_stops_and_alerts_once(stop_mode, faults):
+    # The lock's PutItem (round 1) goes through; every attempt of the intent's PutItem fails. The
+    # intent goes before the stop (its alert is owed afterwards): nothing is stopped, nothing
+    # alerted; Lambda's retry records, stops and alerts once.
     faults(rate=0.0).script("PutItem", None, *[Fault.SERVER_ERROR] * ATTEMPTS)
     stop_mode.create_training_job("intent-lost", vpc=False)
     (invocation,) = stop_mode.deliver()
-    assert invocation.attempts == 1 and invocation.result["outcome"] == "stop", invocation.result
+    assert invocation.attempts == 2 and invocation.result["outcome"] == "stop", invocation.result
     assert stop_mode.describe("intent-lost")["TrainingJobStatus"] in ("Stopping", "Stopped")
     assert stop_mode.tags("intent-lost")["ict-guard:remediation"] == "stopped"
-    (alert,) = stop_mode.alerts()
-    assert alert["action"] == "stopped"
-    assert any("ledger could not record this stop" in note for note in alert["notes"]), alert["notes"]
-    assert _ledger_items(stop_mode, "intent-lost") == []  # nothing half-written (no settle of nothing)
+    assert [a["action"] for a in stop_mode.alerts()] == ["stopped"]
+    (item,) = _ledger_items(stop_mode, "intent-lost")
+    assert item["settled"]["BOOL"] is True
 
 
-def test_stop_mode_a_run_that_loses_both_the_intent_and_its_alert_is_alerted_by_the_retry(stop_mode, faults):
-    # Intent write and SNS both down for the first run, after its stop took effect: its failed
-    # alert cannot go out either. The retry finds a stopped job without a record and alerts it:
-    # never a stopped job without an alert.
-    injector = faults(rate=0.0)
-    injector.script("PutItem", None, *[Fault.SERVER_ERROR] * ATTEMPTS)
-    injector.script("Publish", *[Fault.SERVER_ERROR] * (2 * ATTEMPTS))  # its alert, its failed alert
+def test_stop_mode_a_run_that_loses_its_alerts_after_the_stop_is_alerted_stopped_by_the_retry(stop_mode, faults):
+    # SNS down for the first run after its stop took effect: its alert and its failed alert are
+    # lost. The retry finds the intent recorded and the job stopped: the guard's stop, alerted
+    # `stopped` (HIGH), never a stopped job without an alert, never `notified`.
+    faults(rate=0.0).script("Publish", *[Fault.SERVER_ERROR] * (2 * ATTEMPTS))  # its alert, its failed alert
     stop_mode.create_training_job("all-lost", vpc=False)
     (invocation,) = stop_mode.deliver()
     assert stop_mode.describe("all-lost")["TrainingJobStatus"] in ("Stopping", "Stopped")
     assert invocation.attempts == 2 and not invocation.dead_lettered, invocation.result
     actions = [a["action"] for a in stop_mode.alerts()]
-    assert actions == ["notified"], actions
+    assert actions == ["stopped"], actions
 
 
 def test_stop_mode_a_lost_answer_to_the_stop_with_the_intent_recorded_is_the_guards_stop(stop_mode, faults):

@@ -267,6 +267,8 @@ class FakeSageMaker:
     def service_model(self) -> Any:
         return MODEL
 
+    partition = "aws"
+
     def add(self, described: dict[str, Any], tags: dict[str, str] | None = None) -> None:
         name = next(v for k, v in described.items() if k.endswith(("JobName", "ScheduleName", "DefinitionName")))
         self.jobs[name.lower()] = described

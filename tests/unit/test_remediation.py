@@ -396,23 +396,21 @@ def test_the_tags_sent_with_the_lock_are_used_when_the_arn_matches():
     assert g.sagemaker.calls.count("ListTags") == 1
 
 
-def test_stop_mode_a_ledger_write_failing_beside_the_stop_still_alerts_and_settles_nothing():
+def test_stop_mode_a_ledger_write_failing_stops_nothing_and_alerts_nothing():
+    # A plain stop owes its alert afterwards: the intent is recorded first, as for a re-launch.
     g = guard_with((training_job("plain"), {}), mode=RemediationMode.STOP)
     g.ledger.fail_record = RuntimeError("DynamoDB down")
-    result = g.guard.remediate(ref("plain"))
-    assert result["outcome"] == "stop" and "StopTrainingJob" in g.sagemaker.calls
-    (alert,) = g.alerts.published
-    assert alert.action is AlertAction.STOPPED
-    assert any("ledger could not record this stop" in note for note in alert.notes)
-    assert "settle" not in g.ledger.calls
+    with pytest.raises(RuntimeError, match="DynamoDB down"):
+        g.guard.remediate(ref("plain"))
+    assert "StopTrainingJob" not in g.sagemaker.calls and g.alerts.published == []
 
 
-def test_stop_mode_a_ledger_write_failing_when_the_stop_failed_raises_the_stops_error():
+def test_stop_mode_a_stop_that_fails_after_the_intent_raises_the_stops_error_without_an_alert():
     sagemaker = FakeSageMaker()
     sagemaker.add(training_job("refused-stop"), {})
     sagemaker.failures["StopTrainingJob"] = [RuntimeError("AccessDenied")]
     g = make_job_guard(sagemaker, mode=RemediationMode.STOP)
-    g.ledger.fail_record = RuntimeError("DynamoDB down")
     with pytest.raises(RuntimeError, match="AccessDenied"):
         g.guard.remediate(ref("refused-stop"))
+    assert "record" in g.ledger.calls
     assert g.alerts.published == []  # nothing stopped: no alert per attempt

@@ -8,11 +8,11 @@ instances its stopping original holds raises CopyWaitsForCapacity, without a fai
 other error is raised after a failed alert: Lambda retries, and the ledger written before the stop
 lets the retry finish the work.
 
-A plain stop owes only its alert: its ledger write goes with the Stop* (RecordIntent.with_stop)
-and is awaited first. A retry then sees: write lost, job stopped: the run alerts anyway (the tag
-is the record), or a retry finds a stopped job without a record and alerts it (`notified`); stop
-failed: nothing stopped, raised, no alert; stop's answer lost: the guard's stop, as before; run
-dead after the stop: RESUME from the record, or alerted as above. Never a stopped job unalerted.
+A plain stop records its intent before the Stop* as well: its alert is owed afterwards, and a
+retry that finds the job stopped must know the stop was the guard's to send it (a write sent
+with the stop instead, one round trip sooner, let a lost write and lost alerts end in a MEDIUM
+`notified` alert on the retry, and a write whose answer was lost leave owed work for the sweep:
+review findings O1, O2 in tests/reliability/test_overlap_review_findings.py).
 """
 
 from __future__ import annotations
@@ -36,9 +36,8 @@ from ict_guard.jobs import (
     configuration_digest,
 )
 from ict_guard.outcomes import Outcome
-from ict_guard.overlap import Started
 from ict_guard.plan import RemediationPlan, copy_refused, ended_before_stop
-from ict_guard.policy import Action, Intent
+from ict_guard.policy import Action
 from ict_guard.reporting import run_alert
 from ict_guard.runs import Run, Subject
 from ict_guard.security_groups import RepairResult
@@ -112,8 +111,6 @@ class Executor:
         except CopyWaitsForCapacity:
             raise  # not a failure: Lambda retries once the original has released its instances
         except Exception as exc:
-            if run.intent_write is not None:  # a write sent with a stop that never ran
-                run.intent_write.wait()
             self._reporter.count("RemediationFailures")
             # A person is alerted when this run stopped something (a job stopped without its copy,
             # an execution stopped without its schedule's fix) or finishes an earlier run's work.
@@ -130,9 +127,6 @@ class Executor:
     def _run_step(self, step: Step, run: Run) -> None:
         subject = run.subject
         match step:
-            case RecordIntent() if step.with_stop and self._ledger is not None:
-                ledger, key, intent, name = self._ledger, subject.key, step.intent, subject.job.name
-                run.intent_write = Started(lambda: ledger.record(key, intent, None, job_name=name))
             case RecordIntent():
                 if self._ledger is not None:
                     request = dict(step.request) if step.request else None
@@ -152,13 +146,8 @@ class Executor:
                     # leaves the job stopped: say so in the failure alert. A stop that was
                     # refused (an SCP, throttling) stopped nothing: no alert per attempt.
                     run.stopped = self._found_stopped(subject)
-                    try:
-                        self._await_intent(run)
-                    except Exception:  # the stop's error is the one Lambda must see
-                        self._logger.exception("the ledger write sent with the stop failed too")
                     raise
                 run.stopped = stopped
-                self._await_intent(run)
                 if stopped:
                     run.done.append(f"stopped {step.name}")
                 else:
@@ -202,27 +191,6 @@ class Executor:
             case RemediateParent():
                 if self._remediate_parent is not None:
                     run.parent = self._remediate_parent(subject, step)
-
-    def _await_intent(self, run: Run) -> None:
-        """The write sent with the stop, awaited before anything else (a settle must follow it);
-        its error is raised only when nothing was stopped (the module docstring)."""
-        pending, run.intent_write = run.intent_write, None
-        if pending is None:
-            return
-        try:
-            pending.result()
-        except Exception:
-            if not run.stopped:
-                raise
-            self._logger.exception("the ledger could not record the stop; going on to its alert")
-            self._reporter.count("LedgerWriteFailures")
-            run.intent_unrecorded = True
-            run.notes.append(
-                "the guard's ledger could not record this stop: this alert and the job's "
-                f"{REMEDIATION_TAG} tag are its record"
-            )
-            return
-        run.done.append(RecordIntent(Intent.STOP).describe())
 
     def _found_stopped(self, subject: Subject) -> bool:
         try:
@@ -410,8 +378,8 @@ class Executor:
             self._reporter.count("JobsNeedingAPerson")
 
     def _settle(self, step: Settle, run: Run) -> None:
-        if self._ledger is None or run.intent_unrecorded:
-            return  # no item to settle (an UpdateItem would make one, with no expiry)
+        if self._ledger is None:
+            return
         if run.alert is None:
             self._ledger.settle(run.subject.key, step.outcome)
             return

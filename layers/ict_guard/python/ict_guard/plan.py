@@ -7,9 +7,8 @@ plan keeps, whatever the input (tests/unit/test_plan.py checks them with hypothe
 
 - the stop is the first step that changes the account;
 - a copy is planned at most once, and never after a refused preflight;
-- the intent (and the exact re-launch request) is recorded before the stop; where nothing but the
-  alert is owed after the stop (a plain stop of a job), the intent is sent with the stop
-  (RecordIntent.with_stop) and awaited before the alert.
+- the intent (and the exact re-launch request) is recorded before the stop (a plain stop too:
+  its alert is owed afterwards).
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ from ict_guard.alerts import AlertAction
 from ict_guard.jobs import (
     CONFIGURATION_MEMBER,
     DEFINITION_APIS,
-    JOB_APIS,
     RELAUNCHED_FROM_TAG,
     REMEDIATION_TAG,
     RESOLVED_DEFINITION,
@@ -252,12 +250,9 @@ def _stop_plan(
     child: tuple[Step, ...] = (),
 ) -> RemediationPlan:
     tag, notes = _tag(job, RemediationTag.STOPPED)
-    # A schedule stopped by policy keeps the sequential order (its retries resume from the ledger
-    # alone: a schedule's tag never says what is owed).
-    with_stop = not JOB_APIS[job.kind].in_place
     return _with(
         base,
-        RecordIntent(Intent.STOP, with_stop=with_stop),
+        RecordIntent(Intent.STOP),
         StopJob(job.name),
         *child,
         Publish(AlertAction.STOPPED, reason=reason, action_needed=action_needed),

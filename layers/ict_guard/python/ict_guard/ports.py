@@ -35,6 +35,11 @@ class SageMakerJobs(Protocol):
     @property
     def service_model(self) -> ServiceModel: ...
 
+    @property
+    def partition(self) -> str:
+        """The AWS partition of the client's region (aws, aws-cn, aws-us-gov, ...)."""
+        ...
+
     def describe(self, api: JobApi, name: str) -> dict[str, Any]:
         """Describe* of one job. Raises JobGone, DescribedOtherJob."""
         ...
@@ -70,6 +75,11 @@ class BotoSageMakerJobs:
     @property
     def service_model(self) -> ServiceModel:
         return self._sagemaker.meta.service_model
+
+    @property
+    def partition(self) -> str:
+        # botocore resolves it from its endpoints data with the client: every partition it knows.
+        return self._sagemaker.meta.partition
 
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
         return getattr(self._sagemaker, xform_name(operation))(**kwargs)

@@ -17,8 +17,8 @@ together), and why:
   2. ledger PutItem: the durable intent + re-launch request, before the stop
   3. Stop*: the first call that changes the account; then AddTags relaunch-pending, the EC2 calls
      of the copy's IPsec rules, Create* (a deterministic name), AddTags, SNS Publish, UpdateItem.
-A plain stop owes only its alert: its PutItem goes with the Stop* (executor.py). Schedules keep
-the sequential order (read before the lock anyway: JobRef.version).
+A plain stop too (its alert is owed afterwards: executor.py). Schedules keep the sequential order
+(read before the lock anyway: JobRef.version).
 The copy is built and checked against the service's rules before the stop; a job that cannot be
 re-launched as the same workload follows UnrelaunchableJobAction instead.
 """
@@ -120,20 +120,14 @@ class JobRef:
     def found_by_sweep(self) -> bool:
         return self.event_id.startswith(SWEEP_EVENT_PREFIX)
 
-    @property
-    def arn(self) -> str:
-        """The job's ARN as SageMaker writes it (the name in lower case), built from the event:
-        a guess until Describe* confirms it."""
-        partition = next((p for prefix, p in _PARTITIONS if self.region.startswith(prefix)), "aws")
+    def arn(self, partition: str) -> str:
+        """The job's ARN as SageMaker writes it (the name in lower case), built from the event and
+        the client's partition: a guess until Describe* confirms it."""
         return f"arn:{partition}:sagemaker:{self.region}:{self.account}:{self.kind}/{self.name.lower()}"
 
     @property
     def handoff_key(self) -> tuple[str, str, str | None]:
         return (self.key, self.purpose, self.version)
-
-
-# Region prefixes of the partitions other than `aws` (botocore's endpoints.json).
-_PARTITIONS = (("cn-", "aws-cn"), ("us-gov-", "aws-us-gov"), ("us-isob-", "aws-iso-b"), ("us-iso-", "aws-iso"))
 
 
 @dataclass(frozen=True)
@@ -146,7 +140,7 @@ class DecisionReads:
 
     @classmethod
     def start(cls, sagemaker: SageMakerJobs, ref: JobRef) -> DecisionReads:
-        api, arn = ref.api, ref.arn
+        api, arn = ref.api, ref.arn(sagemaker.partition)
         return cls(
             arn,
             Started(lambda: sagemaker.describe(api, ref.name), name="ict-guard-describe"),

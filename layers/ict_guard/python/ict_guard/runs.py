@@ -12,7 +12,6 @@ if TYPE_CHECKING:
     from ict_guard.alerts import AlertAction
     from ict_guard.jobs import Job, JobApi, RemediationTag
     from ict_guard.ledger import LedgerEntry
-    from ict_guard.overlap import Started
     from ict_guard.plan import RemediationPlan
     from ict_guard.steps import Step
 
@@ -55,10 +54,6 @@ class Run:
     ended_before_stop: bool = False
     alert: AlertAction | None = None
     parent: dict[str, Any] | None = None
-    # The ledger write sent with the stop (RecordIntent.with_stop), until the stop has answered;
-    # `intent_unrecorded` when it failed for good after the job was stopped.
-    intent_write: Started[None] | None = None
-    intent_unrecorded: bool = False
 
     @property
     def pending(self) -> list[str]:

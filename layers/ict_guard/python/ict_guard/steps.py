@@ -16,14 +16,10 @@ from ict_guard.policy import Intent
 
 @dataclass(frozen=True)
 class RecordIntent:
-    """Ledger PutItem: what the guard owes the job, durable before the stop.
-
-    `with_stop`: sent together with the StopJob that follows, not before it: a plain stop owes
-    nothing afterwards but its alert (executor.py says what a retry sees when either call fails)."""
+    """Ledger PutItem: what the guard owes the job, durable before the stop."""
 
     intent: Intent
     request: Mapping[str, Any] | None = None
-    with_stop: bool = False
 
     def describe(self) -> str:
         return "record the re-launch request" if self.request is not None else "record the intent to stop"
