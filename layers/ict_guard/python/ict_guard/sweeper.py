@@ -150,15 +150,10 @@ class Sweeper:
         return windows
 
     def listed(
-        self,
-        api: JobApi,
-        *,
-        after: dt.datetime | None,
-        before: dt.datetime | None = None,
-        time_member: str = "CreationTime",
+        self, api: JobApi, *, after: dt.datetime | None, before: dt.datetime | None = None
     ) -> Iterator[tuple[str, dt.datetime | None]]:
-        """(name, time) of the resources of `api` in one of its active statuses with `time_member`
-        (CreationTime, or LastModifiedTime) in the window; every active one when `after` is None.
+        """(name, CreationTime) of the resources of `api` in one of its active statuses created
+        in the window; every active one when `after` is None.
 
         One List* call per page: a kind with one active status filters it in SageMaker
         (StatusEquals), one with several (a schedule's Pending and Scheduled) here, so that each
@@ -168,9 +163,9 @@ class Sweeper:
         client: BaseClient = self._sagemaker
         filters: dict[str, Any] = {}
         if after is not None:
-            filters[f"{time_member}After"] = after
+            filters["CreationTimeAfter"] = after
         if before is not None:
-            filters[f"{time_member}Before"] = before
+            filters["CreationTimeBefore"] = before
         statuses = api.active_statuses
         if len(statuses) == 1:
             filters["StatusEquals"] = statuses[0]
@@ -181,7 +176,7 @@ class Sweeper:
             for summary in page.get(api.summaries_member, []):
                 if api.status_member in summary and summary[api.status_member] not in statuses:
                     continue
-                yield summary[api.name_member], summary.get(time_member)
+                yield summary[api.name_member], summary.get("CreationTime")
 
     def sweep(self, *, account: str, sweep_id: str, remaining_ms: Callable[[], int]) -> dict[str, Any]:
         report = SweepReport()
